@@ -1,0 +1,29 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'data/', 'test-artifacts/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-restricted-syntax': ['error', {
+        selector: "MemberExpression[object.name='process'][property.name='env']",
+        message: 'Only src/config/load-config.ts reads process.env; take configuration as a parameter.',
+      }],
+    },
+  },
+  {
+    files: ['src/config/load-config.ts', 'src/main.ts', 'scripts/**', 'test/**', 'jest.config.js'],
+    rules: { 'no-restricted-syntax': 'off' },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/repositories/**', 'src/db/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'mongoose', message: 'Only repositories and src/db touch mongoose.' }] }],
+    },
+  },
+);

@@ -1,0 +1,60 @@
+/** createApp(deps): the Koa application, given everything it uses. Builds nothing of its own. */
+import { readFileSync } from 'node:fs';
+import Koa from 'koa';
+import Router from '@koa/router';
+import mount from 'koa-mount';
+import { bodyParser } from '@koa/bodyparser';
+import type Provider from 'oidc-provider';
+import type { Config } from './config/schema.ts';
+import type { Logger } from './logging/logger.ts';
+import type { AccountService } from './services/account-service.ts';
+import { ApiRegistry } from './http/api-registry.ts';
+import type { Views } from './http/views.ts';
+import { requestContext } from './http/middleware/request-context.ts';
+import { errorHandler } from './http/middleware/error-handler.ts';
+import { securityHeaders } from './http/middleware/security-headers.ts';
+import { databaseGate } from './http/middleware/database-gate.ts';
+import { registerHealthRoutes } from './http/routes/health-routes.ts';
+import { registerOpenApiRoute } from './http/routes/openapi-routes.ts';
+import { registerInteractionRoutes } from './http/routes/interaction-routes.ts';
+import { registerStaticRoutes } from './http/routes/static-routes.ts';
+import { registerHomeRoutes } from './http/routes/home-routes.ts';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  cookieKeys: string[];
+  provider: Provider;
+  views: Views;
+  accounts: AccountService;
+  database: { isConnected: () => boolean; ping: () => Promise<boolean> };
+  staticDir: string;
+}
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export function createApp(deps: AppDeps): Koa {
+  const { config, logger, provider, views } = deps;
+  const app = new Koa({ proxy: config.trustProxy, keys: deps.cookieKeys });
+  app.silent = true;
+
+  const api = new ApiRegistry();
+  registerHealthRoutes(api, deps.database.ping);
+  registerOpenApiRoute(api, { version: VERSION, serverUrl: config.baseUrl });
+
+  const router = new Router();
+  api.mount(router);
+  registerInteractionRoutes(router, { provider, accounts: deps.accounts, views });
+  registerStaticRoutes(router, deps.staticDir);
+  registerHomeRoutes(router, { provider, accounts: deps.accounts, views, baseUrl: config.baseUrl, issuer: config.issuer });
+
+  app.use(requestContext(logger));
+  app.use(errorHandler(logger, views, config.baseUrl));
+  app.use(securityHeaders());
+  app.use(databaseGate(deps.database.isConnected, ['/healthz', '/readyz', '/api/openapi.json', '/static/']));
+  app.use(mount('/api/oidc', provider));
+  app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: config.bodyLimitBytes, formLimit: config.bodyLimitBytes, encoding: 'utf-8' }));
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: true }));
+  return app;
+}

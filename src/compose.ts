@@ -1,0 +1,113 @@
+/**
+ * The composition root: config in, everything built in order (database, repositories, keys,
+ * services, provider, app), one `close()` out. Entry points and tests call this; nothing else
+ * constructs long-lived objects.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { Config } from './config/schema.ts';
+import { createLogger, type Logger } from './logging/logger.ts';
+import { connectDatabase, pingDatabase } from './db/connect.ts';
+import { startEmbeddedMongo } from './db/embedded.ts';
+import { AccountRepository } from './repositories/account-repository.ts';
+import { OrganizationRepository } from './repositories/organization-repository.ts';
+import { OidcPayloadRepository } from './repositories/oidc-payload-repository.ts';
+import { ThrottleRepository } from './repositories/throttle-repository.ts';
+import { SecretRepository } from './repositories/secret-repository.ts';
+import { PasswordHasher } from './crypto/password-hasher.ts';
+import { PasswordPolicy } from './services/password-policy.ts';
+import { ThrottleService } from './services/throttle-service.ts';
+import { AccountService } from './services/account-service.ts';
+import { OrganizationService } from './services/organization-service.ts';
+import { loadServerKeys, type ServerKeys } from './services/server-keys.ts';
+import { bootstrapInitialAdmin } from './services/bootstrap.ts';
+import { createProvider } from './oidc/provider.ts';
+import { createViews } from './http/views.ts';
+import { createApp } from './app.ts';
+import type { Connection } from './db/connect.ts';
+
+const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
+
+export interface Container {
+  config: Config;
+  logger: Logger;
+  connection: Connection;
+  keys: ServerKeys;
+  accounts: AccountService;
+  organizations: OrganizationService;
+  provider: Provider;
+  app: Koa;
+  close(): Promise<void>;
+}
+
+export interface ComposeOptions {
+  logger?: Logger;
+  /** The clock every service uses (tests move it). */
+  now?: () => number;
+  /** Run the periodic sweeps of expired rows (off for one-shot scripts). */
+  sweeps?: boolean;
+}
+
+function readCommonPasswords(): string[] {
+  return readFileSync(root('config/common-passwords.txt'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
+export async function compose(config: Config, options: ComposeOptions = {}): Promise<Container> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const now = options.now ?? Date.now;
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => { for (const c of closers.reverse()) await c().catch((err: unknown) => logger.warn({ err: String(err) }, 'shutdown step failed')); };
+
+  try {
+    let uri = config.mongodbUri;
+    if (!uri) {
+      const embedded = await startEmbeddedMongo(config.dataDir, logger);
+      closers.push(embedded.stop);
+      uri = embedded.uri;
+    }
+    const connection = await connectDatabase(uri, logger);
+    closers.push(() => connection.close());
+
+    const accountsRepo = new AccountRepository(connection, now);
+    const orgRepo = new OrganizationRepository(connection, now);
+    const payloads = new OidcPayloadRepository(connection, now);
+    const throttles = new ThrottleRepository(connection);
+    const secrets = new SecretRepository(connection);
+    await accountsRepo.ensureIndexes();
+    await orgRepo.ensureIndexes();
+    const { ttl } = await payloads.ensureIndexes();
+
+    const keys = await loadServerKeys({ encryptionKeys: config.encryptionKeys, cookieKeys: config.cookieKeys, secrets, logger });
+    const hasher = new PasswordHasher(config.argon2);
+    const policy = new PasswordPolicy({ ...config.password, commonPasswords: readCommonPasswords() });
+    const throttle = new ThrottleService(throttles, now);
+    const accounts = new AccountService({ repo: accountsRepo, hasher, policy, throttle, rules: config.throttle, dummyHash: await hasher.hash(randomUUID()) });
+    const organizations = new OrganizationService(orgRepo);
+
+    if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
+
+    if (options.sweeps !== false) {
+      if (!ttl) logger.info({ event: 'db.ttl_unsupported', sweepIntervalSeconds: config.sweepIntervalSeconds }, 'the database has no TTL indexes; expired OIDC artefacts are swept periodically');
+      const sweep = setInterval(() => {
+        payloads.sweepExpired().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'sweep failed'));
+        throttles.sweepOlderThan(new Date(now() - 30 * 86400_000)).catch(() => undefined);
+      }, config.sweepIntervalSeconds * 1000);
+      sweep.unref();
+      closers.push(async () => clearInterval(sweep));
+    }
+
+    const views = createViews(root('views'), { productName: 'Keyward' });
+    const provider = createProvider({ config, keys, accounts, payloads, views, logger });
+    const app = createApp({
+      config, logger, provider, views, accounts, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
+      database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
+    });
+    return { config, logger, connection, keys, accounts, organizations, provider, app, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+const bool = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(s)) return true;
+  if (['false', '0', 'no', ''].includes(s)) return false;
+  return v;
+}, z.boolean({ error: 'must be true or false' }));
+
+const int = (min: number, max: number) =>
+  z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
+    z.number({ error: `must be an integer between ${min} and ${max}` }).int().min(min).max(max));
+
+const throttleRule = z.object({
+  freeAttempts: int(0, 1000),
+  baseDelaySeconds: int(0, 3600),
+  maxDelaySeconds: int(0, 86400),
+  maxConsecutiveFailures: int(1, 100000),
+  lockSeconds: int(1, 86400 * 7),
+  resetAfterSeconds: int(1, 86400 * 30),
+});
+
+export const clientSchema = z.object({
+  client_id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'client_id: letters, digits, dot, dash, underscore'),
+  client_name: z.string().min(1).max(128).optional(),
+  client_secret: z.string().min(1).optional(),
+  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+  application_type: z.enum(['web', 'native']).optional(),
+  redirect_uris: z.array(z.url()).default([]),
+  post_logout_redirect_uris: z.array(z.url()).optional(),
+  grant_types: z.array(z.string()).optional(),
+  response_types: z.array(z.string()).optional(),
+  scope: z.string().optional(),
+  /** First-party clients skip the consent screen. */
+  firstParty: z.boolean().default(false),
+  /** Resource servers may introspect any token. */
+  resourceServer: z.boolean().default(false),
+}).refine((c) => c.token_endpoint_auth_method === 'none' || !!c.client_secret, {
+  message: 'a confidential client needs client_secret (or token_endpoint_auth_method "none")',
+});
+export type ClientConfig = z.infer<typeof clientSchema>;
+
+const encryptionKeys = z.string().transform((value, ctx) => {
+  // "v2=BASE64,v1=BASE64" (first is active) or a single BASE64 value (version "1").
+  const keys: { version: string; key: Buffer }[] = [];
+  for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [version, b64] = part.includes('=') && !part.endsWith('=') ? part.split('=', 2) : ['1', part];
+    const key = Buffer.from(b64, 'base64');
+    if (key.length !== 32 || !/^[A-Za-z0-9._-]{1,32}$/.test(version)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a 32-byte base64 key, or a list "v2=KEY,v1=KEY" (active first)' });
+      return z.NEVER;
+    }
+    keys.push({ version, key });
+  }
+  if (keys.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'must not be empty' });
+    return z.NEVER;
+  }
+  return keys;
+});
+
+export const configSchema = z.object({
+  env: z.enum(['development', 'production', 'test'], { error: 'must be development, production or test' }),
+  host: z.string().min(1),
+  port: int(0, 65535),
+  publicUrl: z.url({ error: 'must be an absolute http(s) URL' }).refine((u) => /^https?:\/\//.test(u), 'must use http or https').optional(),
+  trustProxy: bool,
+  mongodbUri: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
+  dataDir: z.string().min(1),
+  cookieKeys: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    z.array(z.string().min(1)).min(1)).optional(),
+  encryptionKeys: encryptionKeys.optional(),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  bodyLimitBytes: int(1024, 10 * 1024 * 1024),
+  shutdownGraceMs: int(0, 120000),
+  password: z.object({ minLength: int(8, 128), maxLength: int(64, 4096) }),
+  argon2: z.object({ memoryKiB: int(7168, 1048576), passes: int(1, 10), parallelism: int(1, 16) }),
+  ttl: z.object({
+    interactionSeconds: int(1, 86400),
+    sessionSeconds: int(60, 86400 * 365),
+    grantSeconds: int(60, 86400 * 365),
+    authorizationCodeSeconds: int(1, 600),
+    accessTokenSeconds: int(1, 86400),
+    idTokenSeconds: int(1, 86400),
+    refreshTokenSeconds: int(60, 86400 * 365),
+  }),
+  throttle: z.object({ account: throttleRule, ip: throttleRule }),
+  sweepIntervalSeconds: int(1, 86400),
+  clients: z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    try { return JSON.parse(v); } catch { return v; }
+  }, z.array(clientSchema, { error: 'must be a JSON array of client objects' })),
+  initialAdmin: z.object({
+    username: z.string().min(1),
+    email: z.email({ error: 'must be an email address' }),
+    password: z.string().min(1),
+    organization: z.string().min(1).default('default'),
+  }).optional(),
+});
+
+export type Config = z.infer<typeof configSchema> & {
+  /** Public base URL, no trailing slash (e.g. https://id.example.com). */
+  baseUrl: string;
+  /** OIDC issuer: `${baseUrl}/api/oidc`. */
+  issuer: string;
+};

@@ -1,0 +1,69 @@
+/** Entry point: configuration, composition, HTTP server, graceful shutdown. */
+import { createServer } from 'node:http';
+import { ConfigError, loadConfigFromProcess } from './config/load-config.ts';
+import { EmbeddedDatabaseUnavailable } from './db/embedded.ts';
+import { isDatabaseUnavailable } from './db/connect.ts';
+import { compose } from './compose.ts';
+import { createLogger } from './logging/logger.ts';
+import type { Config } from './config/schema.ts';
+import type { Container } from './compose.ts';
+
+function fail(message: string): never {
+  process.stderr.write(`\nkeyward: ${message}\n\n`);
+  process.exit(1);
+}
+
+let config: Config;
+try {
+  config = loadConfigFromProcess();
+} catch (err) {
+  if (err instanceof ConfigError) fail(err.message);
+  throw err;
+}
+
+const logger = createLogger(config.logLevel);
+let container: Container;
+try {
+  container = await compose(config, { logger });
+} catch (err) {
+  if (err instanceof EmbeddedDatabaseUnavailable) {
+    fail(`could not start the embedded MongoDB (mongodb-memory-server): ${err.message}\n` +
+      'Set MONGODB_URI to a MongoDB (6 or newer) or FerretDB (1.24 or newer) server, for example:\n' +
+      '  MONGODB_URI=mongodb://127.0.0.1:27017/keyward npm start');
+  }
+  if (isDatabaseUnavailable(err)) fail(`cannot reach the database given by MONGODB_URI (${(err as Error).message.split('\n')[0]})`);
+  if (err instanceof ConfigError) fail(err.message);
+  logger.fatal({ event: 'startup.failed', error: String((err as Error)?.stack ?? err) }, 'startup failed');
+  process.exit(1);
+}
+
+const { app, close } = container;
+const server = createServer(app.callback());
+server.keepAliveTimeout = 5000;
+server.listen(config.port, config.host, async () => {
+  const users = await container.accounts.count().catch(() => 0);
+  logger.info({ event: 'startup.listening', url: config.baseUrl, issuer: config.issuer, host: config.host, port: config.port }, 'Keyward is listening');
+  process.stdout.write(`\n  Keyward is running at ${config.baseUrl}  (OIDC issuer ${config.issuer})\n` +
+    `  Open ${config.baseUrl}/ in a browser and choose "Sign in".\n` +
+    (users === 0
+      ? '  There are no users yet. Create the first admin with:\n    npm run admin -- create-user --username admin --email admin@example.com --org default --admin\n\n'
+      : '  Sign in with a user created by `npm run admin -- create-user …` (see README).\n\n'));
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ event: 'shutdown.start', signal }, 'stopping: no new connections, finishing in-flight requests');
+  const force = setTimeout(() => { server.closeAllConnections(); }, config.shutdownGraceMs);
+  force.unref();
+  server.close(async () => {
+    clearTimeout(force);
+    await close();
+    logger.info({ event: 'shutdown.done' }, 'stopped');
+    process.exit(0);
+  });
+  server.closeIdleConnections();
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

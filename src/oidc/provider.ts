@@ -1,0 +1,118 @@
+/** Builds the node-oidc-provider instance from configuration, through its public options only. */
+import Provider, { type Configuration, type KoaContextWithOIDC, type UnknownObject } from 'oidc-provider';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../logging/logger.ts';
+import type { AccountService } from '../services/account-service.ts';
+import type { ServerKeys } from '../services/server-keys.ts';
+import type { OidcPayloadRepository } from '../repositories/oidc-payload-repository.ts';
+import type { Views } from '../http/views.ts';
+import { createAdapterClass } from './adapter.ts';
+import { FIRST_PARTY, RESOURCE_SERVER, consoleClient, toClientMetadata } from './clients.ts';
+import { autoGrantFirstParty } from './first-party-grant.ts';
+import { createPages } from './pages.ts';
+
+export interface ProviderDeps {
+  config: Config;
+  keys: ServerKeys;
+  accounts: AccountService;
+  payloads: OidcPayloadRepository;
+  views: Views;
+  logger: Logger;
+}
+
+export function createProvider({ config, keys, accounts, payloads, views, logger }: ProviderDeps): Provider {
+  const pages = createPages(views);
+  const t = config.ttl;
+  const configuration: Configuration = {
+    adapter: createAdapterClass(payloads),
+    clients: [...toClientMetadata(config.clients), consoleClient(config.baseUrl)],
+    extraClientMetadata: {
+      properties: [FIRST_PARTY, RESOURCE_SERVER],
+      validator(_ctx, key, value, metadata) {
+        if ((key === FIRST_PARTY || key === RESOURCE_SERVER) && typeof value !== 'boolean') metadata[key] = false;
+      },
+    },
+    jwks: keys.jwks as Configuration['jwks'],
+    cookies: {
+      keys: keys.cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', signed: true },
+      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    },
+    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    claims: {
+      openid: ['sub', 'amr', 'acr', 'auth_time'],
+      profile: ['name', 'preferred_username', 'updated_at'],
+      email: ['email', 'email_verified'],
+    },
+    responseTypes: ['code'],
+    routes: {
+      authorization: '/authorize',
+      token: '/token',
+      userinfo: '/userinfo',
+      end_session: '/end_session',
+      introspection: '/introspect',
+      revocation: '/revoke',
+      jwks: '/jwks',
+      device_authorization: '/device_authorization',
+      code_verification: '/device',
+    },
+    features: {
+      devInteractions: { enabled: false },
+      claimsParameter: { enabled: true },
+      introspection: {
+        enabled: true,
+        // Only confidential clients, and of those only resource servers may ask about others' tokens.
+        async allowedPolicy(_ctx, caller, token) {
+          if (caller.clientAuthMethod === 'none') return false;
+          return caller.metadata()[RESOURCE_SERVER] === true || token.clientId === caller.clientId;
+        },
+      },
+      // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, caller, token) => token.clientId === caller.clientId },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+    },
+    ttl: {
+      Interaction: t.interactionSeconds,
+      Session: t.sessionSeconds,
+      Grant: t.grantSeconds,
+      AuthorizationCode: t.authorizationCodeSeconds,
+      AccessToken: t.accessTokenSeconds,
+      IdToken: t.idTokenSeconds,
+      RefreshToken: t.refreshTokenSeconds,
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    loadExistingGrant: autoGrantFirstParty,
+    renderError: pages.renderError,
+    async findAccount(_ctx: KoaContextWithOIDC, id: string) {
+      const account = await accounts.findById(id);
+      if (!account || account.disabled) return undefined;
+      return {
+        accountId: id,
+        async claims(): Promise<UnknownObject & { sub: string }> {
+          return {
+            sub: id,
+            name: account.displayName,
+            preferred_username: account.username,
+            updated_at: Math.floor(account.updatedAt.getTime() / 1000),
+            email: account.email,
+            email_verified: false,
+          };
+        },
+      };
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.trustProxy;
+  for (const event of ['server_error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error', 'authorization.error']) {
+    provider.on(event as 'server_error', (ctx: KoaContextWithOIDC, err: Error & { status?: number; error_description?: string }) => {
+      const level = event === 'server_error' || (err.status ?? 500) >= 500 ? 'error' : 'info';
+      logger[level]({ event: `oidc.${event}`, requestId: ctx.state?.requestId, error: err.message, description: err.error_description }, 'oidc error');
+    });
+  }
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    logger.info({ event: 'oidc.grant.revoked', requestId: ctx.state?.requestId, grantId }, 'grant revoked');
+  });
+  return provider;
+}

@@ -8,6 +8,6 @@ export default async function globalSetup(): Promise<void> {
     process.env.MONGODB_URI = server.getUri('keyward_test');
   } catch (err) {
     throw new Error(`No MONGODB_URI and mongodb-memory-server could not start a mongod (${(err as Error).message.split('\n')[0]}). ` +
-      'Set MONGODB_URI to a MongoDB or FerretDB server, or run `bash .ci/run`, which starts FerretDB.');
+      'Set MONGODB_URI to a MongoDB or FerretDB server, or run `bash .ci/run`, which starts FerretDB.', { cause: err });
   }
 }

@@ -45,9 +45,10 @@ const encryptionKeys = z.string().transform((value, ctx) => {
   // "v2=BASE64,v1=BASE64" (first is active) or a single BASE64 value (version "1").
   const keys: { version: string; key: Buffer }[] = [];
   for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const [version, b64] = part.includes('=') && !part.endsWith('=') ? part.split('=', 2) : ['1', part];
+    const m = /^([A-Za-z0-9._-]{1,32})=([A-Za-z0-9+/_-]+={0,2})$/.exec(part);
+    const [version, b64] = m ? [m[1], m[2]] : ['1', part];
     const key = Buffer.from(b64, 'base64');
-    if (key.length !== 32 || !/^[A-Za-z0-9._-]{1,32}$/.test(version)) {
+    if (key.length !== 32) {
       ctx.addIssue({ code: 'custom', message: 'must be a 32-byte base64 key, or a list "v2=KEY,v1=KEY" (active first)' });
       return z.NEVER;
     }

@@ -1,0 +1,178 @@
+/**
+ * A real browser (Debian Chromium driven by playwright-core) through Keyward's own pages:
+ * home → sign in (a wrong password first, then the right one) → home signed in → sign out, and
+ * a third-party client's consent page ending in a code at the client's redirect URI. Each page
+ * is also saved as a screenshot in test-artifacts/ for a person to look at.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
+import { RP_CALLBACK, testClients } from './helpers/clients.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+const STEP_TIMEOUT = 20_000;
+
+let k: Keyward;
+let browser: Browser;
+
+const TEST_TIMEOUT = 120_000;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}. Install it (apt-get install chromium) or set CHROMIUM_PATH to a Chromium/Chrome executable.`);
+  }
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 60_000,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  k = await startKeyward({ clients: testClients });
+  await createUser(k, 'Alice');
+}, TEST_TIMEOUT);
+
+afterAll(async () => {
+  await browser?.close();
+  await k?.stop();
+}, TEST_TIMEOUT);
+
+/** A fresh browser profile per test, failing fast on anything the page's CSP blocks. */
+async function newPage(): Promise<{ context: BrowserContext; page: Page; cspViolations: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: 'en-US' });
+  context.setDefaultTimeout(STEP_TIMEOUT);
+  context.setDefaultNavigationTimeout(STEP_TIMEOUT);
+  const page = await context.newPage();
+  const cspViolations: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+  return { context, page, cspViolations };
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+
+/** Retries a Jest assertion until it passes or the time is up (playwright-core has no web-first expect). */
+async function eventually(check: () => Promise<void>, timeout = STEP_TIMEOUT): Promise<void> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Waits until the locator is visible and its text matches (exactly, for a string). */
+async function expectText(locator: Locator, text: string | RegExp): Promise<void> {
+  await locator.waitFor({ state: 'visible' });
+  await eventually(async () => {
+    const actual = (await locator.innerText()).trim();
+    if (typeof text === 'string') expect(actual).toBe(text); else expect(actual).toMatch(text);
+  });
+}
+
+const visible = (locator: Locator) => locator.waitFor({ state: 'visible' });
+
+async function expectFocused(locator: Locator): Promise<void> {
+  await eventually(async () => expect(await locator.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true));
+}
+
+test('home → sign in (wrong password, then right) → signed in → sign out', async () => {
+  const { context, page, cspViolations } = await newPage();
+  try {
+    await page.goto(`${k.baseUrl}/`);
+    await expectText(page.getByRole('heading', { level: 1 }), /Keyward/);
+    await page.getByRole('link', { name: 'Sign in' }).click();
+
+    // The sign-in page, behind the provider's interaction, for the built-in "Keyward" client.
+    await page.waitForURL(/\/interaction\/[^/]+$/);
+    await visible(page.getByRole('heading', { level: 1, name: 'Sign in' }));
+    await expectText(page.locator('.lead strong'), 'Keyward');
+    await expectFocused(page.getByLabel('Username or email'));
+    await shot(page, 'sign-in.png');
+
+    // A wrong password: the error banner, the username kept, the password field focused.
+    await page.getByLabel('Username or email').fill('alice');
+    await page.getByLabel('Password').fill('not the right passphrase');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByRole('alert'), 'Invalid username or password.');
+    expect(await page.getByLabel('Username or email').inputValue()).toBe('alice');
+    expect(await page.getByLabel('Password').inputValue()).toBe('');
+    await expectFocused(page.getByLabel('Password'));
+    await shot(page, 'sign-in-error.png');
+
+    // The right password: back on the home page, signed in.
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${k.baseUrl}/`);
+    await expectText(page.getByRole('heading', { level: 1 }), /Welcome/);
+    await expectText(page.locator('.lead'), /signed in to Keyward as Alice\b/);
+    await visible(page.getByRole('link', { name: 'Sign out' }));
+    await shot(page, 'home-signed-in.png');
+
+    // Sign out: the provider's confirmation page, then home again, signed out.
+    await page.getByRole('link', { name: 'Sign out' }).click();
+    await visible(page.getByRole('heading', { level: 1, name: 'Sign out?' }));
+    await shot(page, 'sign-out.png');
+    await page.getByRole('button', { name: 'Yes, sign me out' }).click();
+    await page.waitForURL(`${k.baseUrl}/`);
+    await expectText(page.getByRole('heading', { level: 1 }), 'Keyward is running');
+    await visible(page.getByRole('link', { name: 'Sign in' }));
+    expect(await page.getByText('Welcome').count()).toBe(0);
+
+    // And the session is really gone: reloading does not bring "Welcome" back.
+    await page.reload();
+    await visible(page.getByRole('link', { name: 'Sign in' }));
+    expect(cspViolations).toEqual([]);
+  } finally {
+    await context.close();
+  }
+}, TEST_TIMEOUT);
+
+test('a third-party client gets the consent page, and Allow returns a code to its redirect URI', async () => {
+  const { context, page, cspViolations } = await newPage();
+  try {
+    await page.route('https://rp.example.test/**', (r) => r.fulfill({ status: 200, contentType: 'text/plain', body: 'ok' }));
+    const verifier = randomBytes(32).toString('base64url');
+    const state = randomBytes(12).toString('base64url');
+    const url = new URL(`${k.issuer}/authorize`);
+    url.search = new URLSearchParams({
+      client_id: 'test-third', response_type: 'code', scope: 'openid profile email', redirect_uri: RP_CALLBACK, state,
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    }).toString();
+
+    await page.goto(url.toString());
+    await visible(page.getByRole('heading', { level: 1, name: 'Sign in' }));
+    await expectText(page.locator('.lead strong'), 'Third Party App');
+    await page.getByLabel('Username or email').fill('alice@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+
+    // Not first-party: the person is asked.
+    await visible(page.getByRole('heading', { level: 1, name: 'Allow access?' }));
+    await expectText(page.locator('.lead strong'), 'Third Party App');
+    await visible(page.getByRole('listitem').first());
+    const scopes = (await page.getByRole('listitem').allInnerTexts()).map((t) => t.replace(/^\W+/, '').trim());
+    expect(scopes).toEqual(['Confirm your identity', 'Read your name and username', 'Read your email address']);
+    await visible(page.getByRole('button', { name: 'Deny' }));
+    await shot(page, 'consent.png');
+
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL((u) => u.href.startsWith(RP_CALLBACK));
+    const callback = new URL(page.url());
+    expect(callback.searchParams.get('error')).toBeNull();
+    expect(callback.searchParams.get('code')).toBeTruthy();
+    expect(callback.searchParams.get('state')).toBe(state);
+    expect(callback.searchParams.get('iss')).toBe(k.issuer);
+    await expectText(page.locator('body'), 'ok');
+    expect(cspViolations).toEqual([]);
+  } finally {
+    await context.close();
+  }
+}, TEST_TIMEOUT);

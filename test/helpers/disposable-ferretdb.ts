@@ -1,0 +1,128 @@
+/**
+ * A private FerretDB (MongoDB wire protocol on SQLite) that a test can stop and start again, to
+ * see how Keyward behaves while its database is away. Same flags as scripts/ferretdb.sh.
+ *
+ * The binary is FERRETDB_BIN, else ~/.cache/keyward/ferretdb-v1.24.2, else `ferretdb` on PATH.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export interface DisposableFerretDb {
+  /** mongodb://127.0.0.1:<port>/ (no database name; see `databaseUri`). */
+  uri: string;
+  port: number;
+  dir: string;
+  /**
+   * Stops the process and waits for it to exit: SIGTERM (FerretDB then drains for a few
+   * seconds), SIGKILL after 10 s. Pass 'SIGKILL' to lose the database abruptly.
+   */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts it again on the same port and data directory; resolves once the port accepts connections. */
+  start(): Promise<void>;
+  /** Stops it and removes its data directory. */
+  dispose(): Promise<void>;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function findFerretDbBinary(): string {
+  const candidates: string[] = [];
+  if (process.env.FERRETDB_BIN) candidates.push(process.env.FERRETDB_BIN);
+  candidates.push(join(process.env.HOME || homedir(), '.cache', 'keyward', 'ferretdb-v1.24.2'));
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'ferretdb'));
+  const found = candidates.find(isExecutable);
+  if (!found) {
+    throw new Error(`No FerretDB binary found (looked at ${candidates.slice(0, 2).join(', ')} and PATH). ` +
+      'Run `bash scripts/ferretdb.sh build` (needs Go) or set FERRETDB_BIN to a FerretDB 1.24 binary.');
+  }
+  return found;
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    socket.setTimeout(500, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+export async function startDisposableFerretDb(): Promise<DisposableFerretDb> {
+  const bin = findFerretDbBinary();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'keyward-ferretdb-'));
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let output = '';
+
+  async function start(): Promise<void> {
+    if (child) throw new Error('FerretDB is already running');
+    output = '';
+    const proc = spawn(bin, [
+      '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`,
+      `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
+    ], { env: { ...process.env, DO_NOT_TRACK: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (b: Buffer) => { output = (output + b.toString()).slice(-8000); };
+    proc.stdout!.on('data', keep);
+    proc.stderr!.on('data', keep);
+    let hasExited = false;
+    exited = new Promise<void>((resolve) => {
+      proc.once('exit', () => { hasExited = true; resolve(); });
+      proc.once('error', (err) => { output += `\n${String(err)}`; hasExited = true; resolve(); });
+    });
+    child = proc;
+
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (hasExited) break;
+      if (await portOpen(port)) return;
+      await sleep(100);
+    }
+    await stop();
+    throw new Error(`FerretDB (${bin}) did not start on 127.0.0.1:${port}. Output:\n${output}`);
+  }
+
+  async function stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    const proc = child;
+    if (!proc) return;
+    child = undefined;
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill(signal);
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    // The port must be free again before start() binds it.
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline && await portOpen(port)) await sleep(50);
+  }
+
+  async function dispose(): Promise<void> {
+    await stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  await start().catch((err: unknown) => { rmSync(dir, { recursive: true, force: true }); throw err; });
+  return { uri: `mongodb://127.0.0.1:${port}/`, port, dir, stop, start, dispose };
+}

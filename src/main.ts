@@ -4,6 +4,7 @@ import { ConfigError, loadConfigFromProcess } from './config/load-config.ts';
 import { EmbeddedDatabaseUnavailable } from './db/embedded.ts';
 import { isDatabaseUnavailable } from './db/connect.ts';
 import { compose } from './compose.ts';
+import { createDevelopmentAdmin } from './services/bootstrap.ts';
 import { createLogger } from './logging/logger.ts';
 import type { Config } from './config/schema.ts';
 import type { Container } from './compose.ts';
@@ -38,15 +39,17 @@ try {
 }
 
 const { app, close } = container;
+const adminPasswordFile = config.env === 'development' && !config.initialAdmin
+  ? await createDevelopmentAdmin(config.dataDir, { accounts: container.accounts, organizations: container.organizations, logger })
+  : undefined;
 const server = createServer(app.callback());
 server.keepAliveTimeout = 5000;
-server.listen(config.port, config.host, async () => {
-  const users = await container.accounts.count().catch(() => 0);
+server.listen(config.port, config.host, () => {
   logger.info({ event: 'startup.listening', url: config.baseUrl, issuer: config.issuer, host: config.host, port: config.port }, 'Keyward is listening');
   process.stdout.write(`\n  Keyward is running at ${config.baseUrl}  (OIDC issuer ${config.issuer})\n` +
     `  Open ${config.baseUrl}/ in a browser and choose "Sign in".\n` +
-    (users === 0
-      ? '  There are no users yet. Create the first admin with:\n    npm run admin -- create-user --username admin --email admin@example.com --org default --admin\n\n'
+    (adminPasswordFile
+      ? `  First start: sign in as "admin" with the password in ${adminPasswordFile}\n\n`
       : '  Sign in with a user created by `npm run admin -- create-user …` (see README).\n\n'));
 });
 

@@ -19,6 +19,10 @@ import { registerOpenApiRoute } from './http/routes/openapi-routes.ts';
 import { registerInteractionRoutes } from './http/routes/interaction-routes.ts';
 import { registerStaticRoutes } from './http/routes/static-routes.ts';
 import { registerHomeRoutes } from './http/routes/home-routes.ts';
+import { AccountNav } from './http/account-nav.ts';
+import { createAccountPageKit } from './http/routes/account-routes.ts';
+import { principalResolver, type Authenticator } from './http/auth/principal.ts';
+import type { Feature } from './http/feature.ts';
 
 export interface AppDeps {
   config: Config;
@@ -29,6 +33,10 @@ export interface AppDeps {
   accounts: AccountService;
   database: { isConnected: () => boolean; ping: () => Promise<boolean> };
   staticDir: string;
+  /** Credential checkers, tried in order (browser session, API keys, tokens, …). */
+  authenticators: Authenticator[];
+  /** Feature modules: their routes, pages and API. */
+  features: Feature[];
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -43,17 +51,21 @@ export function createApp(deps: AppDeps): Koa {
   registerOpenApiRoute(api, { version: VERSION, serverUrl: config.baseUrl });
 
   const router = new Router();
-  api.mount(router);
   registerInteractionRoutes(router, { provider, accounts: deps.accounts, views });
   registerStaticRoutes(router, deps.staticDir);
   registerHomeRoutes(router, { provider, accounts: deps.accounts, views, baseUrl: config.baseUrl, issuer: config.issuer });
+  const nav = new AccountNav();
+  const kit = createAccountPageKit(views, nav);
+  for (const feature of deps.features) feature.register({ router, api, nav, kit, views });
+  api.mount(router);
 
   app.use(requestContext(logger));
   app.use(errorHandler(logger, views, config.baseUrl));
   app.use(securityHeaders());
   app.use(databaseGate(deps.database.isConnected, ['/healthz', '/readyz', '/api/openapi.json', '/static/']));
   app.use(mount('/api/oidc', provider));
-  app.use(bodyParser({ enableTypes: ['json', 'form'], jsonLimit: config.bodyLimitBytes, formLimit: config.bodyLimitBytes, encoding: 'utf-8' }));
+  app.use(principalResolver(deps.authenticators));
+  app.use(bodyParser({ enableTypes: ['json', 'form'], jsonStrict: false, jsonLimit: config.bodyLimitBytes, formLimit: config.bodyLimitBytes, encoding: 'utf-8' }));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

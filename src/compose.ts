@@ -28,6 +28,12 @@ import { createProvider } from './oidc/provider.ts';
 import { createViews } from './http/views.ts';
 import { createApp } from './app.ts';
 import type { Connection } from './db/connect.ts';
+import { PolicyRepository } from './repositories/policy-repository.ts';
+import { AuditRepository } from './repositories/audit-repository.ts';
+import { PolicyService } from './services/policy-service.ts';
+import { AuditService } from './services/audit-service.ts';
+import { sessionAuthenticator } from './http/auth/session-authenticator.ts';
+import { foundationFeatures } from './foundation-features.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -38,6 +44,8 @@ export interface Container {
   keys: ServerKeys;
   accounts: AccountService;
   organizations: OrganizationService;
+  policies: PolicyService;
+  audit: AuditService;
   provider: Provider;
   app: Koa;
   close(): Promise<void>;
@@ -76,8 +84,12 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const payloads = new OidcPayloadRepository(connection, now);
     const throttles = new ThrottleRepository(connection);
     const secrets = new SecretRepository(connection);
+    const policyRepo = new PolicyRepository(connection, now);
+    const auditRepo = new AuditRepository(connection);
     await accountsRepo.ensureIndexes();
     await orgRepo.ensureIndexes();
+    await policyRepo.ensureIndexes();
+    await auditRepo.ensureIndexes();
     const { ttl } = await payloads.ensureIndexes();
 
     const keys = await loadServerKeys({ encryptionKeys: config.encryptionKeys, cookieKeys: config.cookieKeys, secrets, logger });
@@ -86,6 +98,8 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const throttle = new ThrottleService(throttles, now);
     const accounts = new AccountService({ repo: accountsRepo, hasher, policy, throttle, rules: config.throttle, dummyHash: await hasher.hash(randomUUID()) });
     const organizations = new OrganizationService(orgRepo);
+    const policies = new PolicyService(policyRepo);
+    const audit = new AuditService({ repo: auditRepo, organizations, logger, now });
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
 
@@ -104,8 +118,10 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const app = createApp({
       config, logger, provider, views, accounts, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
       database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
+      authenticators: [sessionAuthenticator(provider, accounts)],
+      features: [...foundationFeatures({ audit, organizations, policies })],
     });
-    return { config, logger, connection, keys, accounts, organizations, provider, app, close };
+    return { config, logger, connection, keys, accounts, organizations, policies, audit, provider, app, close };
   } catch (err) {
     await close();
     throw err;

@@ -29,6 +29,24 @@ export class OrganizationService {
     await this.#repo.upsertMembership(organizationId, accountId, admin ? [ORG_ADMIN] : []);
   }
 
+  /**
+   * The organization, when `account` may administer it (org:admin member or platform admin).
+   * Non-members get 404 (the organization's existence is not revealed); members without the role 403.
+   */
+  async requireAdmin(name: string, account: { id: string; platformAdmin: boolean }): Promise<Organization> {
+    const org = await this.#repo.findByName(name);
+    if (org && account.platformAdmin) return org;
+    const membership = org ? (await this.#repo.membershipsOf(account.id)).find((m) => m.organizationId === org.id) : undefined;
+    if (!org || !membership) throw new AppError('not_found', `No organization "${name}".`);
+    if (!membership.roles.includes(ORG_ADMIN)) throw new AppError('forbidden', `Only administrators of "${org.name}" can do this.`);
+    return org;
+  }
+
+  /** The account's first organization (its primary one), if any. */
+  async primaryOf(accountId: string): Promise<OrganizationMembership | undefined> {
+    return (await this.membershipsOf(accountId))[0];
+  }
+
   /** The account's organizations, the first one joined first (its primary organization). */
   async membershipsOf(accountId: string): Promise<OrganizationMembership[]> {
     const out: OrganizationMembership[] = [];

@@ -72,3 +72,12 @@ export async function signIn(browser: Browser, authorizeUrl: string, username: s
   if (!done.url.startsWith(redirectPrefix)) throw new Error(`sign-in ended at ${done.url} (${done.res.status}): ${(await done.res.text()).slice(0, 500)}`);
   return done.url;
 }
+
+/** A browser signed in to Keyward itself (through its home page's sign-in, i.e. the real pages). */
+export async function signedInBrowser(baseUrl: string, username: string, password: string): Promise<Browser> {
+  const browser = new Browser();
+  const callback = await signIn(browser, `${baseUrl}/signin`, username, password, `${baseUrl}/signin/callback`);
+  const done = await browser.fetch(callback);
+  if (done.status !== 302) throw new Error(`sign-in callback answered ${done.status}`);
+  return browser;
+}

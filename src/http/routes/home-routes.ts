@@ -31,7 +31,8 @@ export function registerHomeRoutes(router: Router, deps: { provider: Provider; a
   router.get('/signin', async (ctx) => {
     const state = randomBytes(16).toString('base64url');
     const verifier = randomBytes(32).toString('base64url');
-    ctx.cookies.set(STATE_COOKIE, `${state}.${verifier}`, { signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: 600_000 });
+    const next = typeof ctx.query.next === 'string' && /^\/(?![/\\])/.test(ctx.query.next) ? ctx.query.next : '/';
+    ctx.cookies.set(STATE_COOKIE, `${state}.${verifier}.${Buffer.from(next).toString('base64url')}`, { signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: 600_000 });
     const url = new URL(`${issuer}/authorize`);
     url.search = new URLSearchParams({
       client_id: CONSOLE_CLIENT_ID, response_type: 'code', scope: 'openid profile', state,
@@ -42,12 +43,12 @@ export function registerHomeRoutes(router: Router, deps: { provider: Provider; a
   });
 
   router.get('/signin/callback', async (ctx) => {
-    const [state] = (ctx.cookies.get(STATE_COOKIE, { signed: true }) ?? '').split('.');
+    const [state, , next] = (ctx.cookies.get(STATE_COOKIE, { signed: true }) ?? '').split('.');
     ctx.cookies.set(STATE_COOKIE, null);
     if (ctx.query.error) throw new AppError('forbidden', `Sign-in did not complete: ${String(ctx.query.error_description ?? ctx.query.error)}`);
     if (!state || ctx.query.state !== state) throw new AppError('invalid_request', 'This sign-in response does not match a sign-in started in this browser. Start again.');
-    // The provider's session is what the home page reads; the one-time code is left to expire.
-    ctx.redirect('/');
+    // The provider's session is what Keyward's own pages read; the one-time code is left to expire.
+    ctx.redirect(next ? Buffer.from(next, 'base64url').toString('utf8') : '/');
   });
 
   router.get('/signout', async (ctx) => {

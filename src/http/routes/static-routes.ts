@@ -6,6 +6,8 @@ import type Router from '@koa/router';
 export function registerStaticRoutes(router: Router, dir: string): void {
   const files: Record<string, { type: string; body: Buffer }> = {
     'keyward.css': { type: 'text/css', body: readFileSync(join(dir, 'keyward.css')) },
+    'account.css': { type: 'text/css', body: readFileSync(join(dir, 'account.css')) },
+    'keyward.js': { type: 'text/javascript', body: readFileSync(join(dir, 'keyward.js')) },
   };
   router.get('/static/:file', async (ctx, next) => {
     const file = files[ctx.params.file];

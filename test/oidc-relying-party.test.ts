@@ -117,7 +117,7 @@ test('introspection is only for authenticated confidential clients', async () =>
   const tokens = await authorize(cfg, new Browser(), RP_CALLBACK);
   const anonymous = await fetch(`${k.issuer}/introspect`, { method: 'POST', body: new URLSearchParams({ token: tokens.access_token }) });
   expect(anonymous.status).toBe(400);
-  expect((await anonymous.json()).error).toBe('invalid_request');
+  expect(((await anonymous.json()) as { error: string }).error).toBe('invalid_request');
   const wrongSecret = await fetch(`${k.issuer}/introspect`, {
     method: 'POST', body: new URLSearchParams({ token: tokens.access_token }),
     headers: { authorization: `Basic ${Buffer.from('test-rs:nope').toString('base64')}` },

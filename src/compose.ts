@@ -34,6 +34,7 @@ import { PolicyService } from './services/policy-service.ts';
 import { AuditService } from './services/audit-service.ts';
 import { sessionAuthenticator } from './http/auth/session-authenticator.ts';
 import { foundationFeatures } from './foundation-features.ts';
+import { allowAllSudo, type SudoGuard } from './services/sudo-service.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -46,6 +47,7 @@ export interface Container {
   organizations: OrganizationService;
   policies: PolicyService;
   audit: AuditService;
+  sudo: SudoGuard;
   provider: Provider;
   app: Koa;
   close(): Promise<void>;
@@ -100,6 +102,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const organizations = new OrganizationService(orgRepo);
     const policies = new PolicyService(policyRepo);
     const audit = new AuditService({ repo: auditRepo, organizations, logger, now });
+    const sudo: SudoGuard = allowAllSudo;
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
 
@@ -121,7 +124,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       authenticators: [sessionAuthenticator(provider, accounts)],
       features: [...foundationFeatures({ audit, organizations, policies })],
     });
-    return { config, logger, connection, keys, accounts, organizations, policies, audit, provider, app, close };
+    return { config, logger, connection, keys, accounts, organizations, policies, audit, sudo, provider, app, close };
   } catch (err) {
     await close();
     throw err;

@@ -20,6 +20,10 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
+    files: ['views/static/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', navigator: 'readonly', window: 'readonly' } },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/repositories/**', 'src/db/**'],
     rules: {

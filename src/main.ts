@@ -60,8 +60,11 @@ async function shutdown(signal: string) {
   logger.info({ event: 'shutdown.start', signal }, 'stopping: no new connections, finishing in-flight requests');
   const force = setTimeout(() => { server.closeAllConnections(); }, config.shutdownGraceMs);
   force.unref();
+  const reap = setInterval(() => server.closeIdleConnections(), 100);
+  reap.unref();
   server.close(async () => {
     clearTimeout(force);
+    clearInterval(reap);
     await close();
     logger.info({ event: 'shutdown.done' }, 'stopped');
     process.exit(0);

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
-import { RP_CALLBACK, testClients } from './helpers/clients.ts';
+import { RP_CALLBACK, THIRD_SECRET, testClients } from './helpers/clients.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
@@ -88,7 +88,7 @@ test('home → sign in (wrong password, then right) → signed in → sign out',
   try {
     await page.goto(`${k.baseUrl}/`);
     await expectText(page.getByRole('heading', { level: 1 }), /Keyward/);
-    await page.getByRole('link', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'Sign in', exact: true }).click();
 
     // The sign-in page, behind the provider's interaction, for the built-in "Keyward" client.
     await page.waitForURL(/\/interaction\/[^/]+$/);
@@ -100,7 +100,7 @@ test('home → sign in (wrong password, then right) → signed in → sign out',
     // A wrong password: the error banner, the username kept, the password field focused.
     await page.getByLabel('Username or email').fill('alice');
     await page.getByLabel('Password').fill('not the right passphrase');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await expectText(page.getByRole('alert'), 'Invalid username or password.');
     expect(await page.getByLabel('Username or email').inputValue()).toBe('alice');
     expect(await page.getByLabel('Password').inputValue()).toBe('');
@@ -109,36 +109,36 @@ test('home → sign in (wrong password, then right) → signed in → sign out',
 
     // The right password: back on the home page, signed in.
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.waitForURL(`${k.baseUrl}/`);
     await expectText(page.getByRole('heading', { level: 1 }), /Welcome/);
-    await expectText(page.locator('.lead'), /signed in to Keyward as Alice\b/);
-    await visible(page.getByRole('link', { name: 'Sign out' }));
+    await expectText(page.locator('.lead'), 'You are signed in to Keyward.');
+    await visible(page.getByText('Alice', { exact: true })); // the username
+    await visible(page.getByRole('link', { name: 'Sign out', exact: true }));
     await shot(page, 'home-signed-in.png');
 
     // Sign out: the provider's confirmation page, then home again, signed out.
-    await page.getByRole('link', { name: 'Sign out' }).click();
+    await page.getByRole('link', { name: 'Sign out', exact: true }).click();
     await visible(page.getByRole('heading', { level: 1, name: 'Sign out?' }));
     await shot(page, 'sign-out.png');
     await page.getByRole('button', { name: 'Yes, sign me out' }).click();
     await page.waitForURL(`${k.baseUrl}/`);
     await expectText(page.getByRole('heading', { level: 1 }), 'Keyward is running');
-    await visible(page.getByRole('link', { name: 'Sign in' }));
+    await visible(page.getByRole('link', { name: 'Sign in', exact: true }));
     expect(await page.getByText('Welcome').count()).toBe(0);
 
     // And the session is really gone: reloading does not bring "Welcome" back.
     await page.reload();
-    await visible(page.getByRole('link', { name: 'Sign in' }));
+    await visible(page.getByRole('link', { name: 'Sign in', exact: true }));
     expect(cspViolations).toEqual([]);
   } finally {
     await context.close();
   }
 }, TEST_TIMEOUT);
 
-test('a third-party client gets the consent page, and Allow returns a code to its redirect URI', async () => {
+test('a third-party client gets the consent page, and Allow returns a working code to its redirect URI', async () => {
   const { context, page, cspViolations } = await newPage();
   try {
-    await page.route('https://rp.example.test/**', (r) => r.fulfill({ status: 200, contentType: 'text/plain', body: 'ok' }));
     const verifier = randomBytes(32).toString('base64url');
     const state = randomBytes(12).toString('base64url');
     const url = new URL(`${k.issuer}/authorize`);
@@ -147,18 +147,26 @@ test('a third-party client gets the consent page, and Allow returns a code to it
       code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
     }).toString();
 
-    await page.goto(url.toString());
+    // The relying party lives on another site: its start page links to Keyward (a cross-site
+    // navigation, as in real life), and its callback just answers "ok".
+    await page.route('https://rp.example.test/**', (r) => new URL(r.request().url()).pathname === '/start'
+      ? r.fulfill({ status: 200, contentType: 'text/html', body: `<!doctype html><title>RP</title><a href="${url.toString().replace(/&/g, '&amp;')}">Sign in with Keyward</a>` })
+      : r.fulfill({ status: 200, contentType: 'text/plain', body: 'ok' }));
+
+    await page.goto('https://rp.example.test/start');
+    await page.getByRole('link', { name: 'Sign in with Keyward' }).click();
+    await page.waitForURL(/\/interaction\/[^/]+$/);
     await visible(page.getByRole('heading', { level: 1, name: 'Sign in' }));
     await expectText(page.locator('.lead strong'), 'Third Party App');
     await page.getByLabel('Username or email').fill('alice@example.com');
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
     // Not first-party: the person is asked.
     await visible(page.getByRole('heading', { level: 1, name: 'Allow access?' }));
     await expectText(page.locator('.lead strong'), 'Third Party App');
     await visible(page.getByRole('listitem').first());
-    const scopes = (await page.getByRole('listitem').allInnerTexts()).map((t) => t.replace(/^\W+/, '').trim());
+    const scopes = (await page.getByRole('listitem').allInnerTexts()).map((t) => t.trim());
     expect(scopes).toEqual(['Confirm your identity', 'Read your name and username', 'Read your email address']);
     await visible(page.getByRole('button', { name: 'Deny' }));
     await shot(page, 'consent.png');
@@ -172,6 +180,17 @@ test('a third-party client gets the consent page, and Allow returns a code to it
     expect(callback.searchParams.get('iss')).toBe(k.issuer);
     await expectText(page.locator('body'), 'ok');
     expect(cspViolations).toEqual([]);
+
+    // The code is real: the client redeems it with its secret and the PKCE verifier.
+    const token = await fetch(`${k.issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`test-third:${THIRD_SECRET}`).toString('base64')}` },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: RP_CALLBACK, code_verifier: verifier }),
+    });
+    const body = await token.json() as { id_token?: string; access_token?: string; scope?: string };
+    expect(token.status).toBe(200);
+    expect(body.id_token).toBeTruthy();
+    expect(body.scope?.split(' ').sort()).toEqual(['email', 'openid', 'profile']);
   } finally {
     await context.close();
   }

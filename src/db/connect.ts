@@ -15,11 +15,13 @@ export async function connectDatabase(uri: string, logger: Logger): Promise<Conn
     maxPoolSize: 20,
   });
   let closing = false;
+  let connected = false;
   const close = conn.close.bind(conn);
   conn.close = ((force?: boolean) => { closing = true; return close(force); }) as typeof conn.close;
-  conn.on('disconnected', () => !closing && logger.warn({ event: 'db.disconnected' }, 'database connection lost'));
+  conn.on('disconnected', () => connected && !closing && logger.warn({ event: 'db.disconnected' }, 'database connection lost'));
   conn.on('reconnected', () => logger.info({ event: 'db.reconnected' }, 'database connection restored'));
   await conn.asPromise();
+  connected = true;
   return conn;
 }
 

@@ -7,6 +7,7 @@ import type { ServerKeys } from '../services/server-keys.ts';
 import type { OidcPayloadRepository } from '../repositories/oidc-payload-repository.ts';
 import type { Views } from '../http/views.ts';
 import { createAdapterClass } from './adapter.ts';
+import { isDatabaseUnavailable } from '../db/connect.ts';
 import { FIRST_PARTY, RESOURCE_SERVER, consoleClient, toClientMetadata } from './clients.ts';
 import { autoGrantFirstParty } from './first-party-grant.ts';
 import { createPages } from './pages.ts';
@@ -107,6 +108,11 @@ export function createProvider({ config, keys, accounts, payloads, views, logger
   provider.proxy = config.trustProxy;
   for (const event of ['server_error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error', 'authorization.error']) {
     provider.on(event as 'server_error', (ctx: KoaContextWithOIDC, err: Error & { status?: number; error_description?: string }) => {
+      if (isDatabaseUnavailable(err)) {
+        ctx.state.databaseUnavailable = true;
+        logger.warn({ event: 'oidc.database_unavailable', requestId: ctx.state?.requestId }, 'database unavailable during an OIDC request');
+        return;
+      }
       const level = event === 'server_error' || (err.status ?? 500) >= 500 ? 'error' : 'info';
       logger[level]({ event: `oidc.${event}`, requestId: ctx.state?.requestId, error: err.message, description: err.error_description }, 'oidc error');
     });

@@ -36,14 +36,15 @@ function isExecutable(file: string): boolean {
 }
 
 export function findFerretDbBinary(): string {
-  const candidates: string[] = [];
-  if (process.env.FERRETDB_BIN) candidates.push(process.env.FERRETDB_BIN);
-  candidates.push(join(process.env.HOME || homedir(), '.cache', 'keyward', 'ferretdb-v1.24.2'));
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir) candidates.push(join(dir, 'ferretdb'));
-  const found = candidates.find(isExecutable);
+  const named = [
+    ...(process.env.FERRETDB_BIN ? [process.env.FERRETDB_BIN] : []),
+    join(process.env.HOME || homedir(), '.cache', 'keyward', 'ferretdb-v1.24.2'),
+  ];
+  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'ferretdb'));
+  const found = [...named, ...onPath].find(isExecutable);
   if (!found) {
-    throw new Error(`No FerretDB binary found (looked at ${candidates.slice(0, 2).join(', ')} and PATH). ` +
-      'Run `bash scripts/ferretdb.sh build` (needs Go) or set FERRETDB_BIN to a FerretDB 1.24 binary.');
+    throw new Error(`No FerretDB binary found (looked at ${named.join(', ')} and for \`ferretdb\` on PATH). ` +
+      'Run `bash scripts/ferretdb.sh build` (needs Go), or set FERRETDB_BIN to a FerretDB 1.24 binary.');
   }
   return found;
 }

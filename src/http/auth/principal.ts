@@ -35,6 +35,8 @@ declare module 'koa' {
     principal?: Principal;
     requestId?: string;
     resolvePrincipal?: () => Promise<Principal | undefined>;
+    /** Set when oidc-provider met a lost database (turned into a 503). */
+    databaseUnavailable?: boolean;
   }
 }
 

@@ -36,7 +36,9 @@ export function errorHandler(logger: Logger, views: Views, baseUrl: string): Mid
       if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}.`);
     } catch (raw) {
       const err = normalise(raw);
-      if (err.status >= 500) {
+      if (err.code === 'unavailable') {
+        logger.warn({ event: 'http.unavailable', requestId: ctx.state.requestId, path: ctx.path }, 'database unavailable');
+      } else if (err.status >= 500) {
         logger.error({ event: 'http.error', requestId: ctx.state.requestId, code: err.code, error: String((raw as Error)?.stack ?? raw) }, 'request failed');
       }
       ctx.status = err.status;

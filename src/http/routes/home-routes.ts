@@ -45,6 +45,7 @@ export function registerHomeRoutes(router: Router, deps: { provider: Provider; a
   router.get('/signin/callback', async (ctx) => {
     const [state, , next] = (ctx.cookies.get(STATE_COOKIE, { signed: true }) ?? '').split('.');
     ctx.cookies.set(STATE_COOKIE, null);
+    if (ctx.query.error === 'access_denied') return ctx.redirect('/'); // the user cancelled
     if (ctx.query.error) throw new AppError('forbidden', `Sign-in did not complete: ${String(ctx.query.error_description ?? ctx.query.error)}`);
     if (!state || ctx.query.state !== state) throw new AppError('invalid_request', 'This sign-in response does not match a sign-in started in this browser. Start again.');
     // The provider's session is what Keyward's own pages read; the one-time code is left to expire.

@@ -8,6 +8,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { AppError } from '../../errors/app-error.ts';
+import { isDatabaseUnavailable } from '../../db/connect.ts';
 import type { AccountService } from '../../services/account-service.ts';
 import { isFirstParty } from '../../oidc/first-party-grant.ts';
 import type { Views } from '../views.ts';
@@ -30,7 +31,8 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
       const d = await provider.interactionDetails(ctx.req, ctx.res);
       if (d.uid !== ctx.params.uid) throw new Error('uid mismatch');
       return d;
-    } catch {
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) throw err;
       throw new AppError('interaction_expired', 'This sign-in page has expired. Go back to the application and sign in again.');
     }
   }

@@ -37,7 +37,7 @@ test('Not set inherits the platform default; an org value applies; a platform va
 
   const set = await call(admin, 'POST', '/api/organizations/acme/policies/test-flag', true);
   expect(set.status).toBe(200);
-  expect(set.body['test-flag']).toEqual({ name: 'test-flag', level: 'organization', value: true });
+  expect(set.body['test-flag']).toMatchObject({ name: 'test-flag', level: 'organization', value: true });
   expect(await k.container.policies.effective('test-flag', (await k.container.organizations.findByName('acme'))!.id)).toBe(true);
 
   expect((await call(platform, 'POST', '/api/platform/policies/test-flag', false)).status).toBe(200);

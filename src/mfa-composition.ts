@@ -1,0 +1,40 @@
+/** Builds 2-step verification: repositories, services, the sign-in decision and sudo mode. */
+import type { Connection } from './db/connect.ts';
+import type { Config } from './config/schema.ts';
+import type { ServerKeys } from './services/server-keys.ts';
+import type { ThrottleService } from './services/throttle-service.ts';
+import type { AuditService } from './services/audit-service.ts';
+import type { PolicyService } from './services/policy-service.ts';
+import type { OrganizationService } from './services/organization-service.ts';
+import { MfaFactorRepository } from './repositories/mfa-factor-repository.ts';
+import { RecoveryCodeRepository } from './repositories/recovery-code-repository.ts';
+import { ChallengeRepository } from './repositories/challenge-repository.ts';
+import { MfaService } from './services/mfa-service.ts';
+import { WebAuthnService } from './services/webauthn-service.ts';
+import { mfaRequirement, registerMfaPolicies } from './services/mfa-policy.ts';
+import { decideMfa } from './services/mfa-decision.ts';
+import { SessionSudo } from './services/sudo-service.ts';
+
+export async function composeMfa(deps: {
+  connection: Connection; config: Config; now: () => number; keys: ServerKeys; throttle: ThrottleService;
+  audit: AuditService; policies: PolicyService; organizations: OrganizationService;
+}) {
+  const { connection, config, now } = deps;
+  const factors = new MfaFactorRepository(connection, now);
+  const recovery = new RecoveryCodeRepository(connection, now);
+  const challenges = new ChallengeRepository(connection, now);
+  await factors.ensureIndexes();
+  await recovery.ensureIndexes();
+  registerMfaPolicies(deps.policies);
+  const mfa = new MfaService({
+    factors, recovery, envelope: deps.keys.envelope, pepper: deps.keys.pepper, throttle: deps.throttle,
+    rules: { account: config.throttle.mfa, ip: config.throttle.ip }, audit: deps.audit, now, issuerName: config.mfa.issuerName,
+    requirement: (accountId) => mfaRequirement(accountId, deps),
+  });
+  const webauthn = new WebAuthnService({ factors, challenges, audit: deps.audit, baseUrl: config.baseUrl, rpName: config.mfa.issuerName, fipsAaguids: config.mfa.fipsAaguids.map((a) => a.toLowerCase()) });
+  const decide = (accountId: string, amr: string[], requested: boolean) => decideMfa(accountId, amr, requested, { mfa, challenges, now });
+  const sudo = new SessionSudo({ challenges, hasMfa: (id) => mfa.hasMfa(id), windowSeconds: config.mfa.sudoWindowSeconds, now });
+  return { mfa, webauthn, challenges, decide, sudo, now };
+}
+
+export type MfaParts = Awaited<ReturnType<typeof composeMfa>>;

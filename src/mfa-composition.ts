@@ -32,7 +32,7 @@ export async function composeMfa(deps: {
     requirement: (accountId) => mfaRequirement(accountId, deps),
   });
   const webauthn = new WebAuthnService({ factors, challenges, audit: deps.audit, baseUrl: config.baseUrl, rpName: config.mfa.issuerName, fipsAaguids: config.mfa.fipsAaguids.map((a) => a.toLowerCase()) });
-  const decide = (accountId: string, amr: string[], requested: boolean) => decideMfa(accountId, amr, requested, { mfa, challenges, now });
+  const decide = (accountId: string, amr: string[], requested: boolean, signedInAt?: number) => decideMfa(accountId, amr, requested, { mfa, challenges, now }, signedInAt);
   const sudo = new SessionSudo({ challenges, hasMfa: (id) => mfa.hasMfa(id), windowSeconds: config.mfa.sudoWindowSeconds, now });
   return { mfa, webauthn, challenges, decide, sudo, now };
 }

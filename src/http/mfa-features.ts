@@ -11,6 +11,8 @@ import { registerMfaInteractionRoutes } from './routes/mfa-interaction-routes.ts
 import { registerMfaEnrollRoutes } from './routes/mfa-enroll-routes.ts';
 import { registerMfaApiRoutes } from './routes/mfa-api-routes.ts';
 import { registerMfaPages } from './routes/mfa-pages.ts';
+import { registerAdminPages } from './routes/admin-pages.ts';
+import type { PolicyService } from '../services/policy-service.ts';
 
 export interface MfaFeatureDeps {
   provider: Provider;
@@ -20,6 +22,7 @@ export interface MfaFeatureDeps {
   mfa: MfaParts;
   payloads: OidcPayloadRepository;
   config: Config;
+  policies: PolicyService;
 }
 
 export function mfaFeatures(deps: MfaFeatureDeps): Feature[] {
@@ -35,5 +38,6 @@ export function mfaFeatures(deps: MfaFeatureDeps): Feature[] {
     },
     { name: 'mfa-api', register: ({ api }) => registerMfaApiRoutes(api, deps) },
     { name: 'mfa-pages', register: (f) => registerMfaPages(f, deps) },
+    { name: 'admin-pages', register: (f) => registerAdminPages(f, deps) },
   ];
 }

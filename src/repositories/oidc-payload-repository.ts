@@ -17,6 +17,7 @@ interface PayloadDoc {
   grantId?: string;
   userCode?: string;
   uid?: string;
+  accountId?: string;
   expiresAt?: Date;
   consumedAt?: number;
   payload: string;
@@ -28,6 +29,7 @@ const schema = new Schema<PayloadDoc>({
   grantId: String,
   userCode: String,
   uid: String,
+  accountId: String,
   expiresAt: Date,
   consumedAt: Number,
   payload: { type: String, required: true },
@@ -50,6 +52,7 @@ export class OidcPayloadRepository {
     await conn.collection(OIDC_COLLECTION).createIndex({ model: 1, grantId: 1 });
     await conn.collection(OIDC_COLLECTION).createIndex({ model: 1, userCode: 1 });
     await conn.collection(OIDC_COLLECTION).createIndex({ model: 1, uid: 1 });
+    await conn.collection(OIDC_COLLECTION).createIndex({ model: 1, accountId: 1 });
     await conn.collection(OIDC_COLLECTION).createIndex({ expiresAt: 1 });
     const ttl = await createIndexBestEffort(conn, OIDC_COLLECTION, { expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expiresAt_ttl' });
     return { ttl };
@@ -62,6 +65,7 @@ export class OidcPayloadRepository {
       ...(typeof payload.grantId === 'string' ? { grantId: payload.grantId } : {}),
       ...(typeof payload.userCode === 'string' ? { userCode: payload.userCode } : {}),
       ...(typeof payload.uid === 'string' ? { uid: payload.uid } : {}),
+      ...(typeof payload.accountId === 'string' ? { accountId: payload.accountId } : {}),
       ...(expiresInSeconds ? { expiresAt: new Date(this.#now() + expiresInSeconds * 1000) } : {}),
     };
     await this.#model.replaceOne({ _id: `${model}:${id}` }, doc, { upsert: true });
@@ -104,4 +108,9 @@ export class OidcPayloadRepository {
     return res.deletedCount ?? 0;
   }
 
+  /** Ends an account's sign-in sessions, except the one with uid `exceptUid`; answers how many. */
+  async deleteSessions(accountId: string, exceptUid?: string): Promise<number> {
+    const filter = exceptUid ? { model: 'Session', accountId, uid: { $ne: exceptUid } } : { model: 'Session', accountId };
+    return (await this.#model.deleteMany(filter)).deletedCount ?? 0;
+  }
 }

@@ -16,19 +16,29 @@ export interface MfaDecision {
   hasKeys: boolean;
   /** Enrolment may be skipped until then (grace period). */
   skippableUntil?: Date;
+  /** An organization policy (not only the user's own choice) requires the second factor. */
+  enforced: boolean;
 }
 
 const SECOND_FACTORS = ['otp', 'hwk', 'swk'];
 
+/**
+ * `signedInAt` (epoch seconds), when given, judges an existing session: factors the user added
+ * after that sign-in do not invalidate it (enabling 2-step verification does not sign you out;
+ * signing out other sessions is offered instead). Without it every factor counts, so a new
+ * authorization always needs the second factor.
+ */
 export async function decideMfa(
   accountId: string, amr: string[], requested: boolean,
   deps: { mfa: MfaService; challenges: ChallengeRepository; now: () => number },
+  signedInAt?: number,
 ): Promise<MfaDecision> {
-  const [factors, req] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
+  const [allFactors, req] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
+  const factors = signedInAt === undefined ? allFactors : allFactors.filter((f) => f.createdAt.getTime() <= signedInAt * 1000);
   const hasOtp = factors.some((f) => f.type === 'otp');
   const hasKeys = factors.some((f) => f.type === 'webauthn');
   const webauthnOnly = !!req.webauthnLevel;
-  const base = { webauthnOnly, fips: req.webauthnLevel === 'fips', hasOtp, hasKeys };
+  const base = { webauthnOnly, fips: req.webauthnLevel === 'fips', hasOtp, hasKeys, enforced: req.enforced };
   const satisfied = webauthnOnly ? amr.some((m) => m === 'hwk' || m === 'swk') : amr.some((m) => SECOND_FACTORS.includes(m));
   const needed = req.enforced || requested || factors.length > 0;
   if (!needed || satisfied) return { need: 'ok', ...base };

@@ -52,10 +52,13 @@ export class MfaService {
     if ((await this.factors(account.id)).some((f) => f.type === 'otp')) {
       throw new AppError('conflict', 'An authenticator app is already set up. Remove it first to set up another.');
     }
-    await this.#d.factors.removePendingOtp(account.id);
-    const id = randomUUID();
-    const secret = newTotpSeed();
-    await this.#d.factors.create({ id, accountId: account.id, type: 'otp', name: 'Authenticator app', enabled: false, otp: { seed: this.#d.envelope.seal(secret, seedAad(account.id, id)), lastStep: 0 } });
+    // A setup in progress is shown again (a wrong code or a reload must not force a new scan).
+    const pending = (await this.#d.factors.listFor(account.id)).find((f) => f.type === 'otp' && !f.enabled && f.otp);
+    const id = pending?.id ?? randomUUID();
+    const secret = pending ? this.#d.envelope.open(pending.otp!.seed, seedAad(account.id, id)).toString('utf8') : newTotpSeed();
+    if (!pending) {
+      await this.#d.factors.create({ id, accountId: account.id, type: 'otp', name: 'Authenticator app', enabled: false, otp: { seed: this.#d.envelope.seal(secret, seedAad(account.id, id)), lastStep: 0 } });
+    }
     const uri = totpUri(secret, this.#d.issuerName, account.username);
     return { secret, uri, qrImage: await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 1, width: 240 }) };
   }
@@ -119,6 +122,11 @@ export class MfaService {
     await this.#d.recovery.replace(account.id, codes.map((c) => recoveryCodeDigest(this.#d.pepper, account.id, c)!));
     await this.#d.audit.record({ type: 'mfa.recovery_codes_generated', accountId: account.id, request, details: { count: codes.length } });
     return codes;
+  }
+
+  /** Drops an unfinished authenticator setup (e.g. after enrolling with a security key instead). */
+  async discardPendingSetup(accountId: string): Promise<void> {
+    await this.#d.factors.removePendingOtp(accountId);
   }
 
   recoveryCodesLeft(accountId: string): Promise<number> { return this.#d.recovery.remaining(accountId); }

@@ -42,6 +42,16 @@ export class OrganizationService {
     return org;
   }
 
+  /** Organizations the account administers. */
+  async administeredBy(accountId: string): Promise<Organization[]> {
+    return (await this.membershipsOf(accountId)).filter((m) => m.admin).map((m) => m.organization);
+  }
+
+  /** Account ids and roles of an organization's members. */
+  async members(organizationId: string): Promise<{ accountId: string; admin: boolean }[]> {
+    return (await this.#repo.membersOf(organizationId)).map((m) => ({ accountId: m.accountId, admin: m.roles.includes(ORG_ADMIN) }));
+  }
+
   /** The account's first organization (its primary one), if any. */
   async primaryOf(accountId: string): Promise<OrganizationMembership | undefined> {
     return (await this.membershipsOf(accountId))[0];

@@ -18,7 +18,7 @@ export interface PolicyDefinition<T = unknown> {
 }
 
 export type PolicyLevel = 'platform' | 'organization' | 'default';
-export interface EffectivePolicy { name: string; level: PolicyLevel; value: unknown }
+export interface EffectivePolicy { name: string; level: PolicyLevel; value: unknown; updatedAt?: Date }
 
 export const PLATFORM_SCOPE = 'platform';
 export const orgScope = (organizationId: string) => `org:${organizationId}`;
@@ -49,8 +49,8 @@ export class PolicyService {
     for (const def of this.#defs.values()) {
       const platform = stored.find((p) => p.scope === PLATFORM_SCOPE && p.name === def.name);
       const org = organizationId ? stored.find((p) => p.scope === orgScope(organizationId) && p.name === def.name) : undefined;
-      if (platform) out[def.name] = { name: def.name, level: 'platform', value: platform.value };
-      else if (org) out[def.name] = { name: def.name, level: 'organization', value: org.value };
+      if (platform) out[def.name] = { name: def.name, level: 'platform', value: platform.value, updatedAt: platform.updatedAt };
+      else if (org) out[def.name] = { name: def.name, level: 'organization', value: org.value, updatedAt: org.updatedAt };
       else if (def.defaultValue !== undefined) out[def.name] = { name: def.name, level: 'default', value: def.defaultValue };
     }
     return out;

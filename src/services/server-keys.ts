@@ -13,6 +13,8 @@ export interface ServerKeys {
   envelope: Envelope;
   cookieKeys: string[];
   jwks: { keys: Record<string, unknown>[] };
+  /** Server pepper for digests of low-entropy secrets (recovery codes). */
+  pepper: Buffer;
 }
 
 async function loadKeks(configured: KeyEncryptionKey[] | undefined, secrets: SecretRepository, logger: Logger): Promise<KeyEncryptionKey[]> {
@@ -48,5 +50,6 @@ export async function loadServerKeys(opts: {
   const jwks = await sealedSecret('jwks', opts.secrets, envelope, newSigningKeys);
   const cookieKeys = opts.cookieKeys
     ?? await sealedSecret('cookie-keys', opts.secrets, envelope, () => [randomBytes(32).toString('base64url')]);
-  return { envelope, cookieKeys, jwks };
+  const pepper = Buffer.from(await sealedSecret('pepper', opts.secrets, envelope, () => randomBytes(32).toString('base64')), 'base64');
+  return { envelope, cookieKeys, jwks, pepper };
 }

@@ -42,7 +42,9 @@ export class ThrottleService {
     for (const { key, rule } of subjects) {
       const c = await this.#repo.get(key);
       if (this.#stale(c, rule)) continue;
-      const until = c!.lastFailureAt.getTime() + ThrottleService.delaySeconds(rule, c!.failures) * 1000;
+      const delay = ThrottleService.delaySeconds(rule, c!.failures);
+      if (delay === 0) continue;
+      const until = c!.lastFailureAt.getTime() + delay * 1000;
       wait = Math.max(wait, Math.ceil((until - this.#now()) / 1000));
     }
     return wait;

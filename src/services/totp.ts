@@ -17,9 +17,13 @@ export function totpUri(seed: string, issuer: string, accountName: string): stri
  */
 export async function matchTotp(seed: string, code: string, nowMs: number, afterStep: number): Promise<number | undefined> {
   if (!/^\d{6}$/.test(code)) return undefined;
-  const result = await verify({
-    secret: seed, token: code, algorithm: 'sha1', digits: 6, period: TOTP_PERIOD,
-    epoch: Math.floor(nowMs / 1000), epochTolerance: TOTP_PERIOD, afterTimeStep: afterStep,
-  });
-  return result.valid ? (result as { timeStep: number }).timeStep : undefined;
+  try {
+    const result = await verify({
+      secret: seed, token: code, algorithm: 'sha1', digits: 6, period: TOTP_PERIOD,
+      epoch: Math.floor(nowMs / 1000), epochTolerance: TOTP_PERIOD, afterTimeStep: afterStep,
+    });
+    return result.valid ? (result as { timeStep: number }).timeStep : undefined;
+  } catch {
+    return undefined; // otplib refuses out-of-range input (e.g. a last-used step ahead of this clock)
+  }
 }

@@ -7,7 +7,7 @@
   async function post(url, csrf, body) {
     const res = await fetch(url, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf, accept: 'application/json' }, body: JSON.stringify(body || {}) });
     const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(data.message || 'The request failed.');
+    if (!res.ok) throw Object.assign(new Error(data.message || 'The request failed.'), { code: data.code, params: data.params });
     return data;
   }
 
@@ -51,6 +51,9 @@
       if (!codes.length) recovery.querySelector('p').textContent = 'Your security key is registered.';
       recovery.hidden = false;
       box.querySelector('[data-webauthn-start]').hidden = true;
+      // What led here (the name field, another way to set up) gives way to the result.
+      const siblings = box.parentElement ? [...box.parentElement.querySelectorAll(':scope > [data-hide-when-done]')] : [];
+      for (const el of [...box.querySelectorAll('[data-hide-when-done]'), ...siblings]) el.hidden = true;
     } else if (box.dataset.done) {
       window.location.assign(box.dataset.done);
     }
@@ -63,13 +66,25 @@
     const box = button.closest('[data-webauthn-signin],[data-webauthn-register]');
     const error = box.querySelector('[data-webauthn-error]');
     if (error) error.hidden = true;
+    const label = button.textContent;
     button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    if (button.dataset.busyLabel) button.textContent = button.dataset.busyLabel;
     try {
       await (box.hasAttribute('data-webauthn-register') ? register(box) : signIn(box));
     } catch (err) {
-      if (error) { error.textContent = err.name === 'NotAllowedError' ? 'The security key request was cancelled or timed out. Try again.' : err.message; error.hidden = false; }
+      // Sudo mode: confirm it's you first, then come back to this page.
+      if (err.code === 'sudo_required') {
+        const verify = (err.params && err.params.verifyUrl) || '/account/verify';
+        window.location.assign(`${verify}?next=${encodeURIComponent(window.location.pathname)}`);
+        return;
+      }
+      if (error) { error.textContent = err.name === 'NotAllowedError' ? 'The security key request was cancelled or timed out. Try again.'
+        : err.name === 'InvalidStateError' ? 'This security key is already registered.' : err.message; error.hidden = false; }
     } finally {
       button.disabled = false;
+      button.removeAttribute('aria-busy');
+      button.textContent = label;
     }
   });
 })();

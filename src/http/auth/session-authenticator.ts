@@ -2,9 +2,14 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { AccountService } from '../../services/account-service.ts';
 import type { Authenticator, Principal } from './principal.ts';
+import type { MfaDecision } from '../../services/mfa-decision.ts';
 
-/** The browser's single sign-on session: the oidc-provider session cookie, read through its public Session model. */
-export function sessionAuthenticator(provider: Provider, accounts: AccountService): Authenticator {
+/**
+ * The browser's single sign-on session: the oidc-provider session cookie, read through its public
+ * Session model. A session that has not completed the second factor its account or organization
+ * requires (checked on every request, so a newly enforced policy applies at once) does not count.
+ */
+export function sessionAuthenticator(provider: Provider, accounts: AccountService, decide: (accountId: string, amr: string[], requested: boolean, signedInAt?: number) => Promise<MfaDecision>): Authenticator {
   return {
     method: 'session',
     async authenticate(ctx: Context): Promise<Principal | undefined> {
@@ -13,6 +18,7 @@ export function sessionAuthenticator(provider: Provider, accounts: AccountServic
       if (!session.accountId) return undefined;
       const account = await accounts.findById(session.accountId);
       if (!account || account.disabled) return undefined;
+      if ((await decide(account.id, session.amr ?? [], false, session.loginTs ?? 0)).need !== 'ok') return undefined;
       return { account, via: 'session', amr: session.amr ?? [], sessionUid: session.uid, authTime: session.loginTs };
     },
   };

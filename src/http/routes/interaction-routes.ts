@@ -8,13 +8,14 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { AppError } from '../../errors/app-error.ts';
-import { isDatabaseUnavailable } from '../../db/connect.ts';
+import { clientNameOf, finishInteraction, loadInteraction, type InteractionDetails } from './interaction-kit.ts';
 import type { AccountService } from '../../services/account-service.ts';
 import { isFirstParty } from '../../oidc/first-party-grant.ts';
+import { ACR_PWD } from '../../oidc/mfa-prompt.ts';
 import type { Views } from '../views.ts';
 import { issueCsrfToken, verifyCsrfToken } from '../middleware/csrf.ts';
 
-type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+type Details = InteractionDetails;
 
 const SCOPE_LABELS: Record<string, string> = {
   openid: 'Confirm your identity',
@@ -26,27 +27,9 @@ const SCOPE_LABELS: Record<string, string> = {
 export interface InteractionDeps { provider: Provider; accounts: AccountService; views: Views }
 
 export function registerInteractionRoutes(router: Router, { provider, accounts, views }: InteractionDeps): void {
-  async function details(ctx: Context): Promise<Details> {
-    try {
-      const d = await provider.interactionDetails(ctx.req, ctx.res);
-      if (d.uid !== ctx.params.uid) throw new Error('uid mismatch');
-      return d;
-    } catch (err) {
-      if (isDatabaseUnavailable(err)) throw err;
-      throw new AppError('interaction_expired', 'This sign-in page has expired. Go back to the application and sign in again.');
-    }
-  }
-
-  async function clientName(d: Details): Promise<string> {
-    const client = await provider.Client.find(String(d.params.client_id));
-    return client?.clientName ?? String(d.params.client_id);
-  }
-
-  async function finish(ctx: Context, result: InteractionResults): Promise<void> {
-    const url = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
-    ctx.status = 303;
-    ctx.redirect(url);
-  }
+  const details = (ctx: Context) => loadInteraction(provider, ctx);
+  const clientName = (d: Details) => clientNameOf(provider, d);
+  const finish = async (ctx: Context, result: InteractionResults) => { await finishInteraction(provider, ctx, result); };
 
   function renderLogin(ctx: Context, d: Details, name: string, extra: { error?: string; username?: string } = {}) {
     ctx.type = 'html';
@@ -76,6 +59,7 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
     ctx.set('Cache-Control', 'no-store');
     const name = await clientName(d);
     if (d.prompt.name === 'login') return renderLogin(ctx, d, name);
+    if (d.prompt.name === 'mfa') return ctx.redirect(`/interaction/${d.uid}/mfa`);
     if (d.prompt.name === 'consent') {
       const client = await provider.Client.find(String(d.params.client_id));
       if (isFirstParty(client)) return finish(ctx, { consent: { grantId: await grantConsent(d) } });
@@ -104,7 +88,7 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
     }
     try {
       const account = await accounts.authenticate(username, password, ctx.ip);
-      await finish(ctx, { login: { accountId: account.id, amr: ['pwd'], remember: true } });
+      await finish(ctx, { login: { accountId: account.id, amr: ['pwd'], acr: ACR_PWD, remember: true } });
     } catch (err) {
       if (!(err instanceof AppError) || !['unauthenticated', 'rate_limited', 'forbidden'].includes(err.code)) throw err;
       ctx.status = err.status;

@@ -69,6 +69,7 @@ export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps
     if (s.decision.fips && !webauthn.isFips(factor)) {
       throw new AppError('forbidden', 'Your organization requires a FIPS-certified security key; this key was saved but does not satisfy the policy.');
     }
+    await mfa.discardPendingSetup(s.account.id);
     await challenges.put(`mfa-done:${s.d.uid}`, factor.webauthn!.deviceType === 'multiDevice' ? 'swk' : 'hwk', 900);
     ctx.body = { recoveryCodes: firstFactor ? await mfa.regenerateRecoveryCodes(s.account, requestInfo(ctx)) : [], continueUrl: `/interaction/${s.d.uid}/mfa/continue` };
   });

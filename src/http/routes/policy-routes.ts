@@ -7,7 +7,7 @@ import type { AuditService } from '../../services/audit-service.ts';
 import { requirePrincipal } from '../auth/principal.ts';
 import { requestInfo } from '../request-info.ts';
 
-const policyMap = z.record(z.string(), z.object({ level: z.enum(['platform', 'organization', 'default']), name: z.string(), value: z.unknown() }));
+const policyMap = z.record(z.string(), z.object({ level: z.enum(['platform', 'organization', 'default']), name: z.string(), value: z.unknown(), updatedAt: z.date().optional() }));
 const orgParams = z.object({ org: z.string().min(1).max(100) });
 const orgPolicyParams = orgParams.extend({ name: z.string().min(1).max(100) });
 const nameParams = z.object({ name: z.string().min(1).max(100) });

@@ -8,6 +8,7 @@ export function registerStaticRoutes(router: Router, dir: string): void {
     'keyward.css': { type: 'text/css', body: readFileSync(join(dir, 'keyward.css')) },
     'account.css': { type: 'text/css', body: readFileSync(join(dir, 'account.css')) },
     'keyward.js': { type: 'text/javascript', body: readFileSync(join(dir, 'keyward.js')) },
+    'webauthn.js': { type: 'text/javascript', body: readFileSync(join(dir, 'webauthn.js')) },
   };
   router.get('/static/:file', async (ctx, next) => {
     const file = files[ctx.params.file];

@@ -1,0 +1,83 @@
+/** Account › Authentication › SSH Keys: list, add (paste), copy, delete with a confirm dialog. */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AccountPageKit } from './account-routes.ts';
+import type { AccountNav } from '../account-nav.ts';
+import type { Principal } from '../auth/principal.ts';
+import { verifyCsrfToken } from '../middleware/csrf.ts';
+import { requestInfo } from '../request-info.ts';
+import { AppError, isAppError } from '../../errors/app-error.ts';
+import type { SshKeyService } from '../../services/ssh-key-service.ts';
+import type { SudoGuard } from '../../services/sudo-service.ts';
+import { parseExpiry, presentPublicKey } from './ssh-key-routes.ts';
+
+const PATH = '/account/ssh-keys';
+const DONE: Record<string, string> = { added: 'SSH key added.', deleted: 'SSH key deleted.' };
+
+type Form = Record<string, string | undefined>;
+
+/** Sudo mode for a page: answers false after redirecting to "confirm it's you" (then back to the page). */
+export async function sudoOrVerify(ctx: Context, sudo: SudoGuard, p: Principal, action: string, page: string): Promise<boolean> {
+  try {
+    await sudo.require(p, action);
+    return true;
+  } catch (err) {
+    if (!isAppError(err) || err.code !== 'sudo_required') throw err;
+    ctx.redirect(`${String(err.params.verifyUrl ?? '/account/verify')}?next=${encodeURIComponent(page)}`);
+    return false;
+  }
+}
+
+export function registerSshKeyPages(router: Router, deps: { kit: AccountPageKit; nav: AccountNav; keys: SshKeyService; sudo: SudoGuard; now: () => number }): void {
+  const { kit, nav, keys, sudo, now } = deps;
+  nav.add({ href: PATH, label: 'SSH Keys', group: 'Authentication' });
+
+  async function show(ctx: Context, p: Principal, extra: { error?: string; form?: Form; flash?: string } = {}) {
+    const list = (await keys.list(p.account)).map((k) => presentPublicKey(k, keys));
+    kit.render(ctx, p, 'account/ssh-keys.njk', { keys: list, form: extra.form ?? {}, error: extra.error, flash: extra.flash, today: new Date(now()).toISOString().slice(0, 10) });
+  }
+
+  router.get(PATH, async (ctx) => {
+    const p = await kit.signedIn(ctx);
+    if (!p) return;
+    await show(ctx, p, { flash: DONE[String(ctx.query.done)] });
+  });
+
+  router.post(PATH, async (ctx) => {
+    const p = await kit.signedIn(ctx);
+    if (!p) return;
+    const body = (ctx.request.body ?? {}) as Form;
+    verifyCsrfToken(ctx, `account:${p.sessionUid}`, body._csrf);
+    if (!(await sudoOrVerify(ctx, sudo, p, 'add an SSH key', PATH))) return;
+    const form = { title: body.title ?? '', expiresAt: body.expiresAt ?? '' };
+    try {
+      if (form.expiresAt && !/^\d{4}-\d{2}-\d{2}$/.test(form.expiresAt)) throw new AppError('validation_failed', 'The expiry date must be a date (YYYY-MM-DD).');
+      await keys.add(p.account, { title: form.title, key: body.key ?? '', expiresAt: parseExpiry(form.expiresAt || undefined) }, requestInfo(ctx));
+    } catch (err) {
+      if (!isAppError(err) || err.status >= 500) throw err;
+      ctx.status = err.status;
+      // The pasted key is not echoed back: it may have been a private key pasted by mistake.
+      await show(ctx, p, { error: err.message, form });
+      return;
+    }
+    ctx.status = 303;
+    ctx.redirect(`${PATH}?done=added`);
+  });
+
+  router.post(`${PATH}/:id/delete`, async (ctx) => {
+    const p = await kit.signedIn(ctx);
+    if (!p) return;
+    verifyCsrfToken(ctx, `account:${p.sessionUid}`, (ctx.request.body as Form | undefined)?._csrf);
+    if (!(await sudoOrVerify(ctx, sudo, p, 'delete an SSH key', PATH))) return;
+    try {
+      await keys.remove(p.account, ctx.params.id, requestInfo(ctx));
+    } catch (err) {
+      if (!isAppError(err) || err.status >= 500) throw err;
+      ctx.status = err.status;
+      await show(ctx, p, { error: err.message });
+      return;
+    }
+    ctx.status = 303;
+    ctx.redirect(`${PATH}?done=deleted`);
+  });
+}

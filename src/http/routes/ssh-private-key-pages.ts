@@ -1,0 +1,71 @@
+/** Account › SSH Private Keys: store a key for the platform, list, delete, and see who used them. */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AccountPageKit } from './account-routes.ts';
+import type { AccountNav } from '../account-nav.ts';
+import type { Principal } from '../auth/principal.ts';
+import { verifyCsrfToken } from '../middleware/csrf.ts';
+import { requestInfo } from '../request-info.ts';
+import { isAppError } from '../../errors/app-error.ts';
+import type { SshPrivateKeyService } from '../../services/ssh-private-key-service.ts';
+import type { SudoGuard } from '../../services/sudo-service.ts';
+import { presentPrivateKey, presentUse } from './ssh-private-key-routes.ts';
+import { sudoOrVerify } from './ssh-key-pages.ts';
+
+const PATH = '/account/ssh-private-keys';
+const DONE: Record<string, string> = { created: 'SSH Private Key created successfully', deleted: 'SSH Private Key deleted.' };
+
+type Form = Record<string, string | undefined>;
+
+export function registerSshPrivateKeyPages(router: Router, deps: { kit: AccountPageKit; nav: AccountNav; keys: SshPrivateKeyService; sudo: SudoGuard }): void {
+  const { kit, nav, keys, sudo } = deps;
+  nav.add({ href: PATH, label: 'SSH Private Keys', group: 'Account' });
+
+  async function show(ctx: Context, p: Principal, extra: { error?: string; form?: Form; flash?: string } = {}) {
+    const [list, uses] = await Promise.all([keys.list(p.account), keys.uses(p.account, 20)]);
+    kit.render(ctx, p, 'account/ssh-private-keys.njk', { keys: list.map(presentPrivateKey), uses: uses.map(presentUse), form: extra.form ?? {}, error: extra.error, flash: extra.flash });
+  }
+
+  router.get(PATH, async (ctx) => {
+    const p = await kit.signedIn(ctx);
+    if (!p) return;
+    await show(ctx, p, { flash: DONE[String(ctx.query.done)] });
+  });
+
+  router.post(PATH, async (ctx) => {
+    const p = await kit.signedIn(ctx);
+    if (!p) return;
+    const body = (ctx.request.body ?? {}) as Form;
+    verifyCsrfToken(ctx, `account:${p.sessionUid}`, body._csrf);
+    if (!(await sudoOrVerify(ctx, sudo, p, 'store an SSH private key', PATH))) return;
+    const form = { name: body.name ?? '', description: body.description ?? '' };
+    try {
+      await keys.create(p.account, { ...form, privateKey: body.privateKey ?? '', passphrase: body.passphrase || undefined }, p.account, requestInfo(ctx));
+    } catch (err) {
+      if (!isAppError(err) || err.status >= 500) throw err;
+      ctx.status = err.status;
+      // Neither the key nor the passphrase is ever sent back to the browser.
+      await show(ctx, p, { error: err.message, form });
+      return;
+    }
+    ctx.status = 303;
+    ctx.redirect(`${PATH}?done=created`);
+  });
+
+  router.post(`${PATH}/:name/delete`, async (ctx) => {
+    const p = await kit.signedIn(ctx);
+    if (!p) return;
+    verifyCsrfToken(ctx, `account:${p.sessionUid}`, (ctx.request.body as Form | undefined)?._csrf);
+    if (!(await sudoOrVerify(ctx, sudo, p, 'delete an SSH private key', PATH))) return;
+    try {
+      await keys.remove(p.account, ctx.params.name, requestInfo(ctx));
+    } catch (err) {
+      if (!isAppError(err) || err.status >= 500) throw err;
+      ctx.status = err.status;
+      await show(ctx, p, { error: err.message });
+      return;
+    }
+    ctx.status = 303;
+    ctx.redirect(`${PATH}?done=deleted`);
+  });
+}

@@ -1,6 +1,6 @@
 /** createApp(deps): the Koa application, given everything it uses. Builds nothing of its own. */
 import { readFileSync } from 'node:fs';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import mount from 'koa-mount';
 import { bodyParser } from '@koa/bodyparser';
@@ -37,6 +37,8 @@ export interface AppDeps {
   authenticators: Authenticator[];
   /** Feature modules: their routes, pages and API. */
   features: Feature[];
+  /** Middleware run in front of the OIDC provider (e.g. answering for Keyward's own credentials). */
+  beforeProvider?: Middleware[];
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -63,9 +65,10 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorHandler(logger, views, config.baseUrl));
   app.use(securityHeaders());
   app.use(databaseGate(deps.database.isConnected, ['/healthz', '/readyz', '/api/openapi.json', '/static/']));
+  for (const m of deps.beforeProvider ?? []) app.use(m);
   app.use(mount('/api/oidc', provider));
   app.use(principalResolver(deps.authenticators));
-  app.use(bodyParser({ enableTypes: ['json', 'form'], jsonStrict: false, jsonLimit: config.bodyLimitBytes, formLimit: config.bodyLimitBytes, encoding: 'utf-8' }));
+  app.use(bodyParser({ enableTypes: ['json', 'form'], parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'], jsonStrict: false, jsonLimit: config.bodyLimitBytes, formLimit: config.bodyLimitBytes, encoding: 'utf-8' }));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

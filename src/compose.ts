@@ -34,7 +34,18 @@ import { PolicyService } from './services/policy-service.ts';
 import { AuditService } from './services/audit-service.ts';
 import { sessionAuthenticator } from './http/auth/session-authenticator.ts';
 import { foundationFeatures } from './foundation-features.ts';
-import { allowAllSudo, type SudoGuard } from './services/sudo-service.ts';
+import { composeCredentials, type CredentialsParts } from './credentials-composition.ts';
+import type { SudoGuard } from './services/sudo-service.ts';
+import { composeMfa, type MfaParts } from './mfa-composition.ts';
+import { mfaFeatures } from './http/mfa-features.ts';
+import { SshPublicKeyRepository } from './repositories/ssh-public-key-repository.ts';
+import { SshPrivateKeyRepository } from './repositories/ssh-private-key-repository.ts';
+import { SshKeyService } from './services/ssh-key-service.ts';
+import { SshPrivateKeyService } from './services/ssh-private-key-service.ts';
+import { PrivateKeyReader } from './services/ssh-private-key-reader.ts';
+import { sshKeyFeatures } from './ssh-key-features.ts';
+import { composeDeviceLogin, type DeviceLoginParts } from './device-login-composition.ts';
+import { composeSshCa, type SshCaParts } from './ssh-ca-composition.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -48,6 +59,10 @@ export interface Container {
   policies: PolicyService;
   audit: AuditService;
   sudo: SudoGuard;
+  mfa: MfaParts;
+  credentials: CredentialsParts;
+  deviceLogin: DeviceLoginParts;
+  sshCa: SshCaParts;
   provider: Provider;
   app: Koa;
   close(): Promise<void>;
@@ -102,7 +117,9 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const organizations = new OrganizationService(orgRepo);
     const policies = new PolicyService(policyRepo);
     const audit = new AuditService({ repo: auditRepo, organizations, logger, now });
-    const sudo: SudoGuard = allowAllSudo;
+    // --- 2-step verification (issue 3) ---
+    const mfa = await composeMfa({ connection, config, now, keys, throttle, audit, policies, organizations });
+    const sudo: SudoGuard = mfa.sudo;
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
 
@@ -117,14 +134,53 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     }
 
     const views = createViews(root('views'), { productName: 'Keyward' });
-    const provider = createProvider({ config, keys, accounts, payloads, views, logger });
+    const provider = createProvider({ config, keys, accounts, payloads, views, logger, mfaDecision: mfa.decide });
+    // --- SSH public keys for cluster login, SSH private keys for the platform (issue 6) ---
+    const sshPublicRepo = new SshPublicKeyRepository(connection, now);
+    const sshPrivateRepo = new SshPrivateKeyRepository(connection, now);
+    await sshPublicRepo.ensureIndexes();
+    await sshPrivateRepo.ensureIndexes();
+    const sshFeatures = sshKeyFeatures({
+      publicKeys: new SshKeyService({ repo: sshPublicRepo, accounts, audit, now }),
+      privateKeys: new SshPrivateKeyService({ repo: sshPrivateRepo, envelope: keys.envelope, accounts, audit, auditRepo, reader: new PrivateKeyReader(), logger }),
+      accounts, organizations, sudo, provider, now,
+      access: { public: config.sshKeys.authorizedKeysPublic, secret: config.sshKeys.authorizedKeysSecret },
+    });
+
+    // --- API keys, CLI tokens, token exchange, credential introspection (issue 4) ---
+    const credentials = await composeCredentials({
+      connection, config, logger, now, keys, provider, accounts, organizations, policies, audit, sudo, throttle,
+      membersOf: async (organizationId) => (await orgRepo.membersOf(organizationId)).map((m) => m.accountId),
+      hasSecondFactor: (accountId) => mfa.mfa.hasMfa(accountId),
+    });
+    if (options.sweeps !== false) {
+      const credentialSweep = setInterval(() => {
+        credentials.sweep().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'credential sweep failed'));
+      }, config.sweepIntervalSeconds * 1000);
+      credentialSweep.unref();
+      closers.push(async () => clearInterval(credentialSweep));
+    }
+
+    // --- CLI sign-in with the device flow, signed-in devices / connected apps (issue 5) ---
+    const browserSession = sessionAuthenticator(provider, accounts, mfa.decide);
+    const deviceLogin = await composeDeviceLogin({
+      config, connection, now, provider, throttle, policies, organizations, accounts, audit, views, logger,
+      signedIn: (ctx) => browserSession.authenticate(ctx),
+      sweeps: options.sweeps !== false,
+    });
+    closers.push(deviceLogin.stop);
+
+    // --- SSH certificate authority: short-lived user certificates (issue 7) ---
+    const sshCa = await composeSshCa({ connection, config, logger, now, keys, provider, organizations, policies, audit, mfa: mfa.mfa, credentials: credentials.service });
+
     const app = createApp({
       config, logger, provider, views, accounts, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
       database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
-      authenticators: [sessionAuthenticator(provider, accounts)],
-      features: [...foundationFeatures({ audit, organizations, policies })],
+      beforeProvider: [...credentials.beforeProvider, ...deviceLogin.beforeProvider],
+      authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa.decide)],
+      features: [...foundationFeatures({ audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature],
     });
-    return { config, logger, connection, keys, accounts, organizations, policies, audit, sudo, provider, app, close };
+    return { config, logger, connection, keys, accounts, organizations, policies, audit, sudo, mfa, credentials, deviceLogin, sshCa, provider, app, close };
   } catch (err) {
     await close();
     throw err;

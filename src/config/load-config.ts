@@ -26,6 +26,9 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string]> = [
   ['KEYWARD_ENCRYPTION_KEY', 'encryptionKeys'],
   ['KEYWARD_LOG_LEVEL', 'logLevel'],
   ['KEYWARD_CLIENTS', 'clients'],
+  ['KEYWARD_AUTHORIZED_KEYS_SECRET', 'sshKeys.authorizedKeysSecret'],
+  ['KEYWARD_AUTHORIZED_KEYS_PUBLIC', 'sshKeys.authorizedKeysPublic'],
+  ['KEYWARD_ACCESS_TOKEN_TTL_SECONDS', 'ttl.accessTokenSeconds'],
   ['KEYWARD_INITIAL_ADMIN_USERNAME', 'initialAdmin.username'],
   ['KEYWARD_INITIAL_ADMIN_EMAIL', 'initialAdmin.email'],
   ['KEYWARD_INITIAL_ADMIN_PASSWORD', 'initialAdmin.password'],
@@ -78,6 +81,10 @@ function productionProblems(config: Config): string[] {
     if (c.client_secret && (c.client_secret.length < 32 || DEV_SECRET.test(c.client_secret))) {
       problems.push(`KEYWARD_CLIENTS: client "${c.client_id}" has a weak or development client_secret (need 32+ random characters)`);
     }
+  }
+  const akSecret = config.sshKeys.authorizedKeysSecret;
+  if (akSecret && (akSecret.length < 32 || DEV_SECRET.test(akSecret) || new Set(akSecret).size < 10)) {
+    problems.push('KEYWARD_AUTHORIZED_KEYS_SECRET is weak: use 32+ random characters (`openssl rand -base64 32`)');
   }
   if (config.initialAdmin && config.initialAdmin.password.length < config.password.minLength) {
     problems.push(`KEYWARD_INITIAL_ADMIN_PASSWORD must be at least ${config.password.minLength} characters`);

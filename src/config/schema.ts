@@ -85,9 +85,53 @@ export const configSchema = z.object({
     accessTokenSeconds: int(1, 86400),
     idTokenSeconds: int(1, 86400),
     refreshTokenSeconds: int(60, 86400 * 365),
+    /** Lifetime of a device flow request and its user code (RFC 8628). */
+    deviceCodeSeconds: int(60, 1800),
+    clientCredentialsSeconds: int(60, 86400),
   }),
-  throttle: z.object({ account: throttleRule, ip: throttleRule }),
+  throttle: z.object({ account: throttleRule, ip: throttleRule, mfa: throttleRule }),
+  mfa: z.object({
+    /** Issuer shown in authenticator apps. */
+    issuerName: z.string().min(1).max(64),
+    /** AAGUIDs of FIPS-certified authenticators accepted under enforce-webauthn-mfa = "fips". */
+    fipsAaguids: z.array(z.string().regex(/^[0-9a-fA-F-]{36}$/, 'must be AAGUIDs like 00000000-0000-0000-0000-000000000000')),
+    /** How long a re-verification (second factor, or password without MFA) allows sensitive changes. */
+    sudoWindowSeconds: int(60, 86400),
+  }),
+  /** OAuth device flow (RFC 8628) for the CLI: polling interval and limits on wrong user-code entries. */
+  deviceFlow: z.object({
+    intervalSeconds: int(1, 60),
+    throttle: z.object({ ip: throttleRule, account: throttleRule }),
+  }),
   sweepIntervalSeconds: int(1, 86400),
+  /** SSH keys (issue 6): who may read users' authorized_keys lines (sshd's AuthorizedKeysCommand on clusters). */
+  sshKeys: z.object({
+    /** Serve GET /api/users/{username}/ssh-public-keys without a credential, as GitHub does. */
+    authorizedKeysPublic: bool,
+    /** Cluster shared secret, sent as `Authorization: Bearer <secret>` by scripts/authorized-keys-command. */
+    authorizedKeysSecret: z.string().min(16, 'must be at least 16 characters (32+ random characters in production)').optional(),
+  }).default({ authorizedKeysPublic: false }),
+  /** API keys and CLI tokens (issue 4). */
+  credentials: z.object({
+    /** On enforce-mfa, suspend (not only flag) credentials made without a second factor by members who have none. */
+    suspendOnEnforceMfa: bool,
+    /** lastUsedAt is written at most once per this many seconds per credential. */
+    lastUsedWriteSeconds: int(0, 3600),
+    /** Lifetime of tokens issued by token exchange (also capped by the subject credential's expiry). */
+    exchangeTokenSeconds: int(60, 3600),
+    /** Leaked-credential revocation endpoint: requests per IP before progressive delays, and the quiet window that resets the count. */
+    revokeFreeRequests: int(1, 10000),
+    revokeWindowSeconds: int(1, 86400),
+    /** Remember successful verifications in memory this long (0: off; see credential-verify-cache.ts for the trade-off). */
+    verifyCacheMs: int(0, 60000),
+  }).default({ suspendOnEnforceMfa: true, lastUsedWriteSeconds: 60, exchangeTokenSeconds: 300, revokeFreeRequests: 30, revokeWindowSeconds: 60, verifyCacheMs: 0 }),
+  /** SSH certificate authority (issue 7): the first CA key's algorithm, clock-skew allowance, principals never certified. */
+  sshCertificates: z.object({
+    caAlgorithm: z.enum(['ed25519', 'ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521'], { error: 'must be ed25519, ecdsa-p256, ecdsa-p384 or ecdsa-p521' }),
+    /** valid-after is set this many seconds in the past. */
+    clockSkewSeconds: int(0, 3600),
+    reservedPrincipals: z.array(z.string().min(1).max(64)),
+  }).default({ caAlgorithm: 'ed25519', clockSkewSeconds: 300, reservedPrincipals: ['root'] }),
   clients: z.preprocess((v) => {
     if (typeof v !== 'string') return v;
     try { return JSON.parse(v); } catch { return v; }

@@ -9,9 +9,11 @@ export async function connectDatabase(uri: string, logger: Logger): Promise<Conn
     autoIndex: false,
     autoCreate: false,
     bufferCommands: false,
-    serverSelectionTimeoutMS: 3000,
+    // A stopped server refuses connections and is noticed within a heartbeat; a slow one (a busy
+    // machine) gets time to answer before it is declared unreachable.
+    serverSelectionTimeoutMS: 5000,
     heartbeatFrequencyMS: 1000,
-    connectTimeoutMS: 3000,
+    connectTimeoutMS: 10000,
     maxPoolSize: 20,
   });
   let closing = false;

@@ -11,8 +11,13 @@ import { isDatabaseUnavailable } from '../db/connect.ts';
 import { FIRST_PARTY, RESOURCE_SERVER, consoleClient, toClientMetadata } from './clients.ts';
 import { autoGrantFirstParty } from './first-party-grant.ts';
 import { createPages } from './pages.ts';
+import { deviceExtraParams, deviceFlowOptions } from './device-flow.ts';
+import { ACR_MFA, ACR_PWD, createInteractionPolicy } from './mfa-prompt.ts';
+import type { MfaDecision } from '../services/mfa-decision.ts';
 
 export interface ProviderDeps {
+  /** Decides whether a sign-in still needs its second factor (the `mfa` prompt). */
+  mfaDecision: (accountId: string, amr: string[], requested: boolean) => Promise<MfaDecision>;
   config: Config;
   keys: ServerKeys;
   accounts: AccountService;
@@ -21,7 +26,7 @@ export interface ProviderDeps {
   logger: Logger;
 }
 
-export function createProvider({ config, keys, accounts, payloads, views, logger }: ProviderDeps): Provider {
+export function createProvider({ config, keys, accounts, payloads, views, logger, mfaDecision }: ProviderDeps): Provider {
   const pages = createPages(views);
   const t = config.ttl;
   const configuration: Configuration = {
@@ -39,7 +44,8 @@ export function createProvider({ config, keys, accounts, payloads, views, logger
       long: { httpOnly: true, sameSite: 'lax', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
-    scopes: ['openid', 'offline_access', 'profile', 'email'],
+    // The last three are for machine clients only (client_credentials; SSH keys, issue 6).
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'ssh-authorized-keys', 'ssh-private-keys:sign', 'ssh-private-keys:read'],
     claims: {
       openid: ['sub', 'amr', 'acr', 'auth_time'],
       profile: ['name', 'preferred_username', 'updated_at'],
@@ -59,6 +65,8 @@ export function createProvider({ config, keys, accounts, payloads, views, logger
     },
     features: {
       devInteractions: { enabled: false },
+      // Machine clients (platform, clusters) get tokens for their own registered scopes (SSH keys, issue 6).
+      clientCredentials: { enabled: true },
       claimsParameter: { enabled: true },
       introspection: {
         enabled: true,
@@ -72,7 +80,11 @@ export function createProvider({ config, keys, accounts, payloads, views, logger
       revocation: { enabled: true, allowedPolicy: async (_ctx, caller, token) => token.clientId === caller.clientId },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+      // RFC 8628 device flow for the CLI: XXXX-XXXX codes from 20 consonants, Keyward's own pages (issue 5).
+      deviceFlow: deviceFlowOptions(views),
     },
+    // The device flow's optional `device_name` (contract §2.4), shown when the person approves.
+    extraParams: deviceExtraParams,
     ttl: {
       Interaction: t.interactionSeconds,
       Session: t.sessionSeconds,
@@ -81,8 +93,11 @@ export function createProvider({ config, keys, accounts, payloads, views, logger
       AccessToken: t.accessTokenSeconds,
       IdToken: t.idTokenSeconds,
       RefreshToken: t.refreshTokenSeconds,
+      ClientCredentials: t.clientCredentialsSeconds,
+      DeviceCode: t.deviceCodeSeconds,
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: createInteractionPolicy(mfaDecision) },
+    acrValues: [ACR_PWD, ACR_MFA],
     loadExistingGrant: autoGrantFirstParty,
     renderError: pages.renderError,
     async findAccount(_ctx: KoaContextWithOIDC, id: string) {

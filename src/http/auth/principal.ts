@@ -37,6 +37,8 @@ declare module 'koa' {
     resolvePrincipal?: () => Promise<Principal | undefined>;
     /** Set when oidc-provider met a lost database (turned into a 503). */
     databaseUnavailable?: boolean;
+    /** The second-factor decision made by the mfa prompt for this request. */
+    mfaDecision?: import('../../services/mfa-decision.ts').MfaDecision;
   }
 }
 

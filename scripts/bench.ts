@@ -1,0 +1,181 @@
+/**
+ * `npm run bench`: requests/s and p50/p99 latency of GET /api/auth/whoami against a real Keyward
+ * (its own process, its own database) with (a) no credential — the 401 path, (b) an API key
+ * (Basic), (c) a CLI token (Bearer), (d) an OAuth access token obtained through a real
+ * authorization-code flow (sign-in form, PKCE) — and the cost of verification relative to (a).
+ *
+ * Needs MONGODB_URI (MongoDB or FerretDB); uses a fresh database and drops it afterwards.
+ * BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_CONCURRENCY (16) tune the run.
+ * Then, unless BENCH_CACHE_MS=0, the server is restarted with `credentials.verifyCacheMs`
+ * (default 1000) and (a) and (b) are measured again, to show what the optional cache buys.
+ * The load generator is in this process: N keep-alive connections, each a loop of requests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg, totalmem, platform, release } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { MongoClient } from 'mongodb';
+import { loadConfig } from '../src/config/load-config.ts';
+import { compose } from '../src/compose.ts';
+import { createLogger } from '../src/logging/logger.ts';
+import { Browser, signIn } from '../test/helpers/browserless.ts';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const CACHE_MS = Number(process.env.BENCH_CACHE_MS ?? 1000);
+const BASE_URI = process.env.MONGODB_URI;
+if (!BASE_URI) {
+  process.stderr.write('bench: set MONGODB_URI to a MongoDB or FerretDB server (a fresh database is created and dropped)\n');
+  process.exit(2);
+}
+
+const PASSWORD = 'load-test passphrase that is long enough';
+const CALLBACK = 'http://127.0.0.1/bench-callback';
+const CLIENT_SECRET = randomBytes(24).toString('base64url');
+const port = 20000 + Math.floor(Math.random() * 20000);
+const baseUrl = `http://127.0.0.1:${port}`;
+const dbUrl = new URL(BASE_URI);
+const dbName = `kw_bench_${randomBytes(4).toString('hex')}`;
+dbUrl.pathname = `/${dbName}`;
+const env: Record<string, string> = {
+  NODE_ENV: 'test', PORT: String(port), KEYWARD_HOST: '127.0.0.1', KEYWARD_PUBLIC_URL: baseUrl, MONGODB_URI: dbUrl.toString(),
+  KEYWARD_LOG_LEVEL: 'warn', KEYWARD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  KEYWARD_CLIENTS: JSON.stringify([{ client_id: 'bench-web', client_secret: CLIENT_SECRET, redirect_uris: [CALLBACK], grant_types: ['authorization_code'], scope: 'openid profile email', firstParty: true }]),
+};
+
+/** Creates the user and an API key through the services (as an admin script would). */
+async function seed(): Promise<string> {
+  const config = loadConfig(env);
+  const c = await compose(config, { logger: createLogger('warn'), sweeps: false });
+  try {
+    const org = await c.organizations.create('bench');
+    const account = await c.accounts.register({ username: 'bench', email: 'bench@example.com', password: PASSWORD });
+    await c.organizations.addMember(org.id, account.id);
+    const { plaintext } = await c.credentials.service.createKey({ account, via: 'session', amr: ['pwd'] }, { title: 'bench' }, {});
+    return plaintext;
+  } finally {
+    await c.close();
+  }
+}
+
+async function startServer(extra: Record<string, string> = {}): Promise<ChildProcess> {
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', main], { env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    if (await fetch(`${baseUrl}/readyz`).then((r) => r.ok, () => false)) return child;
+  }
+  throw new Error('server did not become ready');
+}
+
+/** A real authorization-code flow with PKCE through the sign-in form; answers the access token. */
+async function oauthAccessToken(): Promise<string> {
+  const verifier = randomBytes(32).toString('base64url');
+  const url = new URL(`${baseUrl}/api/oidc/authorize`);
+  url.search = new URLSearchParams({
+    client_id: 'bench-web', response_type: 'code', scope: 'openid profile email', redirect_uri: CALLBACK, state: 'bench',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+  }).toString();
+  const callback = new URL(await signIn(new Browser(), url.toString(), 'bench', PASSWORD, CALLBACK));
+  const res = await fetch(`${baseUrl}/api/oidc/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${Buffer.from(`bench-web:${CLIENT_SECRET}`).toString('base64')}` },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code: callback.searchParams.get('code')!, redirect_uri: CALLBACK, code_verifier: verifier }),
+  });
+  const body = await res.json() as { access_token?: string };
+  if (!body.access_token) throw new Error(`token endpoint: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+interface Result { name: string; expected: number; requests: number; wrongStatus: number; rps: number; p50: number; p99: number }
+
+/** N workers on keep-alive connections, each sending the next request when the last one finished. */
+async function load(name: string, headers: Record<string, string>, expected: number, seconds: number): Promise<Result> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const latencies: number[] = [];
+  let wrongStatus = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const one = () => new Promise<void>((resolve, reject) => {
+    const start = performance.now();
+    const req = request({ host: '127.0.0.1', port, path: '/api/auth/whoami', agent, headers: { accept: 'application/json', ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        latencies.push(performance.now() - start);
+        if (res.statusCode !== expected) wrongStatus++;
+        resolve();
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => { while (performance.now() < deadline) await one(); }));
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))];
+  return { name, expected, requests: latencies.length, wrongStatus, rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
+}
+
+const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+
+const key = await seed();
+let server = await startServer();
+const tmp = mkdtempSync(join(tmpdir(), 'kw-bench-'));
+try {
+  const tokenRes = await fetch(`${baseUrl}/api/auth/token?ttl=24`, { headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` } });
+  const cliToken = JSON.parse(await tokenRes.text()) as string;
+  const accessToken = await oauthAccessToken();
+  const cases: [string, Record<string, string>, number][] = [
+    ['(a) no credential (401)', {}, 401],
+    ['(b) API key (Basic)', { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` }, 200],
+    ['(c) CLI token (Bearer)', { authorization: `Bearer ${cliToken}` }, 200],
+    ['(d) OAuth access token (Bearer)', { authorization: `Bearer ${accessToken}` }, 200],
+  ];
+  const results: Result[] = [];
+  for (const [name, headers, expected] of cases) {
+    await load(name, headers, expected, WARMUP_S);
+    results.push(await load(name, headers, expected, DURATION_S));
+    process.stderr.write(`  done: ${name}\n`);
+  }
+  if (CACHE_MS > 0) {
+    await stopServer(server);
+    const file = join(tmp, 'cache.json');
+    writeFileSync(file, JSON.stringify({ credentials: { verifyCacheMs: CACHE_MS } }));
+    server = await startServer({ KEYWARD_CONFIG_FILE: file });
+    for (const [name, headers, expected] of cases.slice(0, 2)) {
+      const label = `${name}, verifyCacheMs=${CACHE_MS}`;
+      await load(label, headers, expected, WARMUP_S);
+      results.push(await load(label, headers, expected, DURATION_S));
+      process.stderr.write(`  done: ${label}\n`);
+    }
+  }
+  const base = results[0];
+  const cpu = cpus();
+  process.stdout.write(`\nMachine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${platform()} ${release()}, Node ${process.version}\n`);
+  process.stdout.write(`Run: ${CONCURRENCY} keep-alive connections, ${DURATION_S} s per case after ${WARMUP_S} s warm-up; database ${dbUrl.host}; load average before the run ${loadBefore}\n\n`);
+  process.stdout.write('| Case | Requests | req/s | p50 (ms) | p99 (ms) | vs (a) throughput | unexpected status |\n|---|---:|---:|---:|---:|---:|---:|\n');
+  for (const r of results) {
+    // Cached runs compare with the 401 path measured on the same (restarted) server.
+    const ref = r.name.includes('verifyCacheMs') ? results.find((x) => x.name.startsWith('(a)') && x.name.includes('verifyCacheMs'))! : base;
+    process.stdout.write(`| ${r.name} | ${r.requests} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${((r.rps / ref.rps) * 100).toFixed(0)}% | ${r.wrongStatus} |\n`);
+  }
+  process.stdout.write('\n');
+} finally {
+  await stopServer(server);
+  rmSync(tmp, { recursive: true, force: true });
+  const client = await MongoClient.connect(dbUrl.toString());
+  await client.db(dbName).dropDatabase().catch(() => undefined);
+  await client.close();
+}

@@ -1,0 +1,90 @@
+/**
+ * Credentials in the Authorization header (contract §1, §5.1):
+ *
+ *   Basic base64("<pwt_ key>:")   API key as username, empty password (a pwut_ token works too)
+ *   Bearer pwt_… / pwut_…          API key or CLI token
+ *   Bearer <opaque>                OAuth access token from Keyward's provider (first-party apps)
+ *
+ * One method per request: an Authorization header next to a browser session cookie is a 400.
+ * A malformed value is a 401 before any database read (see credential-format.ts).
+ */
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import { AppError } from '../../errors/app-error.ts';
+import type { AccountService } from '../../services/account-service.ts';
+import { kindOf } from '../../services/credential-format.ts';
+import type { PersonalCredentialService } from '../../services/personal-credential-service.ts';
+import { isFirstParty } from '../../oidc/first-party-grant.ts';
+import type { Authenticator, Principal } from './principal.ts';
+
+const SESSION_COOKIE = '_session';
+const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="keyward", Bearer realm="keyward"' };
+/** oidc-provider's opaque token values; anything else cannot be one, so no lookup is made. */
+const OPAQUE_TOKEN = /^[A-Za-z0-9_-]{20,256}$/;
+
+const unauthenticated = (message: string) => new AppError('unauthenticated', message, { headers: CHALLENGE });
+
+/** Splits the header into the one credential it carries and how it was sent. */
+export function credentialFromHeader(header: string): { scheme: 'basic' | 'bearer'; value: string } {
+  const m = /^([A-Za-z]+) +([^\s]+)$/.exec(header.trim());
+  if (!m) throw unauthenticated('Malformed Authorization header: expected "Basic <base64>" or "Bearer <token>".');
+  const scheme = m[1].toLowerCase();
+  if (scheme === 'bearer') return { scheme, value: m[2] };
+  if (scheme !== 'basic') throw unauthenticated(`Unsupported authorization scheme "${m[1]}": use Basic (API key) or Bearer.`);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(m[2])) throw unauthenticated('Malformed Basic credentials: not base64.');
+  const decoded = Buffer.from(m[2], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw unauthenticated('Malformed Basic credentials: expected "<api key>:" (the key as username, an empty password).');
+  const [user, password] = [decoded.slice(0, colon), decoded.slice(colon + 1)];
+  if (user && password) throw unauthenticated('Basic authentication takes the API key as the username and an empty password.');
+  return { scheme, value: user || password };
+}
+
+export interface CredentialAuthenticatorDeps {
+  credentials: PersonalCredentialService;
+  provider: Provider;
+  accounts: AccountService;
+}
+
+export function credentialAuthenticator(deps: CredentialAuthenticatorDeps): Authenticator {
+  return {
+    method: 'apikey',
+    async authenticate(ctx: Context): Promise<Principal | undefined> {
+      const header = ctx.get('authorization');
+      if (!header) return undefined;
+      if (ctx.cookies.get(SESSION_COOKIE)) {
+        throw new AppError('conflicting_credentials', 'Use one authentication method per request: this request has both a browser session cookie and an Authorization header.');
+      }
+      const { scheme, value } = credentialFromHeader(header);
+      if (scheme === 'basic' && !kindOf(value)) throw unauthenticated('Basic authentication is for Keyward API keys (pwt_…); send other tokens as Bearer.');
+      return principalForCredential(deps, value, ctx.ip);
+    },
+  };
+}
+
+/** The caller behind an API key, CLI token or first-party OAuth access token, or an AppError (401/403). */
+export async function principalForCredential(deps: CredentialAuthenticatorDeps, value: string, ip?: string): Promise<Principal> {
+  const kind = kindOf(value);
+  if (!kind) return oauthPrincipal(deps, value);
+  const { credential, account } = await deps.credentials.verify(value, ip);
+  return { account, via: kind, amr: [], credentialId: credential.id, expiresAt: credential.expiresAt };
+}
+
+/** An OAuth access token issued by Keyward's provider to a first-party app, read through public models. */
+async function oauthPrincipal({ provider, accounts }: CredentialAuthenticatorDeps, value: string): Promise<Principal> {
+  const invalid = unauthenticated('The access token is invalid, expired or revoked.');
+  if (!OPAQUE_TOKEN.test(value)) throw invalid;
+  const token = await provider.AccessToken.find(value);
+  if (!token?.isValid || !token.accountId) throw invalid;
+  if (token.grantId) {
+    const grant = await provider.Grant.find(token.grantId);
+    if (!grant || grant.accountId !== token.accountId || grant.clientId !== token.clientId) throw invalid;
+  }
+  const client = await provider.Client.find(token.clientId!);
+  if (!isFirstParty(client)) {
+    throw new AppError('forbidden', 'This access token was issued to a third-party application; it cannot call the Keyward API.');
+  }
+  const account = await accounts.findById(token.accountId);
+  if (!account || account.disabled) throw unauthenticated('The access token belongs to a disabled account.');
+  return { account, via: 'oauth', amr: [], credentialId: token.jti, expiresAt: token.exp ? new Date(token.exp * 1000) : undefined };
+}

@@ -1,0 +1,144 @@
+/**
+ * A real browser (Chromium via playwright-core) on Account > Authentication > API Keys: add a key
+ * with a name and an expiration, see it once with a copy button and a warning, copy it, use it
+ * from the test against the API, see it gone after a reload, delete it through the "Delete API
+ * Key" dialog and watch it fail; generate a CLI token the same way. Screenshots go to
+ * test-artifacts/ (api-keys-new-key.png, api-keys-delete-dialog.png, api-keys-list.png).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
+import { basic, bearer, call, KEY_PATTERN, TOKEN_PATTERN } from './helpers/api-keys.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-artifacts');
+const TEST_TIMEOUT = 120_000;
+
+let k: Keyward;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it or set CHROMIUM_PATH.`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 60_000, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
+  k = await startKeyward();
+  await createUser(k, 'alice', { org: 'acme' });
+}, TEST_TIMEOUT);
+
+afterAll(async () => {
+  await browser?.close();
+  await k?.stop();
+}, TEST_TIMEOUT);
+
+const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+const visible = (l: Locator) => l.waitFor({ state: 'visible' });
+
+test('add a key, copy it once, use it, delete it through the dialog, see it fail', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
+  context.setDefaultTimeout(20_000);
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: k.baseUrl });
+  const page = await context.newPage();
+  const cspViolations: string[] = [];
+  page.on('console', (msg) => { if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text()); });
+  try {
+    // Signed out: the page sends us to sign in and back.
+    await page.goto(`${k.baseUrl}/account/api-keys`);
+    await page.getByLabel('Username or email').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${k.baseUrl}/account/api-keys`);
+    await visible(page.getByRole('heading', { level: 1, name: 'API Keys' }));
+    await visible(page.getByRole('link', { name: 'API Keys' }));
+    await visible(page.getByText('No API keys or tokens yet.'));
+
+    // Add Key: name and expiration (7/30/60/90 days and the 730-day maximum under the default policy; No expiration only when Unlimited).
+    await page.getByLabel('Key Name').fill('laptop');
+    const options = await page.getByLabel('Expiration').first().locator('option').allInnerTexts();
+    expect(options).toEqual(['7 days', '30 days', '60 days', '90 days', '730 days (maximum)']);
+    await page.getByLabel('Expiration').first().selectOption('30');
+    await page.getByRole('button', { name: 'Add Key' }).click();
+
+    // Shown once, with a copy button and a warning.
+    const secret = page.locator('#new-secret');
+    await visible(secret);
+    await visible(page.getByText('It will not be shown again', { exact: false }));
+    const shown = (await secret.innerText()).trim();
+    expect(shown).toMatch(KEY_PATTERN);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await visible(page.getByRole('button', { name: 'Copied' }));
+    const key = await page.evaluate(() => navigator.clipboard.readText());
+    expect(key).toBe(shown);
+    await shot(page, 'api-keys-new-key.png');
+
+    // The copied key works against the API.
+    expect(await call(k.baseUrl, '/api/auth/whoami', basic(key))).toMatchObject({ status: 200, text: 'user:alice' });
+
+    // After a reload the key is gone for good; the list shows name, type, dates and a hint.
+    await page.goto(`${k.baseUrl}/account/api-keys`);
+    expect(await page.locator('#new-secret').count()).toBe(0);
+    expect(await page.content()).not.toContain(key.split('.')[1]);
+    const row = page.getByRole('row', { name: /laptop/ });
+    await visible(row);
+    const cells = (await row.getByRole('cell').allInnerTexts()).map((t) => t.trim());
+    expect(cells[0]).toBe('laptop');
+    expect(cells[1]).toBe('API key');
+    expect(cells[3]).toMatch(/^\d{4}-\d{2}-\d{2}\s\d{2}:\d{2}\sUTC$/);
+    expect(cells[4]).toMatch(/UTC$/); // used a moment ago
+    expect(cells[5]).toBe(`pwt_…${key.slice(-4)}`);
+
+    // Generate a CLI token (2 hours).
+    await page.locator('#token-ttl').selectOption('2');
+    await page.getByRole('button', { name: 'Generate Token' }).click();
+    await visible(secret);
+    const token = (await secret.innerText()).trim();
+    expect(token).toMatch(TOKEN_PATTERN);
+    expect((await call(k.baseUrl, '/api/auth/whoami', bearer(token))).text).toBe('user:alice');
+    await page.goto(`${k.baseUrl}/account/api-keys`);
+    await visible(page.getByRole('row', { name: /CLI token/ }));
+    await shot(page, 'api-keys-list.png');
+
+    // Delete through the confirm dialog: Cancel keeps it, Delete removes it.
+    await row.getByRole('button', { name: 'Delete laptop' }).click();
+    const dialog = page.getByRole('dialog');
+    await visible(dialog.getByRole('heading', { name: 'Delete API Key' }));
+    await shot(page, 'api-keys-delete-dialog.png');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    expect(await call(k.baseUrl, '/api/auth/whoami', basic(key))).toMatchObject({ status: 200 });
+    await row.getByRole('button', { name: 'Delete laptop' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.waitForURL(`${k.baseUrl}/account/api-keys?done=deleted`);
+    await visible(page.getByRole('status').filter({ hasText: 'Deleted' }));
+    expect(await page.getByRole('row', { name: /laptop/ }).count()).toBe(0);
+
+    const after = await call(k.baseUrl, '/api/auth/whoami', basic(key));
+    expect(after.status).toBe(401);
+    expect(after.json().message).toMatch(/deleted or never existed/);
+    expect(cspViolations).toEqual([]);
+  } finally {
+    await context.close();
+  }
+}, TEST_TIMEOUT);
+
+test('form errors stay on the page: a duplicate name is reported with the name kept', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${k.baseUrl}/account/api-keys`);
+    await page.getByLabel('Username or email').fill('alice');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await page.waitForURL(`${k.baseUrl}/account/api-keys`);
+    for (let i = 0; i < 2; i++) {
+      await page.getByLabel('Key Name').fill('twice');
+      await page.getByRole('button', { name: 'Add Key' }).click();
+      await page.waitForLoadState();
+    }
+    await visible(page.getByRole('alert').filter({ hasText: 'already have an API key or token named "twice"' }));
+    expect(await page.getByLabel('Key Name').inputValue()).toBe('twice');
+    expect(await page.locator('#new-secret').count()).toBe(0);
+    await shot(page, 'api-keys-duplicate.png');
+  } finally {
+    await context.close();
+  }
+}, TEST_TIMEOUT);

@@ -5,13 +5,13 @@
  * Key" dialog and watch it fail; generate a CLI token the same way. Screenshots go to
  * test-artifacts/ (api-keys-new-key.png, api-keys-delete-dialog.png, api-keys-list.png).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { basic, bearer, call, KEY_PATTERN, TOKEN_PATTERN } from './helpers/api-keys.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const TEST_TIMEOUT = 120_000;
 
@@ -19,9 +19,8 @@ let k: Keyward;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it or set CHROMIUM_PATH.`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 60_000, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'] });
+  browser = await launchChromium();
   k = await startKeyward();
   await createUser(k, 'alice', { org: 'acme' });
 }, TEST_TIMEOUT);

@@ -4,13 +4,13 @@
  * loosely), the confirmation page, the success page, and Account > Signed-in devices with its
  * confirm dialog. Each page is saved to test-artifacts/ to be looked at; CSP violations fail.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { pollOnce, startDevice } from './helpers/device.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const TIMEOUT = 120_000;
 
@@ -18,9 +18,8 @@ let k: Keyward;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it or set CHROMIUM_PATH.`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 60_000, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium();
   k = await startKeyward();
   await createUser(k, 'Alice', { org: 'acme' });
   await createUser(k, 'Bob', { org: 'strict' });

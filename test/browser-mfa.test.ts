@@ -15,13 +15,13 @@
  * the WebAuthn relying-party id (browsers refuse IP addresses such as 127.0.0.1 as RP ids).
  * Screenshots go to test-artifacts/mfa-*.png.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { oathtool } from './helpers/mfa.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const STEP_TIMEOUT = 20_000;
 const TEST_TIMEOUT = 120_000;
@@ -36,12 +36,8 @@ let secret = '';
 const cspViolations: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it (apt-get install chromium) or set CHROMIUM_PATH.`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true, timeout: 60_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   // WebAuthn refuses an IP address as relying-party id ("This is an invalid domain"), so Keyward's
   // public URL is the default http://localhost:PORT here (a secure context, like https), not the
   // helper's http://127.0.0.1:PORT. The RP id is that hostname, and the page must be on that origin.

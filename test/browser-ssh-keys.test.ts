@@ -4,13 +4,13 @@
  * passphrase-protected private key, see "SSH Private Key created successfully", delete it through
  * the dialog. Screenshots in test-artifacts/ssh-*.png.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { launchChromium } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { KeyDir, PLATFORM_CLIENT_SECRET, clientToken, json, sshTestClients } from './helpers/ssh.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const STEP_TIMEOUT = 20_000;
 const TEST_TIMEOUT = 120_000;
@@ -20,12 +20,8 @@ let browser: Browser;
 const kd = new KeyDir();
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}. Install it (apt-get install chromium) or set CHROMIUM_PATH.`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true, timeout: 60_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   k = await startKeyward({ clients: sshTestClients });
   await createUser(k, 'alice');
 }, TEST_TIMEOUT);

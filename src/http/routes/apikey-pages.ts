@@ -10,6 +10,7 @@ import type { PersonalCredentialService } from '../../services/personal-credenti
 import type { LifetimeRules } from '../../services/credential-policy.ts';
 import type { AccountNav } from '../account-nav.ts';
 import type { Principal } from '../auth/principal.ts';
+import { redirectToVerify } from './sudo-redirect.ts';
 import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
 import type { AccountPageKit } from './account-routes.ts';
@@ -62,7 +63,7 @@ export function registerApiKeyPages(router: Router, deps: { kit: AccountPageKit;
       if (shown) await render(ctx, p, shown);
     } catch (err) {
       // Sudo mode: confirm it's you first (the 2-step verification pages), then come back here.
-      if (isAppError(err) && err.code === 'sudo_required') return ctx.redirect(`${String(err.params.verifyUrl ?? '/account/verify')}?next=${encodeURIComponent(PAGE)}`);
+      if (isAppError(err) && err.code === 'sudo_required') return redirectToVerify(ctx, err, PAGE);
       if (!isAppError(err) || err.status >= 500 || err.code === 'unauthenticated') throw err;
       await render(ctx, p, { error: err.message, title: form.title }, err.status);
     }

@@ -11,6 +11,7 @@ import type { Principal } from '../auth/principal.ts';
 import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
 import { verifySudo } from './mfa-api-routes.ts';
+import { sudoOrVerify } from './sudo-redirect.ts';
 
 const FLASH: Record<string, string> = {
   removed: 'The factor was removed.',
@@ -30,12 +31,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
   };
   /** Runs a sensitive change; sends the user to confirm it's them first when needed. */
   const guarded = async (ctx: Context, p: Principal, action: string, run: () => Promise<void>) => {
-    try {
-      await sudo.require(p, action);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'sudo_required') return ctx.redirect(`/account/verify?next=${encodeURIComponent(ctx.method === 'GET' ? ctx.originalUrl : '/account/mfa')}`);
-      throw err;
-    }
+    if (!(await sudoOrVerify(ctx, sudo, p, action, ctx.method === 'GET' ? ctx.originalUrl : '/account/mfa'))) return;
     try {
       await run();
     } catch (err) {

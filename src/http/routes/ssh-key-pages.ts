@@ -10,23 +10,12 @@ import { AppError, isAppError } from '../../errors/app-error.ts';
 import type { SshKeyService } from '../../services/ssh-key-service.ts';
 import type { SudoGuard } from '../../services/sudo-service.ts';
 import { parseExpiry, presentPublicKey } from './ssh-key-routes.ts';
+import { sudoOrVerify } from './sudo-redirect.ts';
 
 const PATH = '/account/ssh-keys';
 const DONE: Record<string, string> = { added: 'SSH key added.', deleted: 'SSH key deleted.' };
 
 type Form = Record<string, string | undefined>;
-
-/** Sudo mode for a page: answers false after redirecting to "confirm it's you" (then back to the page). */
-export async function sudoOrVerify(ctx: Context, sudo: SudoGuard, p: Principal, action: string, page: string): Promise<boolean> {
-  try {
-    await sudo.require(p, action);
-    return true;
-  } catch (err) {
-    if (!isAppError(err) || err.code !== 'sudo_required') throw err;
-    ctx.redirect(`${String(err.params.verifyUrl ?? '/account/verify')}?next=${encodeURIComponent(page)}`);
-    return false;
-  }
-}
 
 export function registerSshKeyPages(router: Router, deps: { kit: AccountPageKit; nav: AccountNav; keys: SshKeyService; sudo: SudoGuard; now: () => number }): void {
   const { kit, nav, keys, sudo, now } = deps;

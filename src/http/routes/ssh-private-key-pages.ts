@@ -10,7 +10,7 @@ import { isAppError } from '../../errors/app-error.ts';
 import type { SshPrivateKeyService } from '../../services/ssh-private-key-service.ts';
 import type { SudoGuard } from '../../services/sudo-service.ts';
 import { presentPrivateKey, presentUse } from './ssh-private-key-routes.ts';
-import { sudoOrVerify } from './ssh-key-pages.ts';
+import { sudoOrVerify } from './sudo-redirect.ts';
 
 const PATH = '/account/ssh-private-keys';
 const DONE: Record<string, string> = { created: 'SSH Private Key created successfully', deleted: 'SSH Private Key deleted.' };

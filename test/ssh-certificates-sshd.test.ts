@@ -128,7 +128,7 @@ test('the source-address critical option is enforced by sshd', async () => {
 }, 30_000);
 
 test('a revoked serial is refused once sshd has the fresh KRL', async () => {
-  const key = await kd.generate('rsa', { bits: 3072 });
+  const key = await kd.generate('rsa', { bits: 2048 });
   const cert = await certify(me, key, 3600, 'revoked');
   expect((await login(key, cert.file)).code).toBe(0);
   expect((await json(me, `${k.baseUrl}/api/ssh/certificates/${cert.serial}/revoke`, { method: 'POST', body: {} })).status).toBe(200);

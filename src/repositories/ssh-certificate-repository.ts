@@ -82,8 +82,10 @@ export class SshCertificateRepository {
   }
 
   /**
-   * The next serial (1, 2, …): one atomic increment. Two first upserts racing on the missing
-   * counter make one fail with a duplicate key; it retries and increments the winner's document.
+   * The next serial (1, 2, …) from a counter. The counter is a hint, not the arbiter: FerretDB
+   * does not make concurrent `$inc` through findOneAndUpdate atomic, so two callers can get the
+   * same value. The unique serial index decides (see `insert`). Two first upserts racing on the
+   * missing counter make one fail with a duplicate key; it retries.
    */
   async nextSerial(): Promise<number> {
     for (let attempt = 0; ; attempt++) {
@@ -96,10 +98,16 @@ export class SshCertificateRepository {
     }
   }
 
-  async insert(input: NewSshCertificate): Promise<SshCertificateRecord> {
+  /** Stores the record; undefined when its serial is already taken (allocate another and retry). */
+  async insert(input: NewSshCertificate): Promise<SshCertificateRecord | undefined> {
     const doc: SshCertificateDoc = { _id: String(input.serial), ...input, createdAt: new Date(this.#now()), revoked: false };
     if (doc.sourceAddress === undefined) delete doc.sourceAddress;
-    await this.#model.create(doc);
+    try {
+      await this.#model.create(doc);
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return undefined;
+      throw err;
+    }
     return toRecord(doc);
   }
 

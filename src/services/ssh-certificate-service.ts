@@ -24,6 +24,8 @@ import type { MfaRequirement } from './mfa-policy.ts';
 export const MIN_VALIDITY_SECONDS = 60;
 /** Revoked certificates stay in the KRL this long after they expire (servers with a slow clock). */
 const KRL_GRACE_MS = 86_400_000;
+/** Serial allocations tried before giving up (each loses only to a concurrent issuance). */
+const SERIAL_ATTEMPTS = 8;
 
 export interface SshCertificateDeps {
   repo: SshCertificateRepository;
@@ -111,18 +113,25 @@ export class SshCertificateService {
     const validAfter = now - this.#d.clockSkewSeconds;
 
     const { key: caKey, signer } = await this.#d.ca.active();
-    const serial = await this.#d.repo.nextSerial();
     const keyId = `keyward:${account.username}:${ctx.requestId}`;
-    const blob = buildCertificate({
-      publicKeyBlob: key.blob, serial: BigInt(serial), keyId, principals, validAfter, validBefore,
-      criticalOptions: settings.sourceAddress ? { 'source-address': settings.sourceAddress } : {}, extensions: settings.extensions,
-    }, signer);
-    const record = await this.#d.repo.insert({
-      serial, caKeyId: caKey.id, caFingerprint: caKey.fingerprint, accountId: account.id, username: account.username,
-      organizationIds: memberships.map((m) => m.organization.id), keyId, principals, extensions: settings.extensions,
-      sourceAddress: settings.sourceAddress, validAfter: new Date(validAfter * 1000), validBefore: new Date(validBefore * 1000),
-      keyType: key.type, fingerprint: key.fingerprint, via: p.via,
-    });
+    let blob: Buffer | undefined;
+    let record: SshCertificateRecord | undefined;
+    // The unique serial index is the arbiter: a serial someone else stored first is never handed out twice.
+    for (let attempt = 0; !record; attempt++) {
+      if (attempt === SERIAL_ATTEMPTS) throw new AppError('unavailable', 'Could not allocate a certificate serial; try again.');
+      const serial = await this.#d.repo.nextSerial();
+      blob = buildCertificate({
+        publicKeyBlob: key.blob, serial: BigInt(serial), keyId, principals, validAfter, validBefore,
+        criticalOptions: settings.sourceAddress ? { 'source-address': settings.sourceAddress } : {}, extensions: settings.extensions,
+      }, signer);
+      record = await this.#d.repo.insert({
+        serial, caKeyId: caKey.id, caFingerprint: caKey.fingerprint, accountId: account.id, username: account.username,
+        organizationIds: memberships.map((m) => m.organization.id), keyId, principals, extensions: settings.extensions,
+        sourceAddress: settings.sourceAddress, validAfter: new Date(validAfter * 1000), validBefore: new Date(validBefore * 1000),
+        keyType: key.type, fingerprint: key.fingerprint, via: p.via,
+      });
+    }
+    const serial = record.serial;
     await this.#d.audit.record({
       type: 'ssh_certificate.issued', accountId: account.id, request: ctx.request,
       details: {
@@ -131,7 +140,7 @@ export class SshCertificateService {
         extensions: settings.extensions.join(','), ...(settings.sourceAddress ? { sourceAddress: settings.sourceAddress } : {}),
       },
     });
-    return { certificate: certificateLine(blob, key.comment || keyId), record };
+    return { certificate: certificateLine(blob!, key.comment || keyId), record };
   }
 
   listOwn(accountId: string, limit: number, beforeSerial?: number): Promise<SshCertificateRecord[]> {

@@ -104,6 +104,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const policyRepo = new PolicyRepository(connection, now);
     const auditRepo = new AuditRepository(connection);
     await accountsRepo.ensureIndexes();
+    await throttles.ensureIndexes();
     await orgRepo.ensureIndexes();
     await policyRepo.ensureIndexes();
     await auditRepo.ensureIndexes();

@@ -3,6 +3,7 @@ import { Browser, signIn } from './helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { RP_CALLBACK, testClients } from './helpers/clients.ts';
 import { OidcPayloadRepository } from '../src/repositories/oidc-payload-repository.ts';
+import { ThrottleRepository } from '../src/repositories/throttle-repository.ts';
 import { AppError } from '../src/errors/app-error.ts';
 import { compose } from '../src/compose.ts';
 import { createLogger } from '../src/logging/logger.ts';
@@ -88,4 +89,12 @@ test('signing and cookie keys persist across restarts and are sealed at rest', a
   const stored = await k.db.collection('server_secrets').findOne({ _id: 'jwks' as never });
   expect(Object.keys(stored!.value).sort()).toEqual(['ct', 'iv', 'kek', 'tag', 'v', 'wk']);
   expect(JSON.stringify(stored)).not.toMatch(/"d":|"kty"/);
+});
+
+test('failure counting stays exact under concurrent failures (no lost updates)', async () => {
+  const repo = new ThrottleRepository(k.container.connection);
+  await Promise.all(Array.from({ length: 25 }, () => repo.recordFailure('test:concurrent', new Date(), false)));
+  expect((await repo.get('test:concurrent'))!.failures).toBe(25);
+  await repo.reset('test:concurrent');
+  expect(await repo.get('test:concurrent')).toBeUndefined();
 });

@@ -1,42 +1,53 @@
+import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 
 export interface FailureCounter { failures: number; lastFailureAt: Date }
 
-interface ThrottleDoc { _id: string; failures: number; lastFailureAt: Date }
+/**
+ * One document per failed attempt, keyed by subject (`login:acct:<id>`, `login:ip:<ip>`, …).
+ * Counting inserted rows stays exact under concurrency on every server; a counter updated with
+ * `$inc` loses updates on FerretDB 1.x, whose findOneAndUpdate is not atomic.
+ */
+interface FailureDoc { _id: string; key: string; at: Date }
 
-const schema = new Schema<ThrottleDoc>({
+const schema = new Schema<FailureDoc>({
   _id: { type: String, required: true },
-  failures: { type: Number, required: true },
-  lastFailureAt: { type: Date, required: true },
-}, { collection: 'throttles', versionKey: false });
+  key: { type: String, required: true },
+  at: { type: Date, required: true },
+}, { collection: 'throttle_failures', versionKey: false });
 
-/** Consecutive-failure counters keyed by subject (`login:acct:<id>`, `login:ip:<ip>`, …). */
 export class ThrottleRepository {
-  readonly #model: Model<ThrottleDoc>;
+  readonly #model: Model<FailureDoc>;
 
   constructor(conn: Connection) {
-    this.#model = conn.models.Throttle as Model<ThrottleDoc> ?? conn.model<ThrottleDoc>('Throttle', schema);
+    this.#model = conn.models.ThrottleFailure as Model<FailureDoc> ?? conn.model<FailureDoc>('ThrottleFailure', schema);
+  }
+
+  async ensureIndexes(): Promise<void> {
+    await this.#model.collection.createIndex({ key: 1, at: -1 });
+    await this.#model.collection.createIndex({ at: 1 });
   }
 
   async get(key: string): Promise<FailureCounter | undefined> {
-    const doc = await this.#model.findById(key).lean<ThrottleDoc>();
-    return doc ? { failures: doc.failures, lastFailureAt: doc.lastFailureAt } : undefined;
+    const [failures, last] = await Promise.all([
+      this.#model.countDocuments({ key }),
+      this.#model.findOne({ key }).sort({ at: -1 }).lean<FailureDoc>(),
+    ]);
+    return last ? { failures, lastFailureAt: last.at } : undefined;
   }
 
-  /** Atomically counts one more failure; `restart` starts the count over (the old one went stale). */
+  /** Records one more failure; `restart` first forgets older ones (the count went stale). */
   async recordFailure(key: string, at: Date, restart: boolean): Promise<FailureCounter> {
-    const update = restart
-      ? { $set: { failures: 1, lastFailureAt: at } }
-      : { $inc: { failures: 1 }, $set: { lastFailureAt: at } };
-    const doc = await this.#model.findOneAndUpdate({ _id: key }, update, { upsert: true, returnDocument: 'after' }).lean<ThrottleDoc>();
-    return { failures: doc!.failures, lastFailureAt: doc!.lastFailureAt };
+    if (restart) await this.#model.deleteMany({ key });
+    await this.#model.create({ _id: randomUUID(), key, at });
+    return (await this.get(key))!;
   }
 
   async reset(key: string): Promise<void> {
-    await this.#model.deleteOne({ _id: key });
+    await this.#model.deleteMany({ key });
   }
 
   async sweepOlderThan(cutoff: Date): Promise<void> {
-    await this.#model.deleteMany({ lastFailureAt: { $lt: cutoff } });
+    await this.#model.deleteMany({ at: { $lt: cutoff } });
   }
 }

@@ -163,7 +163,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     }
 
     // --- CLI sign-in with the device flow, signed-in devices / connected apps (issue 5) ---
-    const browserSession = sessionAuthenticator(provider, accounts, mfa.decide);
+    const browserSession = sessionAuthenticator(provider, accounts, mfa);
     const deviceLogin = await composeDeviceLogin({
       config, connection, now, provider, throttle, policies, organizations, accounts, audit, views, logger,
       signedIn: (ctx) => browserSession.authenticate(ctx),
@@ -178,7 +178,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       config, logger, provider, views, accounts, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
       database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
       beforeProvider: [...credentials.beforeProvider, ...deviceLogin.beforeProvider],
-      authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa.decide)],
+      authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa)],
       features: [...foundationFeatures({ audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature],
     });
     return { config, logger, connection, keys, accounts, organizations, policies, audit, sudo, mfa, credentials, deviceLogin, sshCa, provider, app, close };

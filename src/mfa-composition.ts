@@ -12,7 +12,7 @@ import { ChallengeRepository } from './repositories/challenge-repository.ts';
 import { MfaService } from './services/mfa-service.ts';
 import { WebAuthnService } from './services/webauthn-service.ts';
 import { mfaRequirement, registerMfaPolicies } from './services/mfa-policy.ts';
-import { decideMfa } from './services/mfa-decision.ts';
+import { decideMfa, isKeptSession, keepSession } from './services/mfa-decision.ts';
 import { SessionSudo } from './services/sudo-service.ts';
 
 export async function composeMfa(deps: {
@@ -32,9 +32,13 @@ export async function composeMfa(deps: {
     requirement: (accountId) => mfaRequirement(accountId, deps),
   });
   const webauthn = new WebAuthnService({ factors, challenges, audit: deps.audit, baseUrl: config.baseUrl, rpName: config.mfa.issuerName, fipsAaguids: config.mfa.fipsAaguids.map((a) => a.toLowerCase()) });
-  const decide = (accountId: string, amr: string[], requested: boolean, signedInAt?: number) => decideMfa(accountId, amr, requested, { mfa, challenges, now }, signedInAt);
+  const decide = (accountId: string, amr: string[], requested: boolean) => decideMfa(accountId, amr, requested, { mfa, challenges, now });
+  const sessions = {
+    keep: (sessionUid: string) => keepSession(sessionUid, config.ttl.sessionSeconds, { challenges }),
+    isKept: (sessionUid: string) => isKeptSession(sessionUid, { challenges }),
+  };
   const sudo = new SessionSudo({ challenges, hasMfa: (id) => mfa.hasMfa(id), windowSeconds: config.mfa.sudoWindowSeconds, now });
-  return { mfa, webauthn, challenges, decide, sudo, now };
+  return { mfa, webauthn, challenges, decide, sessions, sudo, now };
 }
 
 export type MfaParts = Awaited<ReturnType<typeof composeMfa>>;

@@ -22,19 +22,11 @@ export interface MfaDecision {
 
 const SECOND_FACTORS = ['otp', 'hwk', 'swk'];
 
-/**
- * `signedInAt` (epoch seconds), when given, judges an existing session: factors the user added
- * after that sign-in do not invalidate it (enabling 2-step verification does not sign you out;
- * signing out other sessions is offered instead). Without it every factor counts, so a new
- * authorization always needs the second factor.
- */
 export async function decideMfa(
   accountId: string, amr: string[], requested: boolean,
   deps: { mfa: MfaService; challenges: ChallengeRepository; now: () => number },
-  signedInAt?: number,
 ): Promise<MfaDecision> {
-  const [allFactors, req] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
-  const factors = signedInAt === undefined ? allFactors : allFactors.filter((f) => f.createdAt.getTime() <= signedInAt * 1000);
+  const [factors, req] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
   const hasOtp = factors.some((f) => f.type === 'otp');
   const hasKeys = factors.some((f) => f.type === 'webauthn');
   const webauthnOnly = !!req.webauthnLevel;
@@ -50,4 +42,17 @@ export async function decideMfa(
 
 export async function skipEnrolment(accountId: string, until: Date, deps: { challenges: ChallengeRepository; now: () => number }): Promise<void> {
   await deps.challenges.put(`mfa-skip:${accountId}`, '1', Math.max(1, Math.floor((until.getTime() - deps.now()) / 1000)));
+}
+
+/**
+ * The browser session in which a user turns on 2-step verification stays valid for their own
+ * pages (enabling it does not sign them out); every other password-only session of theirs
+ * needs the second factor from then on. Policy requirements apply to it all the same.
+ */
+export async function keepSession(sessionUid: string, ttlSeconds: number, deps: { challenges: ChallengeRepository }): Promise<void> {
+  await deps.challenges.put(`mfa-kept-session:${sessionUid}`, '1', ttlSeconds);
+}
+
+export async function isKeptSession(sessionUid: string, deps: { challenges: ChallengeRepository }): Promise<boolean> {
+  return (await deps.challenges.peek(`mfa-kept-session:${sessionUid}`)) === '1';
 }

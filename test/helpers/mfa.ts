@@ -9,8 +9,8 @@ export function oathtool(secret: string, epochSeconds: number): string {
   return execFileSync('oathtool', ['--totp', '-b', '--now', `@${epochSeconds}`, secret], { encoding: 'utf8' }).trim();
 }
 
-/** Moves the server clock to `second` seconds into a 30 s step; answers the server's now (epoch seconds). */
-export function alignClock(k: Keyward, second = 10): number {
+/** Moves the server clock to `second` seconds into a 30 s step (early, so a slow run stays in the step); answers the server's now (epoch seconds). */
+export function alignClock(k: Keyward, second = 2): number {
   const now = Date.now() + k.clock.offsetMs;
   const into = Math.floor(now / 1000) % 30;
   k.clock.offsetMs += ((second - into + 30) % 30) * 1000 - (now % 1000);

@@ -9,7 +9,10 @@ import type { MfaDecision } from '../../services/mfa-decision.ts';
  * Session model. A session that has not completed the second factor its account or organization
  * requires (checked on every request, so a newly enforced policy applies at once) does not count.
  */
-export function sessionAuthenticator(provider: Provider, accounts: AccountService, decide: (accountId: string, amr: string[], requested: boolean, signedInAt?: number) => Promise<MfaDecision>): Authenticator {
+export function sessionAuthenticator(
+  provider: Provider, accounts: AccountService,
+  mfa: { decide: (accountId: string, amr: string[], requested: boolean) => Promise<MfaDecision>; sessions: { isKept: (uid: string) => Promise<boolean> } },
+): Authenticator {
   return {
     method: 'session',
     async authenticate(ctx: Context): Promise<Principal | undefined> {
@@ -18,7 +21,8 @@ export function sessionAuthenticator(provider: Provider, accounts: AccountServic
       if (!session.accountId) return undefined;
       const account = await accounts.findById(session.accountId);
       if (!account || account.disabled) return undefined;
-      if ((await decide(account.id, session.amr ?? [], false, session.loginTs ?? 0)).need !== 'ok') return undefined;
+      const decision = await mfa.decide(account.id, session.amr ?? [], false);
+      if (decision.need !== 'ok' && (decision.enforced || !(await mfa.sessions.isKept(session.uid)))) return undefined;
       return { account, via: 'session', amr: session.amr ?? [], sessionUid: session.uid, authTime: session.loginTs };
     },
   };

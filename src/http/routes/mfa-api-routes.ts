@@ -66,9 +66,11 @@ export function registerMfaApiRoutes(api: ApiRegistry, deps: MfaFeatureDeps): vo
     body: z.object({ code: z.string().regex(/^\d{6}$/, 'must be exactly 6 digits') }),
     response: { status: 200, schema: z.object({ message: z.string(), recoveryCodes: z.array(z.string()).optional() }) },
     handler: async (ctx, { body }) => {
-      const { account } = await sudoBrowser(ctx, 'set up an authenticator app');
+      const p = await sudoBrowser(ctx, 'set up an authenticator app');
       ctx.set('Cache-Control', 'no-store');
-      return { message: 'MFA setup successful', ...(await mfa.confirmOtpSetup(account, body.code, requestInfo(ctx))) };
+      const result = await mfa.confirmOtpSetup(p.account, body.code, requestInfo(ctx));
+      await deps.mfa.sessions.keep(p.sessionUid!);
+      return { message: 'MFA setup successful', ...result };
     },
   });
 
@@ -82,9 +84,11 @@ export function registerMfaApiRoutes(api: ApiRegistry, deps: MfaFeatureDeps): vo
     body: z.object({ name: z.string().trim().min(1, 'give the key a name').max(64), response: z.record(z.string(), z.unknown()) }),
     response: { status: 200, schema: z.object({ message: z.string(), id: z.string(), recoveryCodes: z.array(z.string()).optional() }) },
     handler: async (ctx, { body }) => {
-      const { account } = await sudoBrowser(ctx, 'add a security key');
+      const p = await sudoBrowser(ctx, 'add a security key');
+      const account = p.account;
       const first = !(await mfa.hasMfa(account.id));
       const factor = await webauthn.register(account, body.name, body.response, requestInfo(ctx));
+      await deps.mfa.sessions.keep(p.sessionUid!);
       return { message: 'Security key registered', id: factor.id, ...(first ? { recoveryCodes: await mfa.regenerateRecoveryCodes(account, requestInfo(ctx)) } : {}) };
     },
   });

@@ -72,6 +72,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
       try {
         if (!/^\d{6}$/.test(code)) throw new AppError('validation_failed', 'Enter the 6-digit code shown in your authenticator app.');
         const { recoveryCodes } = await mfa.confirmOtpSetup(p.account, code, requestInfo(ctx));
+        await deps.mfa.sessions.keep(p.sessionUid!);
         kit.render(ctx, p, 'account/mfa-done.njk', { recoveryCodes, title: 'MFA setup successful' });
       } catch (err) {
         if (!(err instanceof AppError) || err.status >= 500) throw err;

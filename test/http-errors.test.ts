@@ -46,6 +46,12 @@ test('wrong method on a known route: 405 with Allow', async () => {
   expect(res.body.code).toBe('method_not_allowed');
 });
 
+test('unknown HTTP methods (e.g. TRACE) are 405, not 500', async () => {
+  const res = await api().trace('/api/auth/whoami');
+  expect(res.status).toBe(405);
+  expect(res.body.code).toBe('method_not_allowed');
+});
+
 test('request ids are echoed, and hostile ones replaced', async () => {
   expect((await api().get('/healthz').set('x-request-id', 'abcd1234-req')).headers['x-request-id']).toBe('abcd1234-req');
   expect((await api().get('/healthz').set('x-request-id', 'bad id <script>')).headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);

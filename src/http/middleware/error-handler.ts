@@ -17,6 +17,8 @@ function normalise(err: unknown): AppError {
   if (e?.type === 'entity.parse.failed' || (err instanceof SyntaxError && e.status === 400)) return new AppError('invalid_json', 'The request body is not valid JSON.');
   if (e?.type === 'entity.too.large' || e?.status === 413) return new AppError('payload_too_large', 'The request body is too large.');
   if (e?.status === 415) return new AppError('unsupported_media_type', 'Unsupported content type.');
+  // @koa/router answers methods it does not know at all (e.g. TRACE) with 501.
+  if (e?.status === 501) return new AppError('method_not_allowed', 'This HTTP method is not supported here.');
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     const code: ErrorCode = e.status === 404 ? 'not_found' : e.status === 405 ? 'method_not_allowed' : e.status === 401 ? 'unauthenticated' : e.status === 403 ? 'forbidden' : 'invalid_request';
     return new AppError(code, e.expose && e.message ? e.message : 'The request is invalid.');

@@ -7,8 +7,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type Locator, type Page } from 'playwright-core';
-import { launchChromium } from './helpers/chromium.ts';
+import { type Browser } from 'playwright-core';
+import { launchChromium, shot, visible } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { basic, bearer, call, KEY_PATTERN, TOKEN_PATTERN } from './helpers/api-keys.ts';
 
@@ -30,8 +30,6 @@ afterAll(async () => {
   await k?.stop();
 }, TEST_TIMEOUT);
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
-const visible = (l: Locator) => l.waitFor({ state: 'visible' });
 
 test('add a key, copy it once, use it, delete it through the dialog, see it fail', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });

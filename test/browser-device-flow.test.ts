@@ -6,8 +6,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from './helpers/chromium.ts';
+import { type Browser } from 'playwright-core';
+import { launchChromium, shot } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { pollOnce, startDevice } from './helpers/device.ts';
 
@@ -29,7 +29,6 @@ afterAll(async () => {
   await k?.stop();
 }, TIMEOUT);
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
 
 test('sign in, enter the code, confirm, approve, then see and sign out the device', async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });

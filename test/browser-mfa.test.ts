@@ -18,12 +18,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
-import { launchChromium } from './helpers/chromium.ts';
+import { launchChromium, visible, expectText, STEP_TIMEOUT } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { oathtool } from './helpers/mfa.ts';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
-const STEP_TIMEOUT = 20_000;
 const TEST_TIMEOUT = 120_000;
 
 let k: Keyward;
@@ -66,28 +65,8 @@ afterAll(async () => {
 
 /** Full-page screenshot; `viewport` for modal dialogs (their backdrop covers the viewport only). */
 const shot = (name: string, viewport = false) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: !viewport });
-const visible = (locator: Locator) => locator.waitFor({ state: 'visible' });
 
-/** Retries a Jest assertion until it passes or the time is up (playwright-core has no web-first expect). */
-async function eventually(check: () => Promise<void>, timeout = STEP_TIMEOUT): Promise<void> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-async function expectText(locator: Locator, text: string | RegExp): Promise<void> {
-  await visible(locator);
-  await eventually(async () => {
-    const actual = (await locator.innerText()).trim();
-    if (typeof text === 'string') expect(actual).toBe(text); else expect(actual).toMatch(text);
-  });
-}
 
 /**
  * A code for a new 30 s step: each code is accepted once, so the server's clock moves on a step

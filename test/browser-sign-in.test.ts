@@ -5,14 +5,11 @@
  * is also saved as a screenshot in test-artifacts/ for a person to look at.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { launchChromium } from './helpers/chromium.ts';
+import { launchChromium, shot, visible, eventually, expectText, STEP_TIMEOUT } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { RP_CALLBACK, THIRD_SECRET, testClients } from './helpers/clients.ts';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
-const STEP_TIMEOUT = 20_000;
 
 let k: Keyward;
 let browser: Browser;
@@ -43,31 +40,9 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page; cspViol
   return { context, page, cspViolations };
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
 
-/** Retries a Jest assertion until it passes or the time is up (playwright-core has no web-first expect). */
-async function eventually(check: () => Promise<void>, timeout = STEP_TIMEOUT): Promise<void> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-/** Waits until the locator is visible and its text matches (exactly, for a string). */
-async function expectText(locator: Locator, text: string | RegExp): Promise<void> {
-  await locator.waitFor({ state: 'visible' });
-  await eventually(async () => {
-    const actual = (await locator.innerText()).trim();
-    if (typeof text === 'string') expect(actual).toBe(text); else expect(actual).toMatch(text);
-  });
-}
 
-const visible = (locator: Locator) => locator.waitFor({ state: 'visible' });
 
 async function expectFocused(locator: Locator): Promise<void> {
   await eventually(async () => expect(await locator.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true));

@@ -6,13 +6,12 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { launchChromium } from './helpers/chromium.ts';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium, shot, eventually, expectText, STEP_TIMEOUT } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { KeyDir, PLATFORM_CLIENT_SECRET, clientToken, json, sshTestClients } from './helpers/ssh.ts';
 
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
-const STEP_TIMEOUT = 20_000;
 const TEST_TIMEOUT = 120_000;
 
 let k: Keyward;
@@ -32,23 +31,8 @@ afterAll(async () => {
   kd.remove();
 }, TEST_TIMEOUT);
 
-const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
 
-async function eventually(check: () => Promise<void>, timeout = STEP_TIMEOUT): Promise<void> {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    try { return await check(); } catch (err) { if (Date.now() > deadline) throw err; }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-async function expectText(locator: Locator, text: string | RegExp): Promise<void> {
-  await locator.waitFor({ state: 'visible' });
-  await eventually(async () => {
-    const actual = (await locator.innerText()).trim();
-    if (typeof text === 'string') expect(actual).toBe(text); else expect(actual).toMatch(text);
-  });
-}
 
 async function signedInPage(): Promise<{ context: BrowserContext; page: Page; cspViolations: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, locale: 'en-US' });

@@ -6,11 +6,11 @@ import type { AccountNav } from '../account-nav.ts';
 import type { Principal } from '../auth/principal.ts';
 import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
-import { AppError, isAppError } from '../../errors/app-error.ts';
+import { AppError } from '../../errors/app-error.ts';
 import type { SshKeyService } from '../../services/ssh-key-service.ts';
 import type { SudoGuard } from '../../services/sudo-service.ts';
 import { parseExpiry, presentPublicKey } from './ssh-key-routes.ts';
-import { sudoOrVerify } from './sudo-redirect.ts';
+import { changeThenRedirect, sudoOrVerify } from './sudo-redirect.ts';
 
 const PATH = '/account/ssh-keys';
 const DONE: Record<string, string> = { added: 'SSH key added.', deleted: 'SSH key deleted.' };
@@ -39,18 +39,10 @@ export function registerSshKeyPages(router: Router, deps: { kit: AccountPageKit;
     verifyCsrfToken(ctx, `account:${p.sessionUid}`, body._csrf);
     if (!(await sudoOrVerify(ctx, sudo, p, 'add an SSH key', PATH))) return;
     const form = { title: body.title ?? '', expiresAt: body.expiresAt ?? '' };
-    try {
+    await changeThenRedirect(ctx, async () => {
       if (form.expiresAt && !/^\d{4}-\d{2}-\d{2}$/.test(form.expiresAt)) throw new AppError('validation_failed', 'The expiry date must be a date (YYYY-MM-DD).');
       await keys.add(p.account, { title: form.title, key: body.key ?? '', expiresAt: parseExpiry(form.expiresAt || undefined) }, requestInfo(ctx));
-    } catch (err) {
-      if (!isAppError(err) || err.status >= 500) throw err;
-      ctx.status = err.status;
-      // The pasted key is not echoed back: it may have been a private key pasted by mistake.
-      await show(ctx, p, { error: err.message, form });
-      return;
-    }
-    ctx.status = 303;
-    ctx.redirect(`${PATH}?done=added`);
+    }, (error) => show(ctx, p, { error, form }), `${PATH}?done=added`); // the pasted key is not echoed back: it may have been a private key
   });
 
   router.post(`${PATH}/:id/delete`, async (ctx) => {
@@ -58,15 +50,6 @@ export function registerSshKeyPages(router: Router, deps: { kit: AccountPageKit;
     if (!p) return;
     verifyCsrfToken(ctx, `account:${p.sessionUid}`, (ctx.request.body as Form | undefined)?._csrf);
     if (!(await sudoOrVerify(ctx, sudo, p, 'delete an SSH key', PATH))) return;
-    try {
-      await keys.remove(p.account, ctx.params.id, requestInfo(ctx));
-    } catch (err) {
-      if (!isAppError(err) || err.status >= 500) throw err;
-      ctx.status = err.status;
-      await show(ctx, p, { error: err.message });
-      return;
-    }
-    ctx.status = 303;
-    ctx.redirect(`${PATH}?done=deleted`);
+    await changeThenRedirect(ctx, () => keys.remove(p.account, ctx.params.id, requestInfo(ctx)), (error) => show(ctx, p, { error }), `${PATH}?done=deleted`);
   });
 }

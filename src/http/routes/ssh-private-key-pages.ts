@@ -6,11 +6,10 @@ import type { AccountNav } from '../account-nav.ts';
 import type { Principal } from '../auth/principal.ts';
 import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
-import { isAppError } from '../../errors/app-error.ts';
 import type { SshPrivateKeyService } from '../../services/ssh-private-key-service.ts';
 import type { SudoGuard } from '../../services/sudo-service.ts';
 import { presentPrivateKey, presentUse } from './ssh-private-key-routes.ts';
-import { sudoOrVerify } from './sudo-redirect.ts';
+import { changeThenRedirect, sudoOrVerify } from './sudo-redirect.ts';
 
 const PATH = '/account/ssh-private-keys';
 const DONE: Record<string, string> = { created: 'SSH Private Key created successfully', deleted: 'SSH Private Key deleted.' };
@@ -39,17 +38,9 @@ export function registerSshPrivateKeyPages(router: Router, deps: { kit: AccountP
     verifyCsrfToken(ctx, `account:${p.sessionUid}`, body._csrf);
     if (!(await sudoOrVerify(ctx, sudo, p, 'store an SSH private key', PATH))) return;
     const form = { name: body.name ?? '', description: body.description ?? '' };
-    try {
-      await keys.create(p.account, { ...form, privateKey: body.privateKey ?? '', passphrase: body.passphrase || undefined }, p.account, requestInfo(ctx));
-    } catch (err) {
-      if (!isAppError(err) || err.status >= 500) throw err;
-      ctx.status = err.status;
-      // Neither the key nor the passphrase is ever sent back to the browser.
-      await show(ctx, p, { error: err.message, form });
-      return;
-    }
-    ctx.status = 303;
-    ctx.redirect(`${PATH}?done=created`);
+    // Neither the key nor the passphrase is ever sent back to the browser.
+    await changeThenRedirect(ctx, () => keys.create(p.account, { ...form, privateKey: body.privateKey ?? '', passphrase: body.passphrase || undefined }, p.account, requestInfo(ctx)),
+      (error) => show(ctx, p, { error, form }), `${PATH}?done=created`);
   });
 
   router.post(`${PATH}/:name/delete`, async (ctx) => {
@@ -57,15 +48,6 @@ export function registerSshPrivateKeyPages(router: Router, deps: { kit: AccountP
     if (!p) return;
     verifyCsrfToken(ctx, `account:${p.sessionUid}`, (ctx.request.body as Form | undefined)?._csrf);
     if (!(await sudoOrVerify(ctx, sudo, p, 'delete an SSH private key', PATH))) return;
-    try {
-      await keys.remove(p.account, ctx.params.name, requestInfo(ctx));
-    } catch (err) {
-      if (!isAppError(err) || err.status >= 500) throw err;
-      ctx.status = err.status;
-      await show(ctx, p, { error: err.message });
-      return;
-    }
-    ctx.status = 303;
-    ctx.redirect(`${PATH}?done=deleted`);
+    await changeThenRedirect(ctx, () => keys.remove(p.account, ctx.params.name, requestInfo(ctx)), (error) => show(ctx, p, { error }), `${PATH}?done=deleted`);
   });
 }

@@ -20,3 +20,20 @@ export async function sudoOrVerify(ctx: Context, sudo: SudoGuard, p: Principal, 
     return false;
   }
 }
+
+/**
+ * A page's change: on success the browser is sent to `to` (303, post-redirect-get); an AppError
+ * below 500 re-renders the page with its message and status instead.
+ */
+export async function changeThenRedirect(ctx: Context, change: () => Promise<unknown>, rerender: (error: string) => Promise<void>, to: string): Promise<void> {
+  try {
+    await change();
+  } catch (err) {
+    if (!isAppError(err) || err.status >= 500) throw err;
+    ctx.status = err.status;
+    await rerender(err.message);
+    return;
+  }
+  ctx.status = 303;
+  ctx.redirect(to);
+}

@@ -6,8 +6,10 @@
  *
  * Needs MONGODB_URI (MongoDB or FerretDB); uses a fresh database and drops it afterwards.
  * BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_CONCURRENCY (16) tune the run.
- * Then, unless BENCH_CACHE_MS=0, the server is restarted with `credentials.verifyCacheMs`
- * (default 1000) and (a) and (b) are measured again, to show what the optional cache buys.
+ * (e) repeats (b) while another process announces a credential revocation 10 times a second
+ * (each one empties the verification cache everywhere), the worst case of revocation churn.
+ * Then, unless BENCH_UNCACHED=0, the server is restarted with the verification cache off
+ * (`credentials.verifyCacheMs: 0`) and (a) and (b) are measured again: the database-read cost.
  * The load generator is in this process: N keep-alive connections, each a loop of requests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,7 +29,8 @@ import { Browser, signIn } from '../test/helpers/browserless.ts';
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
-const CACHE_MS = Number(process.env.BENCH_CACHE_MS ?? 1000);
+const UNCACHED = process.env.BENCH_UNCACHED !== '0';
+const CHURN_PER_S = 10;
 const BASE_URI = process.env.MONGODB_URI;
 if (!BASE_URI) {
   process.stderr.write('bench: set MONGODB_URI to a MongoDB or FerretDB server (a fresh database is created and dropped)\n');
@@ -123,6 +126,16 @@ async function load(name: string, headers: Record<string, string>, expected: num
   return { name, expected, requests: latencies.length, wrongStatus, rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
 }
 
+/** Runs `during` while a separate container on the same database announces revocations. */
+async function withRevocationChurn(during: () => Promise<void>): Promise<void> {
+  const c = await compose(loadConfig(env), { logger: createLogger('warn'), sweeps: false });
+  const timer = setInterval(() => { c.revocations.announce().catch(() => undefined); }, 1000 / CHURN_PER_S);
+  try { await during(); } finally {
+    clearInterval(timer);
+    await c.close();
+  }
+}
+
 const loadBefore = loadavg().map((l) => l.toFixed(2)).join(' ');
 async function stopServer(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
@@ -144,22 +157,19 @@ try {
     ['(d) OAuth access token (Bearer)', { authorization: `Bearer ${accessToken}` }, 200],
   ];
   const results: Result[] = [];
-  for (const [name, headers, expected] of cases) {
+  const measure = async (name: string, headers: Record<string, string>, expected: number) => {
     await load(name, headers, expected, WARMUP_S);
     results.push(await load(name, headers, expected, DURATION_S));
     process.stderr.write(`  done: ${name}\n`);
-  }
-  if (CACHE_MS > 0) {
+  };
+  for (const [name, headers, expected] of cases) await measure(name, headers, expected);
+  await withRevocationChurn(() => measure(`(e) API key (Basic), ${CHURN_PER_S} revocations/s from another process`, cases[1][1], 200));
+  if (UNCACHED) {
     await stopServer(server);
-    const file = join(tmp, 'cache.json');
-    writeFileSync(file, JSON.stringify({ credentials: { verifyCacheMs: CACHE_MS } }));
+    const file = join(tmp, 'uncached.json');
+    writeFileSync(file, JSON.stringify({ credentials: { verifyCacheMs: 0 } }));
     server = await startServer({ KEYWARD_CONFIG_FILE: file });
-    for (const [name, headers, expected] of cases.slice(0, 2)) {
-      const label = `${name}, verifyCacheMs=${CACHE_MS}`;
-      await load(label, headers, expected, WARMUP_S);
-      results.push(await load(label, headers, expected, DURATION_S));
-      process.stderr.write(`  done: ${label}\n`);
-    }
+    for (const [name, headers, expected] of cases.slice(0, 2)) await measure(`${name}, cache off`, headers, expected);
   }
   const base = results[0];
   const cpu = cpus();
@@ -168,7 +178,7 @@ try {
   process.stdout.write('| Case | Requests | req/s | p50 (ms) | p99 (ms) | vs (a) throughput | unexpected status |\n|---|---:|---:|---:|---:|---:|---:|\n');
   for (const r of results) {
     // Cached runs compare with the 401 path measured on the same (restarted) server.
-    const ref = r.name.includes('verifyCacheMs') ? results.find((x) => x.name.startsWith('(a)') && x.name.includes('verifyCacheMs'))! : base;
+    const ref = r.name.includes('cache off') ? results.find((x) => x.name.startsWith('(a)') && x.name.includes('cache off'))! : base;
     process.stdout.write(`| ${r.name} | ${r.requests} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${((r.rps / ref.rps) * 100).toFixed(0)}% | ${r.wrongStatus} |\n`);
   }
   process.stdout.write('\n');

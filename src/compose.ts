@@ -34,6 +34,8 @@ import { PolicyService } from './services/policy-service.ts';
 import { AuditService } from './services/audit-service.ts';
 import { sessionAuthenticator } from './http/auth/session-authenticator.ts';
 import { foundationFeatures } from './foundation-features.ts';
+import { ChangeSignalRepository } from './repositories/change-signal-repository.ts';
+import { ChangeSignal, CREDENTIAL_REVOCATIONS } from './services/change-signal.ts';
 import { composeCredentials, type CredentialsParts } from './credentials-composition.ts';
 import type { SudoGuard } from './services/sudo-service.ts';
 import { composeMfa, type MfaParts } from './mfa-composition.ts';
@@ -61,6 +63,8 @@ export interface Container {
   sudo: SudoGuard;
   mfa: MfaParts;
   credentials: CredentialsParts;
+  /** Announces credential revocations to every process (see change-signal.ts). */
+  revocations: ChangeSignal;
   deviceLogin: DeviceLoginParts;
   sshCa: SshCaParts;
   provider: Provider;
@@ -114,7 +118,14 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const hasher = new PasswordHasher(config.argon2);
     const policy = new PasswordPolicy({ ...config.password, commonPasswords: readCommonPasswords() });
     const throttle = new ThrottleService(throttles, now);
-    const accounts = new AccountService({ repo: accountsRepo, hasher, policy, throttle, rules: config.throttle, dummyHash: await hasher.hash(randomUUID()) });
+    // Revocations reach every process's credential cache through this signal (change-signal.ts).
+    const pollMs = config.credentials.revocationPollMs;
+    const revocations = new ChangeSignal({ repo: new ChangeSignalRepository(connection), name: CREDENTIAL_REVOCATIONS, pollMs, staleAfterMs: Math.max(2000, 4 * pollMs), logger, now });
+    if (options.sweeps !== false) {
+      await revocations.start();
+      closers.push(async () => revocations.stop());
+    }
+    const accounts = new AccountService({ repo: accountsRepo, hasher, policy, throttle, rules: config.throttle, dummyHash: await hasher.hash(randomUUID()), revocations });
     const organizations = new OrganizationService(orgRepo);
     const policies = new PolicyService(policyRepo);
     const audit = new AuditService({ repo: auditRepo, organizations, logger, now });
@@ -150,7 +161,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
 
     // --- API keys, CLI tokens, token exchange, credential introspection (issue 4) ---
     const credentials = await composeCredentials({
-      connection, config, logger, now, keys, provider, accounts, organizations, policies, audit, sudo, throttle,
+      connection, config, logger, now, keys, provider, accounts, organizations, policies, audit, sudo, throttle, revocations,
       membersOf: async (organizationId) => (await orgRepo.membersOf(organizationId)).map((m) => m.accountId),
       hasSecondFactor: (accountId) => mfa.mfa.hasMfa(accountId),
     });
@@ -181,7 +192,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa)],
       features: [...foundationFeatures({ audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature],
     });
-    return { config, logger, connection, keys, accounts, organizations, policies, audit, sudo, mfa, credentials, deviceLogin, sshCa, provider, app, close };
+    return { config, logger, connection, keys, accounts, organizations, policies, audit, sudo, mfa, credentials, revocations, deviceLogin, sshCa, provider, app, close };
   } catch (err) {
     await close();
     throw err;

@@ -23,6 +23,7 @@ import { PersonalCredentialService } from './services/personal-credential-servic
 import { registerCredentialPolicies } from './services/credential-policy.ts';
 import { CredentialMfaEffects } from './services/credential-mfa-effects.ts';
 import { hostForBaseUrl } from './services/credential-format.ts';
+import type { ChangeSignal } from './services/change-signal.ts';
 import { VerifyCache } from './services/credential-verify-cache.ts';
 import { credentialAuthenticator } from './http/auth/credential-authenticator.ts';
 import { registerApiKeyRoutes } from './http/routes/apikey-routes.ts';
@@ -41,7 +42,7 @@ const EXPIRED_KEY_RETENTION_MS = 30 * 86_400_000;
 export interface CredentialsDeps {
   connection: Connection; config: Config; logger: Logger; now: () => number; keys: ServerKeys; provider: Provider;
   accounts: AccountService; organizations: OrganizationService; policies: PolicyService; audit: AuditService;
-  sudo: SudoGuard; throttle: ThrottleService;
+  sudo: SudoGuard; throttle: ThrottleService; revocations: ChangeSignal;
   /** Account ids of an organization's members. */
   membersOf: (organizationId: string) => Promise<string[]>;
   /** Whether the account has an enabled second factor. */
@@ -67,7 +68,7 @@ export async function composeCredentials(deps: CredentialsDeps): Promise<Credent
   const service = new PersonalCredentialService({
     repo, accounts, organizations, policies, audit, sudo: deps.sudo, now, host: hostForBaseUrl(config.baseUrl),
     lastUsedWriteMs: c.lastUsedWriteSeconds * 1000, throttle: deps.throttle, hasSecondFactor: deps.hasSecondFactor,
-    cache: new VerifyCache(c.verifyCacheMs, now),
+    cache: new VerifyCache(c.verifyCacheMs, now, deps.revocations), revocations: deps.revocations,
     revokeRule: {
       freeAttempts: c.revokeFreeRequests, baseDelaySeconds: 1, maxDelaySeconds: c.revokeWindowSeconds,
       maxConsecutiveFailures: 100_000, lockSeconds: c.revokeWindowSeconds, resetAfterSeconds: c.revokeWindowSeconds,
@@ -75,7 +76,7 @@ export async function composeCredentials(deps: CredentialsDeps): Promise<Credent
   });
   const mfaEffects = new CredentialMfaEffects({
     policies, repo, audit, logger: deps.logger, membersOf: deps.membersOf, hasSecondFactor: deps.hasSecondFactor, suspend: c.suspendOnEnforceMfa,
-    flagged: (ownerId) => service.forgetOwner(ownerId),
+    revocations: deps.revocations,
   });
   const authDeps = { credentials: service, provider, accounts };
   registerTokenExchange(provider, { ...authDeps, signer: createJwtSigner(deps.keys.jwks), lifetimeSeconds: c.exchangeTokenSeconds, now });

@@ -173,6 +173,11 @@ test('the OpenAPI document describes the SSH key routes', async () => {
   for (const path of ['/api/ssh-public-keys', '/api/ssh-public-keys/{id}', '/api/users/{username}/ssh-public-keys', '/api/ssh-private-keys', '/api/ssh-private-keys/{name}',
     '/api/organizations/{org}/users/{user}/ssh-private-keys', '/api/platform/users/{username}/ssh-private-keys/{name}/sign']) expect(doc.paths[path]).toBeDefined();
   expect(JSON.stringify(doc.paths['/api/ssh-private-keys'])).not.toMatch(/sealed/);
+  // Dates travel as ISO 8601 strings, and the document says so.
+  const listed = doc.paths['/api/ssh-public-keys'] as { get: { responses: Record<string, { content: Record<string, { schema: unknown }> }> } };
+  const item = JSON.stringify(listed.get.responses['200'].content['application/json'].schema);
+  expect(item).toMatch(/"createdAt":\{"type":"string","format":"date-time"\}/);
+  expect(item).not.toMatch(/:\{\}/);
 });
 
 test('sshd lookups record last use when sshd passes the fingerprint (%f)', async () => {

@@ -122,9 +122,11 @@ export const configSchema = z.object({
     /** Leaked-credential revocation endpoint: requests per IP before progressive delays, and the quiet window that resets the count. */
     revokeFreeRequests: int(1, 10000),
     revokeWindowSeconds: int(1, 86400),
-    /** Remember successful verifications in memory this long (0: off; see credential-verify-cache.ts for the trade-off). */
-    verifyCacheMs: int(0, 60000),
-  }).default({ suspendOnEnforceMfa: true, lastUsedWriteSeconds: 60, exchangeTokenSeconds: 300, revokeFreeRequests: 30, revokeWindowSeconds: 60, verifyCacheMs: 0 }),
+    /** Remember successful verifications in memory at most this long (0: off; see credential-verify-cache.ts). */
+    verifyCacheMs: int(0, 600000),
+    /** How often each process checks for revocations made by other processes (the cross-process delay). */
+    revocationPollMs: int(50, 5000),
+  }).default({ suspendOnEnforceMfa: true, lastUsedWriteSeconds: 60, exchangeTokenSeconds: 300, revokeFreeRequests: 30, revokeWindowSeconds: 60, verifyCacheMs: 60000, revocationPollMs: 250 }),
   /** SSH certificate authority (issue 7): the first CA key's algorithm, clock-skew allowance, principals never certified. */
   sshCertificates: z.object({
     caAlgorithm: z.enum(['ed25519', 'ecdsa-p256', 'ecdsa-p384', 'ecdsa-p521'], { error: 'must be ed25519, ecdsa-p256, ecdsa-p384 or ecdsa-p521' }),

@@ -70,7 +70,13 @@ export class ApiRegistry {
 
   openapi(info: { title: string; version: string; serverUrl: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
-    const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+    // Dates leave as ISO 8601 strings (JSON.stringify), so that is what the document says.
+    const schema = (s: z.ZodType) => z.toJSONSchema(s, {
+      target: 'draft-2020-12', io: 'input', unrepresentable: 'any',
+      override: ({ zodSchema, jsonSchema }) => {
+        if (zodSchema._zod.def.type === 'date') Object.assign(jsonSchema, { type: 'string', format: 'date-time' });
+      },
+    });
     for (const r of this.#routes) {
       const oaPath = r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
       const parameters: unknown[] = [];

@@ -25,10 +25,13 @@ export class AccountService {
   readonly #throttle: ThrottleService;
   readonly #rules: { account: ThrottleRule; ip: ThrottleRule };
   readonly #dummyHash: string;
+  readonly #revocations: { announce(): Promise<void> };
 
   constructor(deps: {
     repo: AccountRepository; hasher: PasswordHasher; policy: PasswordPolicy; throttle: ThrottleService;
     rules: { account: ThrottleRule; ip: ThrottleRule }; dummyHash: string;
+    /** Told when an account is disabled, so cached credential verifications are dropped everywhere. */
+    revocations: { announce(): Promise<void> };
   }) {
     this.#repo = deps.repo;
     this.#hasher = deps.hasher;
@@ -36,6 +39,7 @@ export class AccountService {
     this.#throttle = deps.throttle;
     this.#rules = deps.rules;
     this.#dummyHash = deps.dummyHash;
+    this.#revocations = deps.revocations;
   }
 
   async register(input: NewUser): Promise<Account> {
@@ -105,6 +109,7 @@ export class AccountService {
   async setDisabled(login: string, disabled: boolean): Promise<void> {
     const account = await this.requireByLogin(login);
     await this.#repo.setDisabled(account.id, disabled);
+    if (disabled) await this.#revocations.announce();
   }
 
   list(limit = 100, skip = 0): Promise<Account[]> {

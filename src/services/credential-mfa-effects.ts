@@ -5,8 +5,7 @@
  * The suspension lifts by itself once the member has a second factor: verification of a
  * suspended credential asks `hasSecondFactor` again (PersonalCredentialService.lookup).
  *
- * A disabled account needs nothing here: verification reads the owner on every request, so its
- * credentials stop working on the next one.
+ * A disabled account needs nothing here: AccountService announces the revocation itself.
  */
 import type { Logger } from '../logging/logger.ts';
 import type { PersonalCredentialRepository } from '../repositories/personal-credential-repository.ts';
@@ -26,8 +25,8 @@ export interface CredentialMfaEffectsDeps {
   hasSecondFactor?: (accountId: string) => Promise<boolean>;
   /** Suspend flagged credentials (otherwise they are only flagged). */
   suspend: boolean;
-  /** Called for each owner whose credentials were flagged (drops cached verifications). */
-  flagged: (ownerId: string) => void;
+  /** Told once credentials were suspended (drops cached verifications in every process). */
+  revocations: { announce(): Promise<void> };
 }
 
 export class CredentialMfaEffects {
@@ -52,10 +51,10 @@ export class CredentialMfaEffects {
       if (await this.#d.hasSecondFactor?.(accountId)) continue;
       const flagged = await this.#d.repo.flagUnverified([accountId], ENFORCE_MFA, this.#d.suspend);
       if (!flagged) continue;
-      this.#d.flagged(accountId);
       count += flagged;
       await this.#d.audit.record({ type: 'apikey.flagged', accountId, details: { policy: ENFORCE_MFA, credentials: flagged, suspended: this.#d.suspend } });
     }
+    if (count > 0 && this.#d.suspend) await this.#d.revocations.announce();
     this.#d.logger.info({ event: 'credentials.mfa_enforced', scope, credentials: count, suspended: this.#d.suspend }, 'credentials flagged by enforce-mfa');
     return count;
   }

@@ -43,8 +43,10 @@ export interface PersonalCredentialDeps {
   revokeRule: ThrottleRule;
   /** Whether the account has an enabled second factor (lifts an enforce-mfa suspension). */
   hasSecondFactor: (accountId: string) => Promise<boolean>;
-  /** Optional memory of recent verifications (see credential-verify-cache.ts). */
+  /** Memory of recent verifications (see credential-verify-cache.ts). */
   cache: VerifyCache;
+  /** Tells every process (and this one's cache) that a credential was revoked. */
+  revocations: { announce(): Promise<void> };
 }
 
 function generatedName(prefix: string, nowMs: number): string {
@@ -126,7 +128,7 @@ export class PersonalCredentialService {
   async #delete(principal: Principal, credential: PersonalCredential, request: RequestInfo): Promise<void> {
     await this.#d.sudo.require(principal, `delete the ${KIND_LABEL[credential.kind]} "${credential.name}"`);
     await this.#d.repo.delete(credential.digest);
-    this.#d.cache.forget(credential);
+    await this.#d.revocations.announce();
     await this.#d.audit.record({ type: `${credential.kind}.deleted`, accountId: principal.account.id, request, details: { name: credential.name, via: principal.via } });
   }
 
@@ -154,6 +156,7 @@ export class PersonalCredentialService {
     const label = KIND_LABEL[parsed.credential.kind];
     const cached = this.#d.cache.get(parsed.credential.digest);
     if (cached && (!cached.credential.expiresAt || cached.credential.expiresAt.getTime() > this.#d.now())) return cached;
+    const ticket = this.#d.cache.ticket();
     const credential = await this.#d.repo.findByDigest(parsed.credential.digest);
     if (!credential) return { problem: `This ${label} is not valid: it was deleted or never existed.` };
     if (credential.expiresAt && credential.expiresAt.getTime() <= this.#d.now()) {
@@ -167,13 +170,8 @@ export class PersonalCredentialService {
     }
     const account = await this.#d.accounts.findById(credential.ownerId);
     if (!account || account.disabled) return { problem: `This ${label} belongs to a disabled account.` };
-    this.#d.cache.set(parsed.credential.digest, credential, account);
+    this.#d.cache.set(parsed.credential.digest, credential, account, ticket);
     return { credential, account };
-  }
-
-  /** Forgets cached verifications of an owner's credentials (after a policy flagged them). */
-  forgetOwner(ownerId: string): void {
-    this.#d.cache.forgetOwner(ownerId);
   }
 
   /**
@@ -192,7 +190,7 @@ export class PersonalCredentialService {
       if (!parsed.ok) continue;
       const credential = await this.#d.repo.findByDigest(parsed.credential.digest);
       if (!credential || !(await this.#d.repo.delete(credential.digest))) continue;
-      this.#d.cache.forget(credential);
+      await this.#d.revocations.announce();
       await this.#d.audit.record({
         type: `${credential.kind}.revoked`, accountId: credential.ownerId, request,
         details: { name: credential.name, reason: 'reported as leaked' },

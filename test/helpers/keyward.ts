@@ -34,9 +34,13 @@ export interface Keyward {
   stop(): Promise<void>;
 }
 
-export async function startKeyward(overrides: Record<string, unknown> = {}, opts: { mongoBase?: string } = {}): Promise<Keyward> {
+/**
+ * `sharing`: run a second Keyward process-equivalent (own container, caches and signal) on the
+ * first one's database, as a replica would; its stop() leaves the database to the first.
+ */
+export async function startKeyward(overrides: Record<string, unknown> = {}, opts: { mongoBase?: string; sharing?: Keyward } = {}): Promise<Keyward> {
   const port = await freePort();
-  const dbName = `kw_test_${randomBytes(6).toString('hex')}`;
+  const dbName = opts.sharing?.db.databaseName ?? `kw_test_${randomBytes(6).toString('hex')}`;
   const uri = databaseUri(dbName, opts.mongoBase);
   const clock = { offsetMs: 0 };
   const config = loadConfig({}, {
@@ -53,7 +57,7 @@ export async function startKeyward(overrides: Record<string, unknown> = {}, opts
     async stop() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
-      await client.db(dbName).dropDatabase().catch(() => undefined);
+      if (!opts.sharing) await client.db(dbName).dropDatabase().catch(() => undefined);
       await client.close();
       await container.close();
     },

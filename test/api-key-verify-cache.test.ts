@@ -35,6 +35,17 @@ test('a cached key costs no read; deleting it still stops it on the next request
   expect((await call(k.baseUrl, '/api/auth/whoami', basic(key))).status).toBe(401);
 });
 
+test('concurrent first uses of a key share one database lookup', async () => {
+  const { key } = await createKey(alice, k.baseUrl, { title: 'herd' });
+  const statuses: number[] = [];
+  const ops = await reads(async () => {
+    statuses.push(...(await Promise.all(Array.from({ length: 16 }, async () => (await call(k.baseUrl, '/api/auth/whoami', basic(key))).status))));
+  });
+  expect(statuses).toEqual(Array(16).fill(200));
+  expect(ops.filter((op) => op === 'personal_credentials.findOne')).toHaveLength(1);
+  expect(ops.filter((op) => op === 'accounts.findOne')).toHaveLength(1);
+});
+
 test('revoked as leaked, and expired, while cached: refused on the next request', async () => {
   const leaked = (await createKey(alice, k.baseUrl, { title: 'leaked' })).key;
   const short = (await createKey(alice, k.baseUrl, { title: 'short', expiresIn: 900 })).key;

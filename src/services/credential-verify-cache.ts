@@ -13,12 +13,17 @@
  * - Entries live at most `credentials.verifyCacheMs` (other account changes, e.g. a new display
  *   name, show within that time).
  * Unknown digests are never cached: a key created on another replica works at once.
+ *
+ * Concurrent misses for one digest share one database lookup (so emptying the cache under load
+ * costs one lookup per credential, not one per waiting request). A lookup is shared only within
+ * one generation: a request that arrives after a revocation never joins a read made before it.
  */
 import type { Account } from '../repositories/account-repository.ts';
 import type { PersonalCredential } from '../repositories/personal-credential-repository.ts';
 import type { ChangeSignal } from './change-signal.ts';
 
-interface Entry { credential: PersonalCredential; account: Account; until: number }
+interface Hit { credential: PersonalCredential; account: Account }
+interface Entry extends Hit { until: number }
 
 export class VerifyCache {
   readonly #ttlMs: number;
@@ -26,6 +31,7 @@ export class VerifyCache {
   readonly #now: () => number;
   readonly #signal: ChangeSignal;
   readonly #entries = new Map<string, Entry>();
+  readonly #inFlight = new Map<string, Promise<unknown>>();
   #generation = -1;
 
   constructor(ttlMs: number, now: () => number, signal: ChangeSignal, max = 10_000) {
@@ -44,25 +50,42 @@ export class VerifyCache {
     return true;
   }
 
-  /** Taken before reading the database; `set` ignores results read under an older generation. */
-  ticket(): number {
-    return this.#signal.generation;
+  /**
+   * The remembered verification of `digest`, else `load()`'s answer (remembered when it is a hit).
+   * An expired credential is never answered from memory.
+   */
+  async through<Miss>(digest: string, load: () => Promise<Hit | Miss>): Promise<Hit | Miss> {
+    const hit = this.#get(digest);
+    if (hit) return hit;
+    const ticket = this.#signal.generation;
+    const key = `${ticket}:${digest}`;
+    let flight = this.#inFlight.get(key) as Promise<Hit | Miss> | undefined;
+    if (!flight) {
+      flight = load().then((result) => {
+        if (typeof result === 'object' && result !== null && 'credential' in result && 'account' in result) this.#set(digest, result as Hit, ticket);
+        return result;
+      }).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, flight);
+    }
+    return flight;
   }
 
-  get(digest: string): { credential: PersonalCredential; account: Account } | undefined {
+  #get(digest: string): Hit | undefined {
     if (!this.#usable) return undefined;
     const entry = this.#entries.get(digest);
     if (!entry) return undefined;
-    if (entry.until <= this.#now()) {
+    const now = this.#now();
+    if (entry.until <= now || (entry.credential.expiresAt && entry.credential.expiresAt.getTime() <= now)) {
       this.#entries.delete(digest);
       return undefined;
     }
     return entry;
   }
 
-  set(digest: string, credential: PersonalCredential, account: Account, ticket: number): void {
+  #set(digest: string, hit: Hit, ticket: number): void {
+    // A result read under an older generation may predate a revocation: not remembered.
     if (!this.#usable || ticket !== this.#generation) return;
     if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(digest, { credential, account, until: this.#now() + this.#ttlMs });
+    this.#entries.set(digest, { ...hit, until: this.#now() + this.#ttlMs });
   }
 }

@@ -153,11 +153,12 @@ export class PersonalCredentialService {
   async lookup(raw: string): Promise<Verified | { problem: string }> {
     const parsed = parseCredential(raw);
     if (!parsed.ok) return { problem: `Invalid credential: ${parsed.reason}.` };
-    const label = KIND_LABEL[parsed.credential.kind];
-    const cached = this.#d.cache.get(parsed.credential.digest);
-    if (cached && (!cached.credential.expiresAt || cached.credential.expiresAt.getTime() > this.#d.now())) return cached;
-    const ticket = this.#d.cache.ticket();
-    const credential = await this.#d.repo.findByDigest(parsed.credential.digest);
+    const { digest, kind } = parsed.credential;
+    return this.#d.cache.through(digest, () => this.#load(digest, KIND_LABEL[kind]));
+  }
+
+  async #load(digest: string, label: string): Promise<Verified | { problem: string }> {
+    const credential = await this.#d.repo.findByDigest(digest);
     if (!credential) return { problem: `This ${label} is not valid: it was deleted or never existed.` };
     if (credential.expiresAt && credential.expiresAt.getTime() <= this.#d.now()) {
       return { problem: `This ${label} expired at ${credential.expiresAt.toISOString()}.` };
@@ -170,7 +171,6 @@ export class PersonalCredentialService {
     }
     const account = await this.#d.accounts.findById(credential.ownerId);
     if (!account || account.disabled) return { problem: `This ${label} belongs to a disabled account.` };
-    this.#d.cache.set(parsed.credential.digest, credential, account, ticket);
     return { credential, account };
   }
 

@@ -146,7 +146,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     }
 
     const views = createViews(root('views'), { productName: 'Keyward' });
-    const provider = createProvider({ config, keys, accounts, payloads, views, logger, mfaDecision: mfa.decide });
+    const provider = createProvider({ config, keys, accounts, payloads, revocations, views, logger, mfaDecision: mfa.decide });
     // --- SSH public keys for cluster login, SSH private keys for the platform (issue 6) ---
     const sshPublicRepo = new SshPublicKeyRepository(connection, now);
     const sshPrivateRepo = new SshPrivateKeyRepository(connection, now);

@@ -19,12 +19,13 @@ import type { ServerKeys } from './services/server-keys.ts';
 import type { SudoGuard } from './services/sudo-service.ts';
 import type { ThrottleService } from './services/throttle-service.ts';
 import { PersonalCredentialRepository } from './repositories/personal-credential-repository.ts';
-import { PersonalCredentialService } from './services/personal-credential-service.ts';
+import { PersonalCredentialService, type Verified } from './services/personal-credential-service.ts';
 import { registerCredentialPolicies } from './services/credential-policy.ts';
 import { CredentialMfaEffects } from './services/credential-mfa-effects.ts';
 import { hostForBaseUrl } from './services/credential-format.ts';
 import type { ChangeSignal } from './services/change-signal.ts';
-import { VerifyCache } from './services/credential-verify-cache.ts';
+import { RevocableCache } from './services/revocable-cache.ts';
+import type { Principal } from './http/auth/principal.ts';
 import { credentialAuthenticator } from './http/auth/credential-authenticator.ts';
 import { registerApiKeyRoutes } from './http/routes/apikey-routes.ts';
 import { registerApiKeyPages } from './http/routes/apikey-pages.ts';
@@ -68,7 +69,12 @@ export async function composeCredentials(deps: CredentialsDeps): Promise<Credent
   const service = new PersonalCredentialService({
     repo, accounts, organizations, policies, audit, sudo: deps.sudo, now, host: hostForBaseUrl(config.baseUrl),
     lastUsedWriteMs: c.lastUsedWriteSeconds * 1000, throttle: deps.throttle, hasSecondFactor: deps.hasSecondFactor,
-    cache: new VerifyCache(c.verifyCacheMs, now, deps.revocations), revocations: deps.revocations,
+    cache: new RevocableCache<Verified>({
+      ttlMs: c.verifyCacheMs, now, signal: deps.revocations,
+      isHit: (r): r is Verified => typeof r === 'object' && r !== null && 'credential' in r,
+      expiresAt: (v) => v.credential.expiresAt?.getTime(),
+    }),
+    revocations: deps.revocations,
     revokeRule: {
       freeAttempts: c.revokeFreeRequests, baseDelaySeconds: 1, maxDelaySeconds: c.revokeWindowSeconds,
       maxConsecutiveFailures: 100_000, lockSeconds: c.revokeWindowSeconds, resetAfterSeconds: c.revokeWindowSeconds,
@@ -78,7 +84,12 @@ export async function composeCredentials(deps: CredentialsDeps): Promise<Credent
     policies, repo, audit, logger: deps.logger, membersOf: deps.membersOf, hasSecondFactor: deps.hasSecondFactor, suspend: c.suspendOnEnforceMfa,
     revocations: deps.revocations,
   });
-  const authDeps = { credentials: service, provider, accounts };
+  const oauthCache = new RevocableCache<Principal>({
+    ttlMs: c.verifyCacheMs, now, signal: deps.revocations,
+    isHit: (r): r is Principal => typeof r === 'object' && r !== null && 'account' in r,
+    expiresAt: (p) => p.expiresAt?.getTime(),
+  });
+  const authDeps = { credentials: service, provider, accounts, oauthCache };
   registerTokenExchange(provider, { ...authDeps, signer: createJwtSigner(deps.keys.jwks), lifetimeSeconds: c.exchangeTokenSeconds, now });
 
   const feature: Feature = {

@@ -1,8 +1,15 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { OidcPayloadRepository } from '../repositories/oidc-payload-repository.ts';
 
-/** Builds the oidc-provider adapter class over the payload repository (see that file for the layout). */
-export function createAdapterClass(repo: OidcPayloadRepository): new (name: string) => Adapter {
+/** Models whose removal ends access tokens that Keyward's API may have remembered as valid. */
+const REVOKING_MODELS = new Set(['AccessToken', 'Grant']);
+
+/**
+ * Builds the oidc-provider adapter class over the payload repository (see that file for the
+ * layout). Removing an access token or a grant, and revoking by grant, is announced on
+ * `revocations` (change-signal.ts) once stored, so cached verifications of those tokens end.
+ */
+export function createAdapterClass(repo: OidcPayloadRepository, revocations: { announce(): Promise<void> }): new (name: string) => Adapter {
   return class MongoAdapter implements Adapter {
     readonly name: string;
     constructor(name: string) { this.name = name; }
@@ -24,7 +31,14 @@ export function createAdapterClass(repo: OidcPayloadRepository): new (name: stri
     }
 
     async consume(id: string): Promise<void> { await repo.consume(this.name, id); }
-    async destroy(id: string): Promise<void> { await repo.destroy(this.name, id); }
-    async revokeByGrantId(grantId: string): Promise<void> { await repo.revokeByGrantId(grantId); }
+    async destroy(id: string): Promise<void> {
+      await repo.destroy(this.name, id);
+      if (REVOKING_MODELS.has(this.name)) await revocations.announce();
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await repo.revokeByGrantId(grantId);
+      await revocations.announce();
+    }
   };
 }

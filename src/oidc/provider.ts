@@ -22,15 +22,17 @@ export interface ProviderDeps {
   keys: ServerKeys;
   accounts: AccountService;
   payloads: OidcPayloadRepository;
+  /** Told when access tokens or grants are revoked (see adapter.ts). */
+  revocations: { announce(): Promise<void> };
   views: Views;
   logger: Logger;
 }
 
-export function createProvider({ config, keys, accounts, payloads, views, logger, mfaDecision }: ProviderDeps): Provider {
+export function createProvider({ config, keys, accounts, payloads, revocations, views, logger, mfaDecision }: ProviderDeps): Provider {
   const pages = createPages(views);
   const t = config.ttl;
   const configuration: Configuration = {
-    adapter: createAdapterClass(payloads),
+    adapter: createAdapterClass(payloads, revocations),
     clients: [...toClientMetadata(config.clients), consoleClient(config.baseUrl)],
     extraClientMetadata: {
       properties: [FIRST_PARTY, RESOURCE_SERVER],

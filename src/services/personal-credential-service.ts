@@ -15,7 +15,7 @@ import type { PolicyService } from './policy-service.ts';
 import type { SudoGuard } from './sudo-service.ts';
 import type { ThrottleRule, ThrottleService } from './throttle-service.ts';
 import { generateCredential, hintOf, parseCredential, type CredentialKind } from './credential-format.ts';
-import type { VerifyCache } from './credential-verify-cache.ts';
+import type { RevocableCache } from './revocable-cache.ts';
 import { keyExpiry, lifetimeRules, tokenExpiry, type KeyLifetimeRequest, type LifetimeRules } from './credential-policy.ts';
 
 /** RFC 8176 `amr` values that mean a second factor was used. */
@@ -43,8 +43,8 @@ export interface PersonalCredentialDeps {
   revokeRule: ThrottleRule;
   /** Whether the account has an enabled second factor (lifts an enforce-mfa suspension). */
   hasSecondFactor: (accountId: string) => Promise<boolean>;
-  /** Memory of recent verifications (see credential-verify-cache.ts). */
-  cache: VerifyCache;
+  /** Memory of recent verifications (see revocable-cache.ts). */
+  cache: RevocableCache<Verified>;
   /** Tells every process (and this one's cache) that a credential was revoked. */
   revocations: { announce(): Promise<void> };
 }

@@ -8,6 +8,7 @@
  * One method per request: an Authorization header next to a browser session cookie is a 400.
  * A malformed value is a 401 before any database read (see credential-format.ts).
  */
+import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import { AppError } from '../../errors/app-error.ts';
@@ -15,6 +16,7 @@ import type { AccountService } from '../../services/account-service.ts';
 import { kindOf } from '../../services/credential-format.ts';
 import type { PersonalCredentialService } from '../../services/personal-credential-service.ts';
 import { isFirstParty } from '../../oidc/first-party-grant.ts';
+import type { RevocableCache } from '../../services/revocable-cache.ts';
 import type { Authenticator, Principal } from './principal.ts';
 
 const SESSION_COOKIE = '_session';
@@ -44,6 +46,8 @@ export interface CredentialAuthenticatorDeps {
   credentials: PersonalCredentialService;
   provider: Provider;
   accounts: AccountService;
+  /** Remembers verified OAuth access tokens (by SHA-256 of the value) until a revocation is announced. */
+  oauthCache: RevocableCache<Principal>;
 }
 
 export function credentialAuthenticator(deps: CredentialAuthenticatorDeps): Authenticator {
@@ -70,10 +74,19 @@ export async function principalForCredential(deps: CredentialAuthenticatorDeps, 
   return { account, via: kind, amr: [], credentialId: credential.id, expiresAt: credential.expiresAt };
 }
 
-/** An OAuth access token issued by Keyward's provider to a first-party app, read through public models. */
-async function oauthPrincipal({ provider, accounts }: CredentialAuthenticatorDeps, value: string): Promise<Principal> {
-  const invalid = unauthenticated('The access token is invalid, expired or revoked.');
-  if (!OPAQUE_TOKEN.test(value)) throw invalid;
+/**
+ * An OAuth access token issued by Keyward's provider to a first-party app, read through public
+ * models, or remembered: the provider's adapter announces every revoked access token and grant.
+ */
+async function oauthPrincipal(deps: CredentialAuthenticatorDeps, value: string): Promise<Principal> {
+  if (!OPAQUE_TOKEN.test(value)) throw unauthenticated(INVALID_TOKEN);
+  return deps.oauthCache.through(createHash('sha256').update(value).digest('base64url'), () => loadOauthPrincipal(deps, value));
+}
+
+const INVALID_TOKEN = 'The access token is invalid, expired or revoked.';
+
+async function loadOauthPrincipal({ provider, accounts }: CredentialAuthenticatorDeps, value: string): Promise<Principal> {
+  const invalid = unauthenticated(INVALID_TOKEN);
   const token = await provider.AccessToken.find(value);
   if (!token?.isValid || !token.accountId) throw invalid;
   if (token.grantId) {

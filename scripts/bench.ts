@@ -5,7 +5,8 @@
  * authorization-code flow (sign-in form, PKCE) — and the cost of verification relative to (a).
  *
  * Needs MONGODB_URI (MongoDB or FerretDB); uses a fresh database and drops it afterwards.
- * BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_CONCURRENCY (16) tune the run.
+ * BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_CONCURRENCY (16) and BENCH_ROUNDS (3)
+ * tune the run; each case is measured once per round, the order rotated each round.
  * (e) repeats (b) while another process announces a credential revocation 10 times a second
  * (each one empties the verification cache everywhere), the worst case of revocation churn.
  * Then, unless BENCH_UNCACHED=0, the server is restarted with the verification cache off
@@ -30,6 +31,7 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const UNCACHED = process.env.BENCH_UNCACHED !== '0';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CHURN_PER_S = 10;
 const BASE_URI = process.env.MONGODB_URI;
 if (!BASE_URI) {
@@ -126,6 +128,42 @@ async function load(name: string, headers: Record<string, string>, expected: num
   return { name, expected, requests: latencies.length, wrongStatus, rps: latencies.length / elapsed, p50: pct(0.5), p99: pct(0.99) };
 }
 
+interface Case { name: string; headers: Record<string, string>; expected: number; around?: (during: () => Promise<void>) => Promise<void> }
+interface Summary { name: string; median: Result; ratios: number[]; wrongStatus: number }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Measures every case ROUNDS times, rotating the order each round so that no case always runs
+ * first (right after a start) or after the same neighbour. Ratios compare with the first case
+ * (the 401 path) of the same round.
+ */
+async function rounds(list: Case[]): Promise<Summary[]> {
+  const byCase = new Map<string, Result[]>(list.map((c) => [c.name, []]));
+  const ratios = new Map<string, number[]>(list.map((c) => [c.name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = list.map((_, i) => list[(i + round) % list.length]);
+    const got = new Map<string, Result>();
+    for (const c of order) {
+      const run = async () => {
+        await load(c.name, c.headers, c.expected, WARMUP_S);
+        got.set(c.name, await load(c.name, c.headers, c.expected, DURATION_S));
+      };
+      await (c.around ? c.around(run) : run());
+      process.stderr.write(`  round ${round + 1}: ${c.name}\n`);
+    }
+    for (const c of list) {
+      byCase.get(c.name)!.push(got.get(c.name)!);
+      ratios.get(c.name)!.push(got.get(c.name)!.rps / got.get(list[0].name)!.rps);
+    }
+  }
+  return list.map((c) => {
+    const results = byCase.get(c.name)!;
+    const mid = [...results].sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)];
+    return { name: c.name, median: mid, ratios: ratios.get(c.name)!, wrongStatus: results.reduce((n, r) => n + r.wrongStatus, 0) };
+  });
+}
+
 /** Runs `during` while a separate container on the same database announces revocations. */
 async function withRevocationChurn(during: () => Promise<void>): Promise<void> {
   const c = await compose(loadConfig(env), { logger: createLogger('warn'), sweeps: false });
@@ -150,36 +188,29 @@ try {
   const tokenRes = await fetch(`${baseUrl}/api/auth/token?ttl=24`, { headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` } });
   const cliToken = JSON.parse(await tokenRes.text()) as string;
   const accessToken = await oauthAccessToken();
-  const cases: [string, Record<string, string>, number][] = [
-    ['(a) no credential (401)', {}, 401],
-    ['(b) API key (Basic)', { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` }, 200],
-    ['(c) CLI token (Bearer)', { authorization: `Bearer ${cliToken}` }, 200],
-    ['(d) OAuth access token (Bearer)', { authorization: `Bearer ${accessToken}` }, 200],
+  const basicKey = { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` };
+  const cases: Case[] = [
+    { name: '(a) no credential (401)', headers: {}, expected: 401 },
+    { name: '(b) API key (Basic)', headers: basicKey, expected: 200 },
+    { name: '(c) CLI token (Bearer)', headers: { authorization: `Bearer ${cliToken}` }, expected: 200 },
+    { name: '(d) OAuth access token (Bearer)', headers: { authorization: `Bearer ${accessToken}` }, expected: 200 },
+    { name: `(e) API key (Basic), ${CHURN_PER_S} revocations/s from another process`, headers: basicKey, expected: 200, around: withRevocationChurn },
   ];
-  const results: Result[] = [];
-  const measure = async (name: string, headers: Record<string, string>, expected: number) => {
-    await load(name, headers, expected, WARMUP_S);
-    results.push(await load(name, headers, expected, DURATION_S));
-    process.stderr.write(`  done: ${name}\n`);
-  };
-  for (const [name, headers, expected] of cases) await measure(name, headers, expected);
-  await withRevocationChurn(() => measure(`(e) API key (Basic), ${CHURN_PER_S} revocations/s from another process`, cases[1][1], 200));
+  const summaries = await rounds(cases);
   if (UNCACHED) {
     await stopServer(server);
     const file = join(tmp, 'uncached.json');
     writeFileSync(file, JSON.stringify({ credentials: { verifyCacheMs: 0 } }));
     server = await startServer({ KEYWARD_CONFIG_FILE: file });
-    for (const [name, headers, expected] of cases.slice(0, 2)) await measure(`${name}, cache off`, headers, expected);
+    summaries.push(...await rounds(cases.slice(0, 2).map((c) => ({ ...c, name: `${c.name}, cache off` }))));
   }
-  const base = results[0];
   const cpu = cpus();
   process.stdout.write(`\nMachine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${platform()} ${release()}, Node ${process.version}\n`);
-  process.stdout.write(`Run: ${CONCURRENCY} keep-alive connections, ${DURATION_S} s per case after ${WARMUP_S} s warm-up; database ${dbUrl.host}; load average before the run ${loadBefore}\n\n`);
-  process.stdout.write('| Case | Requests | req/s | p50 (ms) | p99 (ms) | vs (a) throughput | unexpected status |\n|---|---:|---:|---:|---:|---:|---:|\n');
-  for (const r of results) {
-    // Cached runs compare with the 401 path measured on the same (restarted) server.
-    const ref = r.name.includes('cache off') ? results.find((x) => x.name.startsWith('(a)') && x.name.includes('cache off'))! : base;
-    process.stdout.write(`| ${r.name} | ${r.requests} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${((r.rps / ref.rps) * 100).toFixed(0)}% | ${r.wrongStatus} |\n`);
+  process.stdout.write(`Run: ${CONCURRENCY} keep-alive connections, ${ROUNDS} rounds (case order rotated), ${DURATION_S} s per case after ${WARMUP_S} s warm-up; database ${dbUrl.host}; load average before the run ${loadBefore}\n\n`);
+  process.stdout.write('| Case | req/s (median) | p50 (ms) | p99 (ms) | vs (a) throughput, median | each round | unexpected status |\n|---|---:|---:|---:|---:|---|---:|\n');
+  for (const s of summaries) {
+    const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+    process.stdout.write(`| ${s.name} | ${s.median.rps.toFixed(0)} | ${s.median.p50.toFixed(2)} | ${s.median.p99.toFixed(2)} | ${pct(median(s.ratios))} | ${s.ratios.map(pct).join(', ')} | ${s.wrongStatus} |\n`);
   }
   process.stdout.write('\n');
 } finally {

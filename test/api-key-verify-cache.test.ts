@@ -6,7 +6,7 @@
  */
 import { signedInBrowser, type Browser } from './helpers/browserless.ts';
 import { createUser, databaseUri, PASSWORD, startKeyward, TEST_ENCRYPTION_KEY, type Keyward } from './helpers/keyward.ts';
-import { basic, call, createKey } from './helpers/api-keys.ts';
+import { basic, bearer, call, createKey } from './helpers/api-keys.ts';
 import { run } from './helpers/ssh-cert.ts';
 
 let k: Keyward;
@@ -33,6 +33,15 @@ test('a cached key costs no read; deleting it still stops it on the next request
   expect(await reads(() => call(k.baseUrl, '/api/auth/whoami', basic(key)))).toEqual([]);
   expect((await call(k.baseUrl, `/api/apikeys/${title}`, basic(key), { method: 'DELETE' })).status).toBe(204);
   expect((await call(k.baseUrl, '/api/auth/whoami', basic(key))).status).toBe(401);
+});
+
+test('a CLI token is remembered too', async () => {
+  const { key } = await createKey(alice, k.baseUrl, { title: 'mint' });
+  const token = JSON.parse((await call(k.baseUrl, '/api/auth/token?ttl=2', basic(key))).text) as string;
+  expect((await call(k.baseUrl, '/api/auth/whoami', bearer(token))).status).toBe(200);
+  let status = 0;
+  expect(await reads(async () => { status = (await call(k.baseUrl, '/api/auth/whoami', bearer(token))).status; })).toEqual([]);
+  expect(status).toBe(200);
 });
 
 test('concurrent first uses of a key share one database lookup', async () => {

@@ -5,7 +5,7 @@
  * authorization-code flow (sign-in form, PKCE) — and the cost of verification relative to (a).
  *
  * Needs MONGODB_URI (MongoDB or FerretDB); uses a fresh database and drops it afterwards.
- * BENCH_DURATION_S (default 10), BENCH_WARMUP_S (2), BENCH_CONCURRENCY (16) and BENCH_ROUNDS (3)
+ * BENCH_DURATION_S (default 6), BENCH_WARMUP_S (2), BENCH_CONCURRENCY (16) and BENCH_ROUNDS (5)
  * tune the run; each case is measured once per round, the order rotated each round.
  * (e) repeats (b) while another process announces a credential revocation 10 times a second
  * (each one empties the verification cache everywhere), the worst case of revocation churn.
@@ -27,11 +27,11 @@ import { compose } from '../src/compose.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { Browser, signIn } from '../test/helpers/browserless.ts';
 
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const UNCACHED = process.env.BENCH_UNCACHED !== '0';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CHURN_PER_S = 10;
 const BASE_URI = process.env.MONGODB_URI;
 if (!BASE_URI) {

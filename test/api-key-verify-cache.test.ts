@@ -8,6 +8,7 @@ import { signedInBrowser, type Browser } from './helpers/browserless.ts';
 import { createUser, databaseUri, PASSWORD, startKeyward, TEST_ENCRYPTION_KEY, type Keyward } from './helpers/keyward.ts';
 import { basic, bearer, call, createKey } from './helpers/api-keys.ts';
 import { run } from './helpers/ssh-cert.ts';
+import { ChangeSignalRepository } from '../src/repositories/change-signal-repository.ts';
 
 let k: Keyward;
 let alice: Browser;
@@ -148,4 +149,12 @@ test('when the revocation signal goes unread, the cache is bypassed and every re
   expect(await reads(() => call(k.baseUrl, '/api/auth/whoami', basic(key)))).toEqual(expect.arrayContaining(['personal_credentials.findOne', 'accounts.findOne']));
   await k.container.revocations.start();
   await expectCached(k, key);
+});
+
+test('concurrent first announcements all succeed (FerretDB upserts race on the new row)', async () => {
+  const repo = new ChangeSignalRepository(k.container.connection);
+  const name = `race-${Date.now()}`;
+  const tokens = Array.from({ length: 8 }, (_, i) => `t${i}`);
+  await Promise.all(tokens.map((t) => repo.write(name, t, new Date())));
+  expect(tokens).toContain(await repo.read(name));
 });

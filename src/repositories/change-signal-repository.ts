@@ -26,7 +26,18 @@ export class ChangeSignalRepository {
     return doc?.token ?? '';
   }
 
+  /**
+   * Stores a new token. Two first writers may race to create the row (FerretDB's upsert is not
+   * atomic, so the loser gets a duplicate-key error): the row exists then, so write again.
+   */
   async write(name: string, token: string, changedAt: Date): Promise<void> {
-    await this.#model.replaceOne({ _id: name }, { token, changedAt }, { upsert: true });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.#model.replaceOne({ _id: name }, { token, changedAt }, { upsert: true });
+        return;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000 || attempt >= 3) throw err;
+      }
+    }
   }
 }

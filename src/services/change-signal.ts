@@ -52,11 +52,34 @@ export class ChangeSignal {
 
   get fresh(): boolean { return this.#running && this.#monotonic() - this.#lastOkAt <= this.#d.staleAfterMs; }
 
+  /**
+   * Never fails the revocation that called it (that is already stored): this process's caches
+   * are emptied at once; if the token cannot be stored, that is logged and retried in the
+   * background until it is, and other processes keep cached entries at most until then (or
+   * until the entries age out, `verifyCacheMs`).
+   */
   async announce(): Promise<void> {
     this.#generation++;
     const token = randomUUID();
     this.#token = token;
-    await this.#d.repo.write(this.#d.name, token, new Date(this.#d.now()));
+    try {
+      await this.#d.repo.write(this.#d.name, token, new Date(this.#d.now()));
+    } catch (err) {
+      this.#d.logger.error({ event: 'change_signal.announce_failed', signal: this.#d.name, error: String(err) }, 'could not store a revocation announcement; retrying');
+      this.#retryAnnounce(1);
+    }
+  }
+
+  #retryAnnounce(attempt: number): void {
+    const timer = setTimeout(() => {
+      const token = randomUUID();
+      this.#token = token;
+      this.#d.repo.write(this.#d.name, token, new Date(this.#d.now())).then(
+        () => this.#d.logger.info({ event: 'change_signal.announced_late', signal: this.#d.name, attempt }, 'revocation announcement stored'),
+        () => { if (attempt < 60) this.#retryAnnounce(attempt + 1); },
+      );
+    }, Math.min(5000, 100 * 2 ** attempt));
+    timer.unref();
   }
 
   /** Reads the token once now, then every pollMs until stop(). */

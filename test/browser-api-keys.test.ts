@@ -5,21 +5,17 @@
  * Key" dialog and watch it fail; generate a CLI token the same way. Screenshots go to
  * test-artifacts/ (api-keys-new-key.png, api-keys-delete-dialog.png, api-keys-list.png).
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { type Browser } from 'playwright-core';
-import { launchChromium, shot, visible } from './helpers/chromium.ts';
+import { launchChromium, openPage, shot, visible, submitSignIn } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { basic, bearer, call, KEY_PATTERN, TOKEN_PATTERN } from './helpers/api-keys.ts';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const TEST_TIMEOUT = 120_000;
 
 let k: Keyward;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   browser = await launchChromium();
   k = await startKeyward();
   await createUser(k, 'alice', { org: 'acme' });
@@ -32,18 +28,11 @@ afterAll(async () => {
 
 
 test('add a key, copy it once, use it, delete it through the dialog, see it fail', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  context.setDefaultTimeout(20_000);
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: k.baseUrl });
-  const page = await context.newPage();
-  const cspViolations: string[] = [];
-  page.on('console', (msg) => { if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text()); });
+  const { context, page, cspViolations } = await openPage(browser, { height: 900, clipboardOrigin: k.baseUrl });
   try {
     // Signed out: the page sends us to sign in and back.
     await page.goto(`${k.baseUrl}/account/api-keys`);
-    await page.getByLabel('Username or email').fill('alice');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await submitSignIn(page, 'alice', PASSWORD);
     await page.waitForURL(`${k.baseUrl}/account/api-keys`);
     await visible(page.getByRole('heading', { level: 1, name: 'API Keys' }));
     await visible(page.getByRole('link', { name: 'API Keys' }));
@@ -118,13 +107,10 @@ test('add a key, copy it once, use it, delete it through the dialog, see it fail
 }, TEST_TIMEOUT);
 
 test('form errors stay on the page: a duplicate name is reported with the name kept', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
+  const { context, page } = await openPage(browser, { height: 900 });
   try {
     await page.goto(`${k.baseUrl}/account/api-keys`);
-    await page.getByLabel('Username or email').fill('alice');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await submitSignIn(page, 'alice', PASSWORD);
     await page.waitForURL(`${k.baseUrl}/account/api-keys`);
     for (let i = 0; i < 2; i++) {
       await page.getByLabel('Key Name').fill('twice');

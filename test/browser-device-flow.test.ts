@@ -4,21 +4,17 @@
  * loosely), the confirmation page, the success page, and Account > Signed-in devices with its
  * confirm dialog. Each page is saved to test-artifacts/ to be looked at; CSP violations fail.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { type Browser } from 'playwright-core';
-import { launchChromium, shot } from './helpers/chromium.ts';
+import { launchChromium, openPage, shot, submitSignIn } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { pollOnce, startDevice } from './helpers/device.ts';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const TIMEOUT = 120_000;
 
 let k: Keyward;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   browser = await launchChromium();
   k = await startKeyward();
   await createUser(k, 'Alice', { org: 'acme' });
@@ -31,20 +27,14 @@ afterAll(async () => {
 
 
 test('sign in, enter the code, confirm, approve, then see and sign out the device', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' });
-  context.setDefaultTimeout(20_000);
-  const page = await context.newPage();
-  const csp: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) csp.push(m.text()); });
+  const { context, page, cspViolations: csp } = await openPage(browser, { height: 900 });
   try {
     const start = await startDevice(k.issuer, { device_name: 'Work laptop' }, { 'user-agent': 'keyward-cli/0.1.0 (node 24.21.0; linux-x64)' });
     expect(start.interval).toBe(5); // the default configuration
 
     // Not signed in: the sign-in page first, then back to the code entry.
     await page.goto(start.verification_uri);
-    await page.getByLabel('Username or email').fill('alice');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await submitSignIn(page, 'alice', PASSWORD);
     await page.waitForURL(`${k.issuer}/device`);
     await page.getByRole('heading', { level: 1, name: 'Connect a device' }).waitFor();
     expect(await page.getByLabel('Device code').evaluate((el) => el === document.activeElement)).toBe(true);
@@ -88,14 +78,10 @@ test('sign in, enter the code, confirm, approve, then see and sign out the devic
 
 test('the "too many attempts" and "not allowed by policy" pages', async () => {
   await k.container.policies.set(`org:${(await k.container.organizations.findByName('strict'))!.id}`, 'disable-device-login', true);
-  const context = await browser.newContext({ viewport: { width: 1280, height: 760 }, locale: 'en-US' });
-  context.setDefaultTimeout(20_000);
-  const page = await context.newPage();
+  const { context, page } = await openPage(browser, { height: 760 });
   try {
     await page.goto(`${k.issuer}/device`);
-    await page.getByLabel('Username or email').fill('bob');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await submitSignIn(page, 'bob', PASSWORD);
     await page.waitForURL(`${k.issuer}/device`);
 
     const start = await startDevice(k.issuer, { device_name: 'Build server' });

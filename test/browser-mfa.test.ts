@@ -15,14 +15,12 @@
  * the WebAuthn relying-party id (browsers refuse IP addresses such as 127.0.0.1 as RP ids).
  * Screenshots go to test-artifacts/mfa-*.png.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, type CDPSession, type Locator, type Page } from 'playwright-core';
-import { launchChromium, visible, expectText, STEP_TIMEOUT } from './helpers/chromium.ts';
+import { addVirtualAuthenticator, ARTIFACTS, launchChromium, openPage, shot as screenshot, visible, expectText, submitSignIn } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { oathtool } from './helpers/mfa.ts';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const TEST_TIMEOUT = 120_000;
 
 let k: Keyward;
@@ -32,10 +30,9 @@ let page: Page;
 let cdp: CDPSession;
 let authenticatorId: string;
 let secret = '';
-const cspViolations: string[] = [];
+let cspViolations: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   browser = await launchChromium();
   // WebAuthn refuses an IP address as relying-party id ("This is an invalid domain"), so Keyward's
   // public URL is the default http://localhost:PORT here (a secure context, like https), not the
@@ -43,18 +40,8 @@ beforeAll(async () => {
   k = await startKeyward({ publicUrl: undefined });
   expect(k.baseUrl).toMatch(/^http:\/\/localhost:\d+$/);
   await createUser(k, 'dana');
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: 'en-US' });
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT);
-  page = await context.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
-  cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: false, hasUserVerification: false, isUserVerified: false, automaticPresenceSimulation: true },
-  }));
+  ({ context, page, cspViolations } = await openPage(browser));
+  ({ cdp, authenticatorId } = await addVirtualAuthenticator(context, page));
 }, TEST_TIMEOUT);
 
 afterAll(async () => {
@@ -123,9 +110,7 @@ const statusPill = () => page.locator('[data-mfa-status]');
 test('1. sign in, open 2-Step Verification, set up an authenticator app from its QR code', async () => {
   await page.goto(`${k.baseUrl}/`);
   await page.getByRole('link', { name: 'Sign in', exact: true }).click();
-  await page.getByLabel('Username or email').fill('dana');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await submitSignIn(page, 'dana', PASSWORD);
   await page.waitForURL(`${k.baseUrl}/`);
   await expectText(page.getByRole('heading', { level: 1 }), /Welcome/);
 
@@ -235,9 +220,7 @@ test('2. register a named security key, sign out, sign in again with the key', a
 
   // Sign in again: the password, then the second step.
   await page.getByRole('link', { name: 'Sign in', exact: true }).click();
-  await page.getByLabel('Username or email').fill('dana');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await submitSignIn(page, 'dana', PASSWORD);
   await page.waitForURL(/\/interaction\/[^/]+\/mfa$/);
   await visible(page.getByRole('heading', { level: 1, name: '2-step verification' }));
   await visible(page.getByLabel('Authenticator code'));
@@ -343,23 +326,13 @@ test('4. an organization enforcing 2-step verification: a member without a facto
   await k.container.policies.set(`org:${organization.id}`, 'enforce-mfa', true);
 
   // A second browser profile with its own virtual key.
-  const ctx2 = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: 'en-US' });
-  ctx2.setDefaultTimeout(STEP_TIMEOUT);
-  const p2 = await ctx2.newPage();
-  const csp2: string[] = [];
-  p2.on('console', (msg) => { if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) csp2.push(msg.text()); });
+  const { context: ctx2, page: p2, cspViolations: csp2 } = await openPage(browser);
   try {
-    const cdp2 = await ctx2.newCDPSession(p2);
-    await cdp2.send('WebAuthn.enable');
-    const { authenticatorId: id2 } = await cdp2.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'usb', hasResidentKey: false, hasUserVerification: false, isUserVerified: false, automaticPresenceSimulation: true },
-    });
+    const { cdp: cdp2, authenticatorId: id2 } = await addVirtualAuthenticator(ctx2, p2);
 
     await p2.goto(`${k.baseUrl}/`);
     await p2.getByRole('link', { name: 'Sign in', exact: true }).click();
-    await p2.getByLabel('Username or email').fill('erin');
-    await p2.getByLabel('Password').fill(PASSWORD);
-    await p2.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await submitSignIn(p2, 'erin', PASSWORD);
 
     // No factor yet: enrolment, with an authenticator app (QR) or a security key; no skipping.
     await p2.waitForURL(/\/interaction\/[^/]+\/mfa\/enroll$/);
@@ -367,14 +340,14 @@ test('4. an organization enforcing 2-step verification: a member without a facto
     await visible(p2.getByText('Your organization requires 2-step verification.'));
     await visible(p2.getByRole('img', { name: /QR code/ }));
     expect(await p2.getByText('Skip for now').count()).toBe(0);
-    await p2.screenshot({ path: join(ARTIFACTS, 'mfa-enroll.png'), fullPage: true });
+    await screenshot(p2, 'mfa-enroll.png');
 
     await p2.getByLabel('Name your security key').fill('Erin laptop key');
     await p2.getByRole('button', { name: 'Register security key' }).click();
     const codes = p2.locator('[data-recovery-codes]');
     await visible(codes);
     expect((await codes.innerText()).split('\n').filter(Boolean)).toHaveLength(10);
-    await p2.screenshot({ path: join(ARTIFACTS, 'mfa-enroll-key-done.png'), fullPage: true });
+    await screenshot(p2, 'mfa-enroll-key-done.png');
     expect((await cdp2.send('WebAuthn.getCredentials', { authenticatorId: id2 })).credentials).toHaveLength(1);
 
     await p2.getByRole('button', { name: 'Continue' }).click();

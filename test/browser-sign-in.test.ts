@@ -5,8 +5,8 @@
  * is also saved as a screenshot in test-artifacts/ for a person to look at.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { launchChromium, shot, visible, eventually, expectText, STEP_TIMEOUT } from './helpers/chromium.ts';
+import { type Browser, type Locator } from 'playwright-core';
+import { launchChromium, openPage, shot, visible, eventually, expectText, submitSignIn } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { RP_CALLBACK, THIRD_SECRET, testClients } from './helpers/clients.ts';
 
@@ -28,17 +28,7 @@ afterAll(async () => {
 }, TEST_TIMEOUT);
 
 /** A fresh browser profile per test, failing fast on anything the page's CSP blocks. */
-async function newPage(): Promise<{ context: BrowserContext; page: Page; cspViolations: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, deviceScaleFactor: 1, locale: 'en-US' });
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  context.setDefaultNavigationTimeout(STEP_TIMEOUT);
-  const page = await context.newPage();
-  const cspViolations: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
-  });
-  return { context, page, cspViolations };
-}
+const newPage = () => openPage(browser);
 
 
 
@@ -63,9 +53,7 @@ test('home → sign in (wrong password, then right) → signed in → sign out',
     await shot(page, 'sign-in.png');
 
     // A wrong password: the error banner, the username kept, the password field focused.
-    await page.getByLabel('Username or email').fill('alice');
-    await page.getByLabel('Password').fill('not the right passphrase');
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await submitSignIn(page, 'alice', 'not the right passphrase');
     await expectText(page.getByRole('alert'), 'Invalid username or password.');
     expect(await page.getByLabel('Username or email').inputValue()).toBe('alice');
     expect(await page.getByLabel('Password').inputValue()).toBe('');
@@ -123,9 +111,7 @@ test('a third-party client gets the consent page, and Allow returns a working co
     await page.waitForURL(/\/interaction\/[^/]+$/);
     await visible(page.getByRole('heading', { level: 1, name: 'Sign in' }));
     await expectText(page.locator('.lead strong'), 'Third Party App');
-    await page.getByLabel('Username or email').fill('alice@example.com');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await submitSignIn(page, 'alice@example.com', PASSWORD);
 
     // Not first-party: the person is asked.
     await visible(page.getByRole('heading', { level: 1, name: 'Allow access?' }));

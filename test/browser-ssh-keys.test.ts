@@ -4,14 +4,11 @@
  * passphrase-protected private key, see "SSH Private Key created successfully", delete it through
  * the dialog. Screenshots in test-artifacts/ssh-*.png.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, shot, eventually, expectText, STEP_TIMEOUT } from './helpers/chromium.ts';
+import { type Browser } from 'playwright-core';
+import { launchChromium, openPage, shot, eventually, expectText, type OpenedPage, submitSignIn } from './helpers/chromium.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { KeyDir, PLATFORM_CLIENT_SECRET, clientToken, json, sshTestClients } from './helpers/ssh.ts';
 
-const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const TEST_TIMEOUT = 120_000;
 
 let k: Keyward;
@@ -19,7 +16,6 @@ let browser: Browser;
 const kd = new KeyDir();
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   browser = await launchChromium();
   k = await startKeyward({ clients: sshTestClients });
   await createUser(k, 'alice');
@@ -34,17 +30,10 @@ afterAll(async () => {
 
 
 
-async function signedInPage(): Promise<{ context: BrowserContext; page: Page; cspViolations: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, locale: 'en-US' });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: k.baseUrl });
-  context.setDefaultTimeout(STEP_TIMEOUT);
-  const page = await context.newPage();
-  const cspViolations: string[] = [];
-  page.on('console', (msg) => { if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text()); });
+async function signedInPage(): Promise<OpenedPage> {
+  const { context, page, cspViolations } = await openPage(browser, { height: 900, clipboardOrigin: k.baseUrl });
   await page.goto(`${k.baseUrl}/account/ssh-keys`);
-  await page.getByLabel('Username or email').fill('alice');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await submitSignIn(page, 'alice', PASSWORD);
   await page.waitForURL(`${k.baseUrl}/account/ssh-keys`);
   return { context, page, cspViolations };
 }

@@ -11,14 +11,18 @@ import type { AuditService } from '../../services/audit-service.ts';
 import type { OrganizationService } from '../../services/organization-service.ts';
 import type { ApiRegistry } from '../api-registry.ts';
 import { optionalPrincipal, requirePrincipal, type Principal } from '../auth/principal.ts';
-import { issueCsrfToken } from '../middleware/csrf.ts';
+import { issueCsrfToken, verifyCsrfToken } from '../middleware/csrf.ts';
 
 export interface AccountPageKit {
   /** The signed-in browser user, or a redirect to sign-in (answers undefined then). */
   signedIn(ctx: Context): Promise<Principal | undefined>;
   /** Renders `template` inside the account frame, with nav, CSRF token and the user. */
   render(ctx: Context, principal: Principal, template: string, context: Record<string, unknown>): void;
+  /** The posted form, once its CSRF token (issued by `render` for this session) checks out. */
+  form(ctx: Context, principal: Principal): Record<string, unknown>;
 }
+
+const csrfPurpose = (principal: Principal) => `account:${principal.sessionUid}`;
 
 export function createAccountPageKit(views: Views, nav: AccountNav): AccountPageKit {
   return {
@@ -33,8 +37,13 @@ export function createAccountPageKit(views: Views, nav: AccountNav): AccountPage
       ctx.type = 'html';
       ctx.body = views.render(template, {
         ...context, account: principal.account, nav: nav.grouped(), active: ctx.path,
-        csrf: issueCsrfToken(ctx, `account:${principal.sessionUid}`),
+        csrf: issueCsrfToken(ctx, csrfPurpose(principal)),
       });
+    },
+    form(ctx, principal) {
+      const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
+      verifyCsrfToken(ctx, csrfPurpose(principal), body._csrf);
+      return body;
     },
   };
 }

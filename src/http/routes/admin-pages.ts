@@ -8,7 +8,6 @@ import type { FeatureContext } from '../feature.ts';
 import type { MfaFeatureDeps } from '../mfa-features.ts';
 import type { PolicyService } from '../../services/policy-service.ts';
 import { orgScope } from '../../services/policy-service.ts';
-import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
 import type { Principal } from '../auth/principal.ts';
 
@@ -49,8 +48,7 @@ export function registerAdminPages({ router, nav, kit }: FeatureContext, deps: M
   router.post('/account/admin/:org/policies/:name', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, body._csrf);
+    const body = kit.form(ctx, p);
     try {
       const org = await organizations.requireAdmin(ctx.params.org, p.account);
       if (policies.definition(ctx.params.name).platformAdminOnly && !p.account.platformAdmin) throw new AppError('forbidden', `Only platform admins can change "${ctx.params.name}".`);
@@ -69,7 +67,7 @@ export function registerAdminPages({ router, nav, kit }: FeatureContext, deps: M
   router.post('/account/admin/:org/users/:username/mfa-reset', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, (ctx.request.body as Record<string, unknown> | undefined)?._csrf);
+    kit.form(ctx, p);
     const org = await organizations.requireAdmin(ctx.params.org, p.account);
     const target = await accounts.findByLogin(ctx.params.username);
     if (!target || !(await organizations.membershipsOf(target.id)).some((m) => m.organization.id === org.id)) throw new AppError('not_found', `No member "${ctx.params.username}".`);

@@ -11,7 +11,6 @@ import type { LifetimeRules } from '../../services/credential-policy.ts';
 import type { AccountNav } from '../account-nav.ts';
 import type { Principal } from '../auth/principal.ts';
 import { redirectToVerify } from './sudo-redirect.ts';
-import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
 import type { AccountPageKit } from './account-routes.ts';
 import { toApiKeyResponse } from './apikey-routes.ts';
@@ -56,8 +55,7 @@ export function registerApiKeyPages(router: Router, deps: { kit: AccountPageKit;
   async function action(ctx: Context, run: (p: Principal, form: Form) => Promise<Record<string, unknown> | void>): Promise<void> {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    const form = ((ctx.request as { body?: unknown }).body ?? {}) as Form;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, form._csrf);
+    const form = kit.form(ctx, p) as Form;
     try {
       const shown = await run(p, form);
       if (shown) await render(ctx, p, shown);

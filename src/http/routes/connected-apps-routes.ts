@@ -18,7 +18,6 @@ import type { ConnectedAppsService } from '../../services/connected-apps-service
 import type { AuditService } from '../../services/audit-service.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { requirePrincipal } from '../auth/principal.ts';
-import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
 
 const PAGE = '/account/devices';
@@ -91,7 +90,7 @@ export function registerConnectedAppsRoutes(router: Router, api: ApiRegistry, de
   router.post(`${PAGE}/:clientId/:deviceId/sign-out`, async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, (ctx.request.body as Record<string, unknown> | undefined)?._csrf);
+    kit.form(ctx, p);
     const { clientId, deviceId } = pathParams(deviceParams, ctx.params);
     const { name } = await apps.signOutDevice(p.account.id, clientId, deviceId);
     await audit.record({ type: 'oidc.device_signed_out', accountId: p.account.id, request: requestInfo(ctx), details: { client: clientId, device: name } });
@@ -102,7 +101,7 @@ export function registerConnectedAppsRoutes(router: Router, api: ApiRegistry, de
   router.post(`${PAGE}/:clientId/disconnect`, async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, (ctx.request.body as Record<string, unknown> | undefined)?._csrf);
+    kit.form(ctx, p);
     const { clientId } = pathParams(clientParams, ctx.params);
     const { grants } = await apps.disconnect(p.account.id, clientId);
     await audit.record({ type: 'oidc.app_disconnected', accountId: p.account.id, request: requestInfo(ctx), details: { client: clientId, grants } });

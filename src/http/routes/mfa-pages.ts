@@ -8,7 +8,6 @@ import { AppError } from '../../errors/app-error.ts';
 import type { FeatureContext } from '../feature.ts';
 import type { MfaFeatureDeps } from '../mfa-features.ts';
 import type { Principal } from '../auth/principal.ts';
-import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
 import { verifySudo } from './mfa-api-routes.ts';
 import { sudoOrVerify } from './sudo-redirect.ts';
@@ -24,11 +23,6 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
   const { mfa, sudo } = deps.mfa;
   nav.add({ href: '/account/mfa', label: '2-Step Verification', group: 'Authentication' });
 
-  const form = (ctx: Context, p: Principal) => {
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, body._csrf);
-    return body;
-  };
   /** Runs a sensitive change; sends the user to confirm it's them first when needed. */
   const guarded = async (ctx: Context, p: Principal, action: string, run: () => Promise<void>) => {
     if (!(await sudoOrVerify(ctx, sudo, p, action, ctx.method === 'GET' ? ctx.originalUrl : '/account/mfa'))) return;
@@ -66,7 +60,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
   router.post('/account/mfa/authenticator', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    const body = form(ctx, p);
+    const body = kit.form(ctx, p);
     await guarded(ctx, p, 'set up an authenticator app', async () => {
       const code = String(body.code ?? '').trim();
       try {
@@ -85,7 +79,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
   router.post('/account/mfa/factors/:id/delete', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    form(ctx, p);
+    kit.form(ctx, p);
     await guarded(ctx, p, 'remove a second factor', async () => {
       await mfa.removeFactor(p.account, ctx.params.id, requestInfo(ctx));
       ctx.redirect('/account/mfa?done=removed');
@@ -95,7 +89,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
   router.post('/account/mfa/off', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    form(ctx, p);
+    kit.form(ctx, p);
     await guarded(ctx, p, 'turn off 2-step verification', async () => {
       await mfa.turnOff(p.account, requestInfo(ctx));
       ctx.redirect('/account/mfa?done=off');
@@ -105,7 +99,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
   router.post('/account/mfa/recovery-codes', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    form(ctx, p);
+    kit.form(ctx, p);
     await guarded(ctx, p, 'create new recovery codes', async () => {
       kit.render(ctx, p, 'account/mfa-done.njk', { recoveryCodes: await mfa.regenerateRecoveryCodes(p.account, requestInfo(ctx)), title: 'New recovery codes' });
     });
@@ -114,7 +108,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
   router.post('/account/sessions/others/delete', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    form(ctx, p);
+    kit.form(ctx, p);
     const revoked = await deps.payloads.deleteSessions(p.account.id, p.sessionUid);
     await deps.audit.record({ type: 'sessions.revoked_others', accountId: p.account.id, request: requestInfo(ctx), details: { count: revoked } });
     ctx.redirect('/account/mfa?done=signedout');
@@ -131,7 +125,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
   router.post('/account/verify', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    const body = form(ctx, p);
+    const body = kit.form(ctx, p);
     const next = typeof body.next === 'string' && /^\/(?![/\\])/.test(body.next) ? body.next : '/account';
     const factors = await mfa.factors(p.account.id);
     try {

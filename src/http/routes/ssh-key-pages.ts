@@ -4,7 +4,6 @@ import type { Context } from 'koa';
 import type { AccountPageKit } from './account-routes.ts';
 import type { AccountNav } from '../account-nav.ts';
 import type { Principal } from '../auth/principal.ts';
-import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { SshKeyService } from '../../services/ssh-key-service.ts';
@@ -35,8 +34,7 @@ export function registerSshKeyPages(router: Router, deps: { kit: AccountPageKit;
   router.post(PATH, async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    const body = (ctx.request.body ?? {}) as Form;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, body._csrf);
+    const body = kit.form(ctx, p) as Form;
     if (!(await sudoOrVerify(ctx, sudo, p, 'add an SSH key', PATH))) return;
     const form = { title: body.title ?? '', expiresAt: body.expiresAt ?? '' };
     await changeThenRedirect(ctx, async () => {
@@ -48,7 +46,7 @@ export function registerSshKeyPages(router: Router, deps: { kit: AccountPageKit;
   router.post(`${PATH}/:id/delete`, async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, (ctx.request.body as Form | undefined)?._csrf);
+    kit.form(ctx, p);
     if (!(await sudoOrVerify(ctx, sudo, p, 'delete an SSH key', PATH))) return;
     await changeThenRedirect(ctx, () => keys.remove(p.account, ctx.params.id, requestInfo(ctx)), (error) => show(ctx, p, { error }), `${PATH}?done=deleted`);
   });

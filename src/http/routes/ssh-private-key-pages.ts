@@ -4,7 +4,6 @@ import type { Context } from 'koa';
 import type { AccountPageKit } from './account-routes.ts';
 import type { AccountNav } from '../account-nav.ts';
 import type { Principal } from '../auth/principal.ts';
-import { verifyCsrfToken } from '../middleware/csrf.ts';
 import { requestInfo } from '../request-info.ts';
 import type { SshPrivateKeyService } from '../../services/ssh-private-key-service.ts';
 import type { SudoGuard } from '../../services/sudo-service.ts';
@@ -34,8 +33,7 @@ export function registerSshPrivateKeyPages(router: Router, deps: { kit: AccountP
   router.post(PATH, async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    const body = (ctx.request.body ?? {}) as Form;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, body._csrf);
+    const body = kit.form(ctx, p) as Form;
     if (!(await sudoOrVerify(ctx, sudo, p, 'store an SSH private key', PATH))) return;
     const form = { name: body.name ?? '', description: body.description ?? '' };
     // Neither the key nor the passphrase is ever sent back to the browser.
@@ -46,7 +44,7 @@ export function registerSshPrivateKeyPages(router: Router, deps: { kit: AccountP
   router.post(`${PATH}/:name/delete`, async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    verifyCsrfToken(ctx, `account:${p.sessionUid}`, (ctx.request.body as Form | undefined)?._csrf);
+    kit.form(ctx, p);
     if (!(await sudoOrVerify(ctx, sudo, p, 'delete an SSH private key', PATH))) return;
     await changeThenRedirect(ctx, () => keys.remove(p.account, ctx.params.name, requestInfo(ctx)), (error) => show(ctx, p, { error }), `${PATH}?done=deleted`);
   });

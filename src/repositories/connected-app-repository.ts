@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 
-interface ConnectionDoc {
-  _id: string;
+export interface AppConnection {
+  grantId: string;
   deviceId: string;
   accountId: string;
   clientId: string;
@@ -19,6 +19,9 @@ interface ConnectionDoc {
   lastIp?: string;
   userAgent?: string;
 }
+
+/** Stored with the grant id as `_id`. */
+type ConnectionDoc = Omit<AppConnection, 'grantId'> & { _id: string };
 
 const schema = new Schema<ConnectionDoc>({
   _id: { type: String, required: true },
@@ -31,18 +34,6 @@ const schema = new Schema<ConnectionDoc>({
   lastIp: String,
   userAgent: String,
 }, { collection: 'oidc_connections', versionKey: false });
-
-export interface AppConnection {
-  grantId: string;
-  deviceId: string;
-  accountId: string;
-  clientId: string;
-  deviceName?: string;
-  createdAt: Date;
-  lastSeenAt?: Date;
-  lastIp?: string;
-  userAgent?: string;
-}
 
 const toConnection = ({ _id, ...rest }: ConnectionDoc): AppConnection => ({ grantId: _id, ...rest });
 

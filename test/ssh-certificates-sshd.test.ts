@@ -13,7 +13,7 @@ import { createUser, databaseUri, PASSWORD, startKeyward, TEST_ENCRYPTION_KEY, t
 import { signedInBrowser, type Browser } from './helpers/browserless.ts';
 import { KeyDir, json, type GeneratedKey } from './helpers/ssh.ts';
 import { cli } from './helpers/device.ts';
-import { ensureUnixUser, keygenList, run, sshWithCertificate, startSshd, type Sshd } from './helpers/ssh-cert.ts';
+import { ensureUnixUser, keygenList, run, sshLogin, startSshd, type Sshd } from './helpers/ssh-cert.ts';
 
 const UNIX_USER = 'kwcert';
 const kd = new KeyDir();
@@ -37,7 +37,7 @@ async function certify(who: Browser, key: GeneratedKey, validitySeconds = 3600, 
   const file = kd.write(`${name}-${cert.serial}-cert.pub`, `${cert.certificate}\n`);
   return { ...cert, file };
 }
-const login = (key: GeneratedKey, certFile: string) => sshWithCertificate(sshd.port, UNIX_USER, key.file, certFile);
+const login = (key: GeneratedKey, certFile: string) => sshLogin(sshd.port, UNIX_USER, key.file, certFile);
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 function caScript(...args: string[]) {

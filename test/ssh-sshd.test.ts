@@ -5,15 +5,14 @@
  * key is refused. The script's safe failure (Keyward down, wrong secret, unsafe config) is checked
  * directly. Needs root (sshd, a Unix test user) and Debian's openssh-server / openssh-client.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createUser, freePort, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
+import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { signedInBrowser, type Browser } from './helpers/browserless.ts';
 import { CLUSTER_CLIENT_SECRET, KeyDir, json, sshTestClients, type GeneratedKey } from './helpers/ssh.ts';
+import { ensureUnixUser, run, sshLogin as login, startSshd, type Sshd } from './helpers/ssh-cert.ts';
 
-const SSHD = '/usr/sbin/sshd';
 const UNIX_USER = 'kwtest';
 const SECRET = 'sshd-test-shared-secret-5c0ffee5c0ffee42';
 const SCRIPT = join(process.cwd(), 'scripts/authorized-keys-command');
@@ -21,91 +20,34 @@ const SCRIPT = join(process.cwd(), 'scripts/authorized-keys-command');
 const kd = new KeyDir();
 let k: Keyward;
 let browser: Browser;
+let sshd: Sshd;
 let dir: string;
-let port: number;
-let sshd: ChildProcess | undefined;
-let sshdLog = '';
 let createdUnixUser = false;
 
-/** Runs a command without blocking the event loop (Keyward answers sshd from this same process). */
-function run(cmd: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-const sshLogin = (key: GeneratedKey) => run('ssh', [
-  '-F', '/dev/null', '-i', key.file, '-p', String(port), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
-  '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'IdentityAgent=none', '-o', 'PreferredAuthentications=publickey',
-  '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', `${UNIX_USER}@127.0.0.1`, 'true',
-]);
-
-async function waitForPort(p: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(p, '127.0.0.1', () => { s.destroy(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`sshd did not start listening on ${p}:\n${sshdLog}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const sshLogin = (key: GeneratedKey) => login(sshd.port, UNIX_USER, key.file);
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) throw new Error('This test starts sshd and creates a Unix user: run it as root (CI does).');
-  if (!existsSync(SSHD)) throw new Error(`${SSHD} not found: install Debian's openssh-server (apt-get install openssh-server openssh-client).`);
-  if (spawnSync('id', [UNIX_USER]).status !== 0) {
-    const made = spawnSync('useradd', ['--create-home', '--shell', '/bin/sh', '--password', '*', UNIX_USER]);
-    if (made.status !== 0) throw new Error(`useradd ${UNIX_USER} failed: ${made.stderr.toString()}`);
-    createdUnixUser = true;
-  }
-  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege-separation directory
-
+  createdUnixUser = ensureUnixUser(UNIX_USER);
   k = await startKeyward({ clients: sshTestClients, sshKeys: { authorizedKeysPublic: false, authorizedKeysSecret: SECRET } });
   await createUser(k, UNIX_USER);
   browser = await signedInBrowser(k.baseUrl, UNIX_USER, PASSWORD);
 
-  // sshd runs the command only if it and every parent directory are root-owned and not
-  // group/world-writable: /tmp is world-writable, so the copy lives in a root-owned 0700 directory.
-  dir = mkdtempSync('/run/keyward-sshd-test-');
-  chmodSync(dir, 0o700);
-  copyFileSync(SCRIPT, join(dir, 'authorized-keys-command'));
-  chmodSync(join(dir, 'authorized-keys-command'), 0o755);
-  writeFileSync(join(dir, 'authorized-keys.conf'), `# Keyward for this test's sshd\nKEYWARD_URL=${k.baseUrl}\nKEYWARD_SECRET=${SECRET}\nKEYWARD_TIMEOUT=5\n`, { mode: 0o600 });
-  const host = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_ed25519')]);
-  if (host.status !== 0) throw new Error(host.stderr.toString());
-  port = await freePort();
-  writeFileSync(join(dir, 'sshd_config'), [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_ed25519')}`, 'PidFile none',
-    'AuthorizedKeysFile none',
-    `AuthorizedKeysCommand ${join(dir, 'authorized-keys-command')} -c ${join(dir, 'authorized-keys.conf')} %u %f`,
-    'AuthorizedKeysCommandUser root',
-    'PubkeyAuthentication yes', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no',
-    `AllowUsers ${UNIX_USER}`, 'UseDNS no', 'LogLevel VERBOSE', '',
-  ].join('\n'), { mode: 0o600 });
-  const check = spawnSync(SSHD, ['-t', '-f', join(dir, 'sshd_config')]);
-  if (check.status !== 0) throw new Error(`sshd -t: ${check.stderr.toString()}`);
-  sshd = spawn(SSHD, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  sshd.stderr!.on('data', (d: Buffer) => { sshdLog += d.toString(); });
-  await waitForPort(port);
+  sshd = await startSshd(UNIX_USER, (d) => {
+    copyFileSync(SCRIPT, join(d, 'authorized-keys-command'));
+    chmodSync(join(d, 'authorized-keys-command'), 0o755);
+    writeFileSync(join(d, 'authorized-keys.conf'), `# Keyward for this test's sshd\nKEYWARD_URL=${k.baseUrl}\nKEYWARD_SECRET=${SECRET}\nKEYWARD_TIMEOUT=5\n`, { mode: 0o600 });
+    return [
+      'AuthorizedKeysFile none',
+      `AuthorizedKeysCommand ${join(d, 'authorized-keys-command')} -c ${join(d, 'authorized-keys.conf')} %u %f`,
+      'AuthorizedKeysCommandUser root',
+    ];
+  });
+  dir = sshd.dir;
 }, 60_000);
 
 afterAll(async () => {
-  if (sshd && sshd.exitCode === null) {
-    const exited = new Promise((r) => sshd!.once('exit', r));
-    sshd.kill('SIGTERM');
-    await exited;
-  }
+  await sshd?.stop();
   await k?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
   if (createdUnixUser) spawnSync('userdel', ['--remove', UNIX_USER]);
   kd.remove();
 });
@@ -119,7 +61,7 @@ test('ssh with a key registered in Keyward gets in; after deleting it in Keyward
   expect(added.status).toBe(200);
   const login = await sshLogin(key);
   expect({ code: login.code, stderr: login.stderr }).toEqual({ code: 0, stderr: '' });
-  expect(sshdLog).toMatch(new RegExp(`Accepted publickey for ${UNIX_USER} from 127\\.0\\.0\\.1 port \\d+ ssh2: ED25519 ${String(added.body.fingerprint).replace(/[+/]/g, '\\$&')}`));
+  expect(sshd.log()).toMatch(new RegExp(`Accepted publickey for ${UNIX_USER} from 127\\.0\\.0\\.1 port \\d+ ssh2: ED25519 ${String(added.body.fingerprint).replace(/[+/]/g, '\\$&')}`));
   expect((await sshLogin(stranger)).code).toBe(255);
 
   // sshd passed %f: Keyward shows when the key was last used.

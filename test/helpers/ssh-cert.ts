@@ -96,10 +96,15 @@ export function ensureUnixUser(name: string): boolean {
   return true;
 }
 
-/** Starts sshd on a loopback port with `lines` added to a minimal, public-key-only configuration. */
+/**
+ * Starts sshd on a loopback port with `lines` added to a minimal, public-key-only configuration.
+ * Its directory is root-owned and 0700 under /run (sshd runs an AuthorizedKeysCommand only when
+ * it and every parent directory are root-owned and not group/world-writable, which /tmp is not);
+ * `lines(dir)` may place such files there before sshd starts.
+ */
 export async function startSshd(allowUser: string, lines: (dir: string) => string[]): Promise<Sshd> {
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // privilege-separation directory
-  const dir = mkdtempSync('/run/keyward-sshd-cert-test-');
+  const dir = mkdtempSync('/run/keyward-sshd-test-');
   chmodSync(dir, 0o700);
   const host = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_ed25519')]);
   if (host.status !== 0) throw new Error(host.stderr.toString());
@@ -129,10 +134,10 @@ export async function startSshd(allowUser: string, lines: (dir: string) => strin
   };
 }
 
-/** `ssh user@127.0.0.1 true` with one key and its certificate, nothing else (no agent, no config). */
-export function sshWithCertificate(port: number, user: string, keyFile: string, certFile: string): Promise<RunResult> {
+/** `ssh user@127.0.0.1 true` with one key (and its certificate, if given), nothing else (no agent, no config). */
+export function sshLogin(port: number, user: string, keyFile: string, certFile?: string): Promise<RunResult> {
   return run('ssh', [
-    '-F', '/dev/null', '-i', keyFile, '-o', `CertificateFile=${certFile}`, '-p', String(port),
+    '-F', '/dev/null', '-i', keyFile, ...(certFile ? ['-o', `CertificateFile=${certFile}`] : []), '-p', String(port),
     '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes',
     '-o', 'IdentityAgent=none', '-o', 'PreferredAuthentications=publickey', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR',
     `${user}@127.0.0.1`, 'true',

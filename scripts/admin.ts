@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { ConfigError, loadConfigFromProcess } from '../src/config/load-config.ts';
+import { loadScriptConfig } from './script-config.ts';
 import { compose } from '../src/compose.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { AppError } from '../src/errors/app-error.ts';
@@ -48,12 +48,7 @@ function need(name: 'username' | 'email' | 'org'): string {
   return v;
 }
 
-const config = (() => {
-  try { return loadConfigFromProcess({ logLevel: 'warn' }); } catch (e) {
-    if (e instanceof ConfigError) { console.error(e.message); process.exit(1); }
-    throw e;
-  }
-})();
+const config = loadScriptConfig(1);
 const c = await compose(config, { logger: createLogger('warn'), sweeps: false });
 const [command, arg] = positionals;
 try {

@@ -15,7 +15,7 @@
  * Exit status: 0 when every secret is under the active version, 1 otherwise.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFromProcess } from '../src/config/load-config.ts';
+import { loadScriptConfig } from './script-config.ts';
 import { connectDatabase } from '../src/db/connect.ts';
 import { startEmbeddedMongo } from '../src/db/embedded.ts';
 import { createLogger } from '../src/logging/logger.ts';
@@ -26,13 +26,7 @@ import { rewrapSealedSecrets, type CollectionReport } from '../src/repositories/
 const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
 const dryRun = values['dry-run']!;
 
-let config;
-try {
-  config = loadConfigFromProcess({ logLevel: 'warn' });
-} catch (e) {
-  if (e instanceof ConfigError) { console.error(e.message); process.exit(2); }
-  throw e;
-}
+const config = loadScriptConfig(2);
 if (!config.encryptionKeys) {
   console.error('KEYWARD_ENCRYPTION_KEY is not set. Set it to "NEWVERSION=NEWKEY,OLDVERSION=OLDKEY" (the active key first).');
   process.exit(2);

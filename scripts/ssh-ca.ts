@@ -14,7 +14,7 @@
  * Add `-o json` for machine-readable output. Exit status: 0 ok, 1 refused, 2 usage.
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfigFromProcess } from '../src/config/load-config.ts';
+import { loadScriptConfig } from './script-config.ts';
 import { compose } from '../src/compose.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { AppError } from '../src/errors/app-error.ts';
@@ -44,13 +44,7 @@ if (usageProblem) {
   process.exit(2);
 }
 
-let config;
-try {
-  config = loadConfigFromProcess({ logLevel: 'warn' });
-} catch (e) {
-  if (e instanceof ConfigError) { console.error(e.message); process.exit(2); }
-  throw e;
-}
+const config = loadScriptConfig(2);
 
 const json = values.output === 'json';
 const line = (k: CaKeyView) => [k.id, k.state.padEnd(9), k.type.padEnd(19), k.fingerprint, k.createdAt.toISOString()].join('  ');

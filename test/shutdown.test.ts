@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
+import { databaseUri, freePort } from './helpers/keyward.ts';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
 
@@ -19,20 +20,6 @@ function nodeBinary(): string {
   const major = Number(process.versions.node.split('.')[0]);
   const local = `${ROOT}node_modules/.bin/node`;
   return major >= 24 || !existsSync(local) ? process.execPath : local;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-function databaseUri(name: string): string {
-  const url = new URL(process.env.MONGODB_URI!);
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

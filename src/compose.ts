@@ -17,6 +17,7 @@ import { OrganizationRepository } from './repositories/organization-repository.t
 import { OidcPayloadRepository } from './repositories/oidc-payload-repository.ts';
 import { ThrottleRepository } from './repositories/throttle-repository.ts';
 import { SecretRepository } from './repositories/secret-repository.ts';
+import { OnceMarkerRepository } from './repositories/once-marker-repository.ts';
 import { PasswordHasher } from './crypto/password-hasher.ts';
 import { PasswordPolicy } from './services/password-policy.ts';
 import { ThrottleService } from './services/throttle-service.ts';
@@ -60,6 +61,8 @@ export interface Container {
   organizations: OrganizationService;
   policies: PolicyService;
   audit: AuditService;
+  /** Claims one-time values exactly once (once-marker-repository.ts). */
+  once: OnceMarkerRepository;
   sudo: SudoGuard;
   mfa: MfaParts;
   credentials: CredentialsParts;
@@ -105,6 +108,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const payloads = new OidcPayloadRepository(connection, now);
     const throttles = new ThrottleRepository(connection);
     const secrets = new SecretRepository(connection);
+    const once = new OnceMarkerRepository(connection, now);
     const policyRepo = new PolicyRepository(connection, now);
     const auditRepo = new AuditRepository(connection);
     await accountsRepo.ensureIndexes();
@@ -140,6 +144,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       const sweep = setInterval(() => {
         payloads.sweepExpired().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'sweep failed'));
         throttles.sweepOlderThan(new Date(now() - 30 * 86400_000)).catch(() => undefined);
+        once.sweepExpired().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'once-marker sweep failed'));
       }, config.sweepIntervalSeconds * 1000);
       sweep.unref();
       closers.push(async () => clearInterval(sweep));
@@ -192,7 +197,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa)],
       features: [...foundationFeatures({ audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature],
     });
-    return { config, logger, connection, keys, accounts, organizations, policies, audit, sudo, mfa, credentials, revocations, deviceLogin, sshCa, provider, app, close };
+    return { config, logger, connection, keys, accounts, organizations, policies, audit, once, sudo, mfa, credentials, revocations, deviceLogin, sshCa, provider, app, close };
   } catch (err) {
     await close();
     throw err;

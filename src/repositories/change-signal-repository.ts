@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
+import { isDuplicateKey } from './duplicate-key.ts';
 
 /**
  * One row per signal name; its `token` is replaced by a fresh random value whenever something the
@@ -36,7 +37,7 @@ export class ChangeSignalRepository {
         await this.#model.replaceOne({ _id: name }, { token, changedAt }, { upsert: true });
         return;
       } catch (err) {
-        if ((err as { code?: number }).code !== 11000 || attempt >= 3) throw err;
+        if (!isDuplicateKey(err) || attempt >= 3) throw err;
       }
     }
   }

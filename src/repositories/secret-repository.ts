@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
+import { isDuplicateKey } from './duplicate-key.ts';
 
 /** Named server secrets (signing keys, cookie keys), stored as sealed envelopes or public values. */
 interface SecretDoc { _id: string; value: Record<string, unknown>; createdAt: Date }
@@ -29,7 +30,7 @@ export class SecretRepository {
       await this.#model.create({ _id: name, value, createdAt: new Date() });
       return value;
     } catch (err) {
-      if ((err as { code?: number }).code !== 11000) throw err;
+      if (!isDuplicateKey(err)) throw err;
       return (await this.get(name))!;
     }
   }

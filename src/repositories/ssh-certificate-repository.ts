@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
+import { isDuplicateKey } from './duplicate-key.ts';
 
 /**
  * The record of every SSH certificate Keyward issued (never the certificate's private half —
@@ -93,7 +94,7 @@ export class SshCertificateRepository {
         const doc = await this.#counters.findOneAndUpdate({ _id: 'serial' }, { $inc: { value: 1 } }, { upsert: true, returnDocument: 'after' }).lean<CounterDoc>();
         return doc!.value;
       } catch (err) {
-        if ((err as { code?: number }).code !== 11000 || attempt >= 3) throw err;
+        if (!isDuplicateKey(err) || attempt >= 3) throw err;
       }
     }
   }
@@ -105,7 +106,7 @@ export class SshCertificateRepository {
     try {
       await this.#model.create(doc);
     } catch (err) {
-      if ((err as { code?: number }).code === 11000) return undefined;
+      if (isDuplicateKey(err)) return undefined;
       throw err;
     }
     return toRecord(doc);

@@ -12,7 +12,6 @@ export default {
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 60000,
-  setupFilesAfterEnv: ['<rootDir>/test/retry-setup.ts'],
   // One test file at a time: the suite shares 2 vCPUs with FerretDB, Chromium and sshd.
   maxWorkers: 1,
 };

@@ -134,7 +134,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const policies = new PolicyService(policyRepo);
     const audit = new AuditService({ repo: auditRepo, organizations, logger, now });
     // --- 2-step verification (issue 3) ---
-    const mfa = await composeMfa({ connection, config, now, keys, throttle, audit, policies, organizations });
+    const mfa = await composeMfa({ connection, config, now, keys, throttle, audit, policies, organizations, once });
     const sudo: SudoGuard = mfa.sudo;
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
@@ -151,7 +151,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     }
 
     const views = createViews(root('views'), { productName: 'Keyward' });
-    const provider = createProvider({ config, keys, accounts, payloads, revocations, views, logger, mfaDecision: mfa.decide });
+    const provider = createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, mfaDecision: mfa.decide });
     // --- SSH public keys for cluster login, SSH private keys for the platform (issue 6) ---
     const sshPublicRepo = new SshPublicKeyRepository(connection, now);
     const sshPrivateRepo = new SshPrivateKeyRepository(connection, now);

@@ -9,6 +9,7 @@ import type { OrganizationService } from './services/organization-service.ts';
 import { MfaFactorRepository } from './repositories/mfa-factor-repository.ts';
 import { RecoveryCodeRepository } from './repositories/recovery-code-repository.ts';
 import { ChallengeRepository } from './repositories/challenge-repository.ts';
+import type { OnceClaims } from './repositories/once-marker-repository.ts';
 import { MfaService } from './services/mfa-service.ts';
 import { WebAuthnService } from './services/webauthn-service.ts';
 import { mfaRequirement, registerMfaPolicies } from './services/mfa-policy.ts';
@@ -17,17 +18,17 @@ import { SessionSudo } from './services/sudo-service.ts';
 
 export async function composeMfa(deps: {
   connection: Connection; config: Config; now: () => number; keys: ServerKeys; throttle: ThrottleService;
-  audit: AuditService; policies: PolicyService; organizations: OrganizationService;
+  audit: AuditService; policies: PolicyService; organizations: OrganizationService; once: OnceClaims;
 }) {
   const { connection, config, now } = deps;
   const factors = new MfaFactorRepository(connection, now);
   const recovery = new RecoveryCodeRepository(connection, now);
-  const challenges = new ChallengeRepository(connection, now);
+  const challenges = new ChallengeRepository(connection, now, deps.once);
   await factors.ensureIndexes();
   await recovery.ensureIndexes();
   registerMfaPolicies(deps.policies);
   const mfa = new MfaService({
-    factors, recovery, envelope: deps.keys.envelope, pepper: deps.keys.pepper, throttle: deps.throttle,
+    factors, recovery, envelope: deps.keys.envelope, pepper: deps.keys.pepper, throttle: deps.throttle, once: deps.once,
     rules: { account: config.throttle.mfa, ip: config.throttle.ip }, audit: deps.audit, now, issuerName: config.mfa.issuerName,
     requirement: (accountId) => mfaRequirement(accountId, deps),
   });

@@ -5,6 +5,7 @@ import type { Logger } from '../logging/logger.ts';
 import type { AccountService } from '../services/account-service.ts';
 import type { ServerKeys } from '../services/server-keys.ts';
 import type { OidcPayloadRepository } from '../repositories/oidc-payload-repository.ts';
+import type { OnceClaims } from '../repositories/once-marker-repository.ts';
 import type { Views } from '../http/views.ts';
 import { createAdapterClass } from './adapter.ts';
 import { isDatabaseUnavailable } from '../db/connect.ts';
@@ -24,15 +25,21 @@ export interface ProviderDeps {
   payloads: OidcPayloadRepository;
   /** Told when access tokens or grants are revoked (see adapter.ts). */
   revocations: { announce(): Promise<void> };
+  /** Single use of codes and refresh tokens (see adapter.ts). */
+  once: OnceClaims;
+  now: () => number;
   views: Views;
   logger: Logger;
 }
 
-export function createProvider({ config, keys, accounts, payloads, revocations, views, logger, mfaDecision }: ProviderDeps): Provider {
+export function createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, mfaDecision }: ProviderDeps): Provider {
   const pages = createPages(views);
   const t = config.ttl;
   const configuration: Configuration = {
-    adapter: createAdapterClass(payloads, revocations),
+    adapter: createAdapterClass({
+      repo: payloads, revocations, once, now,
+      consumedTtlSeconds: Math.max(t.authorizationCodeSeconds, t.refreshTokenSeconds, t.deviceCodeSeconds),
+    }),
     clients: [...toClientMetadata(config.clients), consoleClient(config.baseUrl)],
     extraClientMetadata: {
       properties: [FIRST_PARTY, RESOURCE_SERVER],

@@ -1,5 +1,11 @@
-/** Short-lived single-use values (WebAuthn challenges, pending setups), keyed by purpose and subject. */
+/**
+ * Short-lived single-use values (WebAuthn challenges, pending setups), keyed by purpose and
+ * subject. Taking one is claimed with a once-marker: `findOneAndDelete` is not atomic on
+ * FerretDB 1.x, so two concurrent takes could both get the value.
+ */
+import { createHash } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
+import type { OnceClaims } from './once-marker-repository.ts';
 
 interface ChallengeDoc { _id: string; value: string; expiresAt: Date }
 
@@ -12,10 +18,12 @@ const schema = new Schema<ChallengeDoc>({
 export class ChallengeRepository {
   readonly #model: Model<ChallengeDoc>;
   readonly #now: () => number;
+  readonly #once: OnceClaims;
 
-  constructor(conn: Connection, now: () => number) {
+  constructor(conn: Connection, now: () => number, once: OnceClaims) {
     this.#model = conn.models.Challenge as Model<ChallengeDoc> ?? conn.model<ChallengeDoc>('Challenge', schema);
     this.#now = now;
+    this.#once = once;
   }
 
   async put(key: string, value: string, ttlSeconds: number): Promise<void> {
@@ -24,8 +32,12 @@ export class ChallengeRepository {
 
   /** Takes the value (single use); undefined when absent or expired. */
   async take(key: string): Promise<string | undefined> {
-    const doc = await this.#model.findOneAndDelete({ _id: key }).lean<ChallengeDoc>();
-    return doc && doc.expiresAt.getTime() > this.#now() ? doc.value : undefined;
+    const doc = await this.#model.findById(key).lean<ChallengeDoc>();
+    if (!doc || doc.expiresAt.getTime() <= this.#now()) return undefined;
+    const taken = createHash('sha256').update(`${key}\0${doc.value}`).digest('base64url');
+    if (!(await this.#once.claim(`challenge:${taken}`, doc.expiresAt))) return undefined;
+    await this.#model.deleteOne({ _id: key, value: doc.value });
+    return doc.value;
   }
 
   /** Reads without consuming. */

@@ -94,11 +94,14 @@ export class MfaFactorRepository {
     return res.modifiedCount === 1;
   }
 
-  /** Records a used TOTP step atomically: succeeds only if no equal or later step was used. */
-  async claimOtpStep(id: string, step: number): Promise<boolean> {
-    const res = await this.#model.updateOne({ _id: id, 'otp.lastStep': { $lt: step } }, { $set: { 'otp.lastStep': step, lastUsedAt: new Date(this.#now()) } });
-    return res.modifiedCount === 1;
+  /**
+   * Records the latest used TOTP step (codes of that step or earlier are then refused). Single
+   * use itself is the caller's once-marker; this write only moves the floor forward.
+   */
+  async recordOtpStep(id: string, step: number): Promise<void> {
+    await this.#model.updateOne({ _id: id, 'otp.lastStep': { $lt: step } }, { $set: { 'otp.lastStep': step, lastUsedAt: new Date(this.#now()) } });
   }
+
 
   /** Records a WebAuthn use; refuses a counter that did not move forward (when the key counts). */
   async recordWebAuthnUse(id: string, previousCounter: number, newCounter: number): Promise<boolean> {

@@ -19,6 +19,7 @@ interface PayloadDoc {
   uid?: string;
   accountId?: string;
   expiresAt?: Date;
+  /** Written by earlier versions; consumption is now a once-marker (see adapter.ts). */
   consumedAt?: number;
   payload: string;
 }
@@ -90,8 +91,10 @@ export class OidcPayloadRepository {
     return this.#live(await this.#model.findOne({ model, userCode }).lean<PayloadDoc>());
   }
 
-  async consume(model: string, id: string): Promise<void> {
-    await this.#model.updateOne({ _id: `${model}:${id}` }, { $set: { consumedAt: Math.floor(this.#now() / 1000) } });
+  /** The stored payload even when expired (to find the grant of a replayed code or token). */
+  async findRaw(model: string, id: string): Promise<StoredPayload | undefined> {
+    const doc = await this.#model.findById(`${model}:${id}`).lean<PayloadDoc>();
+    return doc ? JSON.parse(doc.payload) as StoredPayload : undefined;
   }
 
   async destroy(model: string, id: string): Promise<void> {

@@ -1,4 +1,4 @@
-/** Recovery codes: one document per code, stored as a peppered HMAC; using one is one atomic update. */
+/** Recovery codes: one document per code, stored as a peppered HMAC; single use is a once-marker (mfa-service.ts). */
 import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 
@@ -32,10 +32,14 @@ export class RecoveryCodeRepository {
     await this.#model.insertMany(digests.map((digest) => ({ _id: randomUUID(), accountId, digest, createdAt: now })));
   }
 
-  /** Marks a matching unused code used; answers whether there was one. */
-  async use(accountId: string, digest: string): Promise<boolean> {
-    const res = await this.#model.updateOne({ accountId, digest, usedAt: { $exists: false } }, { $set: { usedAt: new Date(this.#now()) } });
-    return res.modifiedCount === 1;
+  /** The id of a matching unused code, if there is one. */
+  async findUnused(accountId: string, digest: string): Promise<string | undefined> {
+    return (await this.#model.findOne({ accountId, digest, usedAt: { $exists: false } }, { _id: 1 }).lean<CodeDoc>())?._id;
+  }
+
+  /** Marks a code used (after its single use was claimed: see MfaService). */
+  async markUsed(id: string): Promise<void> {
+    await this.#model.updateOne({ _id: id }, { $set: { usedAt: new Date(this.#now()) } });
   }
 
   async remaining(accountId: string): Promise<number> {

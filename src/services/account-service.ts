@@ -16,6 +16,9 @@ export interface NewUser {
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
+/** Who is signing in from where: the IP, and the browser's device cookie if it has a valid one. */
+export interface SignInClient { ip: string; device?: { accountId: string; deviceId: string } }
+
 export const INVALID_CREDENTIALS = 'Invalid username or password.';
 
 export class AccountService {
@@ -59,31 +62,33 @@ export class AccountService {
 
   /**
    * Verifies a password sign-in. Unknown users and wrong passwords get the same answer after the
-   * same work (a hash is always verified); failures are throttled per account and per IP.
+   * same work (a hash is always verified). The attempt is reserved before the hash is checked
+   * (throttle-service.ts), so simultaneous guesses are all counted:
+   * - from a browser that signed in to this account before (`client.device`, a signed device
+   *   cookie), per that device only, so failures made elsewhere never lock its owner out;
+   * - from any other client, per account (for all unknown clients together) and per IP.
    */
-  async authenticate(login: string, password: string, ip: string): Promise<Account> {
+  async authenticate(login: string, password: string, client: SignInClient): Promise<Account> {
     const account = await this.#repo.findByLogin(login);
     const subject = account ? account.id : `unknown:${createHash('sha256').update(login.trim().toLowerCase()).digest('hex')}`;
-    const subjects = [
-      { key: `login:acct:${subject}`, rule: this.#rules.account },
-      { key: `login:ip:${ip}`, rule: this.#rules.ip },
-    ];
-    const wait = await this.#throttle.retryAfter(subjects);
+    const known = account && client.device?.accountId === account.id ? client.device.deviceId : undefined;
+    const subjects = known
+      ? [{ key: `login:device:${subject}:${known}`, rule: this.#rules.account, resetOnSuccess: true }]
+      : [{ key: `login:acct:${subject}`, rule: this.#rules.account, resetOnSuccess: true }, { key: `login:ip:${client.ip}`, rule: this.#rules.ip }];
+    const { wait, result } = await this.#throttle.attempt(subjects, async () => {
+      const ok = await this.#hasher.verify(password, account?.passwordHash ?? this.#dummyHash);
+      return ok && account ? account : undefined;
+    });
     if (wait > 0) {
       throw new AppError('rate_limited', `Too many failed sign-in attempts. Try again in ${formatWait(wait)}.`,
         { headers: { 'Retry-After': String(wait) }, params: { retryAfter: wait } });
     }
-    const ok = await this.#hasher.verify(password, account?.passwordHash ?? this.#dummyHash);
-    if (!account || !ok) {
-      await this.#throttle.recordFailure(subjects);
-      throw new AppError('unauthenticated', INVALID_CREDENTIALS);
+    if (!result) throw new AppError('unauthenticated', INVALID_CREDENTIALS);
+    if (result.disabled) throw new AppError('forbidden', 'This account is disabled. Contact your administrator.');
+    if (this.#hasher.needsRehash(result.passwordHash)) {
+      await this.#repo.setPasswordHash(result.id, await this.#hasher.hash(password));
     }
-    if (account.disabled) throw new AppError('forbidden', 'This account is disabled. Contact your administrator.');
-    await this.#throttle.reset(subjects[0].key);
-    if (this.#hasher.needsRehash(account.passwordHash)) {
-      await this.#repo.setPasswordHash(account.id, await this.#hasher.hash(password));
-    }
-    return account;
+    return result;
   }
 
   async findById(id: string): Promise<Account | undefined> {

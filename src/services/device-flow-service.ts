@@ -11,7 +11,7 @@
  * - policy: `disable-device-login` (organization or platform) refuses approval for members.
  */
 import { z } from 'zod';
-import type { ThrottleRule, ThrottleService, ThrottleSubject } from './throttle-service.ts';
+import type { Reservation, ThrottleRule, ThrottleService, ThrottleSubject } from './throttle-service.ts';
 import type { PolicyService } from './policy-service.ts';
 import type { OrganizationService } from './organization-service.ts';
 import type { DeviceRequestRepository } from '../repositories/device-request-repository.ts';
@@ -93,10 +93,13 @@ export class DeviceFlowService {
     return this.#throttle.retryAfter(this.#subjects(ip, accountId));
   }
 
-  /** Counts a wrong code; answers the wait that now applies. Never reset by a right code (an attacker could enter their own). */
-  async wrongCode(ip: string, accountId: string): Promise<number> {
-    await this.#throttle.recordFailure(this.#subjects(ip, accountId));
-    return this.retryAfter(ip, accountId);
+  /**
+   * Reserves one code entry before the code is looked at, so simultaneous guesses are all
+   * counted. A right code gives its reservation back; wrong ones stay and are never reset by a
+   * right code (an attacker could enter their own).
+   */
+  reserveCodeEntry(ip: string, accountId: string): Promise<Reservation> {
+    return this.#throttle.reserve(this.#subjects(ip, accountId));
   }
 
   /** Why the account may not approve a device sign-in, or undefined when it may. */

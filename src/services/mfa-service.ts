@@ -10,6 +10,7 @@ import type { Envelope } from '../crypto/envelope.ts';
 import type { Account } from '../repositories/account-repository.ts';
 import type { MfaFactor, MfaFactorRepository } from '../repositories/mfa-factor-repository.ts';
 import type { RecoveryCodeRepository } from '../repositories/recovery-code-repository.ts';
+import type { OnceClaims } from '../repositories/once-marker-repository.ts';
 import type { AuditService, RequestInfo } from './audit-service.ts';
 import type { ThrottleRule, ThrottleService } from './throttle-service.ts';
 import type { MfaRequirement } from './mfa-policy.ts';
@@ -24,6 +25,8 @@ export interface MfaDeps {
   envelope: Envelope;
   pepper: Buffer;
   throttle: ThrottleService;
+  /** Single use of TOTP steps and recovery codes (once-marker-repository.ts). */
+  once: OnceClaims;
   rules: { account: ThrottleRule; ip: ThrottleRule };
   audit: AuditService;
   requirement: (accountId: string) => Promise<MfaRequirement>;
@@ -71,7 +74,7 @@ export class MfaService {
     const seed = this.#d.envelope.open(pending.otp.seed, seedAad(account.id, pending.id)).toString('utf8');
     await this.#throttled(account.id, request, async () => {
       const step = await matchTotp(seed, code.trim(), this.#d.now(), 0);
-      return step !== undefined && this.#d.factors.enable(account.id, pending.id, step);
+      return step !== undefined && await this.#claimStep(pending.id, step) && this.#d.factors.enable(account.id, pending.id, step);
     }, 'mfa.otp_setup');
     await this.#d.audit.record({ type: 'mfa.factor_added', accountId: account.id, request, details: { factor: 'otp' } });
     return hadFactors ? {} : { recoveryCodes: await this.regenerateRecoveryCodes(account, request) };
@@ -87,33 +90,40 @@ export class MfaService {
     for (const f of (await this.factors(accountId)).filter((x) => x.type === 'otp' && x.otp)) {
       const seed = this.#d.envelope.open(f.otp!.seed, seedAad(accountId, f.id)).toString('utf8');
       const step = await matchTotp(seed, code.trim(), this.#d.now(), f.otp!.lastStep);
-      if (step !== undefined && await this.#d.factors.claimOtpStep(f.id, step)) return true;
+      if (step === undefined || !(await this.#claimStep(f.id, step))) continue;
+      await this.#d.factors.recordOtpStep(f.id, step);
+      return true;
     }
     return false;
   }
 
+  /** Each TOTP step of a factor is accepted once, also when the same code arrives twice at once. */
+  #claimStep(factorId: string, step: number): Promise<boolean> {
+    // Kept past the ±1-step window the code could still be accepted in.
+    return this.#d.once.claim(`totp:${factorId}:${step}`, new Date(this.#d.now() + 10 * 60_000));
+  }
+
   async #checkRecovery(accountId: string, code: string): Promise<boolean> {
     const digest = recoveryCodeDigest(this.#d.pepper, accountId, code);
-    if (!digest || !(await this.#d.recovery.use(accountId, digest))) return false;
+    const id = digest ? await this.#d.recovery.findUnused(accountId, digest) : undefined;
+    if (!id || !(await this.#d.once.claim(`recovery:${id}`, new Date(this.#d.now() + 86400_000)))) return false;
+    await this.#d.recovery.markUsed(id);
     await this.#d.audit.record({ type: 'mfa.recovery_code_used', accountId, details: { remaining: await this.#d.recovery.remaining(accountId) } });
     return true;
   }
 
-  /** Runs a check under per-account and per-IP throttling, recording success and failure. */
+  /** Runs a check under per-account and per-IP throttling (counted before it runs), audited. */
   async #throttled(accountId: string, request: RequestInfo, check: () => Promise<boolean>, event: string): Promise<void> {
-    const subjects = [{ key: `mfa:acct:${accountId}`, rule: this.#d.rules.account }, { key: `mfa:ip:${request.ip}`, rule: this.#d.rules.ip }];
-    const wait = await this.#d.throttle.retryAfter(subjects);
+    const subjects = [
+      { key: `mfa:acct:${accountId}`, rule: this.#d.rules.account, resetOnSuccess: true },
+      { key: `mfa:ip:${request.ip}`, rule: this.#d.rules.ip },
+    ];
+    const { wait, result } = await this.#d.throttle.attempt(subjects, check);
     if (wait > 0) {
       throw new AppError('rate_limited', `Too many wrong codes. Try again in ${wait < 120 ? `${wait} seconds` : `${Math.ceil(wait / 60)} minutes`}.`, { headers: { 'Retry-After': String(wait) } });
     }
-    if (await check()) {
-      await this.#d.throttle.reset(subjects[0].key);
-      await this.#d.audit.record({ type: event, accountId, request, outcome: 'success' });
-      return;
-    }
-    await this.#d.throttle.recordFailure(subjects);
-    await this.#d.audit.record({ type: event, accountId, request, outcome: 'failure' });
-    throw new AppError('unauthenticated', 'That code is not valid. Check your authenticator app (or the recovery code) and try again.');
+    await this.#d.audit.record({ type: event, accountId, request, outcome: result ? 'success' : 'failure' });
+    if (!result) throw new AppError('unauthenticated', 'That code is not valid. Check your authenticator app (or the recovery code) and try again.');
   }
 
   async regenerateRecoveryCodes(account: Account, request: RequestInfo): Promise<string[]> {

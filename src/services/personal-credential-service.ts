@@ -180,11 +180,11 @@ export class PersonalCredentialService {
    */
   async revokeLeaked(values: string[], request: RequestInfo): Promise<void> {
     const subjects = [{ key: `revoke-leaked:ip:${request.ip ?? 'unknown'}`, rule: this.#d.revokeRule }];
-    const wait = await this.#d.throttle.retryAfter(subjects);
+    // Every request counts (reserved before the work), whatever it revokes.
+    const { wait } = await this.#d.throttle.reserve(subjects);
     if (wait > 0) {
       throw new AppError('rate_limited', `Too many revocation requests from this address. Try again in ${wait} seconds.`, { headers: { 'Retry-After': String(wait) }, params: { retryAfter: wait } });
     }
-    await this.#d.throttle.recordFailure(subjects);
     for (const value of new Set(values.map((v) => v.trim()))) {
       const parsed = parseCredential(value);
       if (!parsed.ok) continue;

@@ -96,28 +96,42 @@ export function deviceFlowGuard(deps: DeviceFlowGuardDeps): Middleware {
       return ctx.redirect(`/signin?next=${encodeURIComponent(target)}`);
     }
     const accountId = principal.account.id;
-    const wait = await deviceFlow.retryAfter(ctx.ip, accountId);
-    if (wait > 0) return locked(ctx, wait);
-    if (ctx.method === 'POST') {
-      const refusal = await deviceFlow.refusal(accountId);
-      if (refusal) {
-        const userCode = (await readForm(ctx)).get('user_code') ?? undefined;
-        const denied = userCode ? await deps.deviceCodes.deny({ userCode }, refusal) : false;
-        // Guessing codes here could deny other people's pending sign-ins: a miss counts as a wrong code.
-        if (userCode && !denied) await deviceFlow.wrongCode(ctx.ip, accountId);
-        await audit.record({ type: 'device.refused', outcome: 'failure', accountId, request: requestInfo(ctx), details: { policy: 'disable-device-login', pending: denied } });
-        return refused(ctx, refusal);
-      }
-      await deps.deviceCodes.forgetSessionGrants(ctx, deps.deviceClientIds);
+    if (ctx.method !== 'POST') {
+      const wait = await deviceFlow.retryAfter(ctx.ip, accountId);
+      if (wait > 0) return locked(ctx, wait);
+      const viewed = (ctx.state.devicePage = pageState(principal));
+      await next();
+      return recordOutcome(ctx, accountId, viewed);
     }
+    // A code entry is reserved before anyone looks at the code (throttle-service.ts).
+    const { wait, attempt } = await deviceFlow.reserveCodeEntry(ctx.ip, accountId);
+    if (!attempt) return locked(ctx, wait);
+    const refusal = await deviceFlow.refusal(accountId);
+    if (refusal) {
+      const userCode = (await readForm(ctx)).get('user_code') ?? undefined;
+      const denied = userCode ? await deps.deviceCodes.deny({ userCode }, refusal) : false;
+      // Guessing codes here could deny other people's pending sign-ins: a miss counts as a wrong code.
+      await (userCode && !denied ? attempt.failed() : attempt.succeeded());
+      await audit.record({ type: 'device.refused', outcome: 'failure', accountId, request: requestInfo(ctx), details: { policy: 'disable-device-login', pending: denied } });
+      return refused(ctx, refusal);
+    }
+    await deps.deviceCodes.forgetSessionGrants(ctx, deps.deviceClientIds);
     const state = (ctx.state.devicePage = pageState(principal));
-    await next();
+    try {
+      await next();
+    } catch (err) {
+      await attempt.cancel();
+      throw err;
+    }
     if (state.outcome === 'wrong_code') {
-      const after = await deviceFlow.wrongCode(ctx.ip, accountId);
+      await attempt.failed();
+      const after = await deviceFlow.retryAfter(ctx.ip, accountId);
       if (after > 0) {
         await audit.record({ type: 'device.code_locked', outcome: 'failure', accountId, request: requestInfo(ctx), details: {} });
         locked(ctx, after);
       }
+    } else {
+      await attempt.succeeded();
     }
     await recordOutcome(ctx, accountId, state);
   }

@@ -14,6 +14,7 @@ import { isFirstParty } from '../../oidc/first-party-grant.ts';
 import { ACR_PWD } from '../../oidc/mfa-prompt.ts';
 import type { Views } from '../views.ts';
 import { issueCsrfToken, verifyCsrfToken } from '../middleware/csrf.ts';
+import { rememberDevice, signInClient } from '../device-cookie.ts';
 
 type Details = InteractionDetails;
 
@@ -87,7 +88,8 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
       return renderLogin(ctx, d, name, { error: 'Enter your username or email and your password.', username });
     }
     try {
-      const account = await accounts.authenticate(username, password, ctx.ip);
+      const account = await accounts.authenticate(username, password, signInClient(ctx));
+      rememberDevice(ctx, account.id);
       await finish(ctx, { login: { accountId: account.id, amr: ['pwd'], acr: ACR_PWD, remember: true } });
     } catch (err) {
       if (!(err instanceof AppError) || !['unauthenticated', 'rate_limited', 'forbidden'].includes(err.code)) throw err;

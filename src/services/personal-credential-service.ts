@@ -84,7 +84,7 @@ export class PersonalCredentialService {
   }
 
   async createToken(principal: Principal, ttlHours: number | undefined, request: RequestInfo): Promise<Created> {
-    await this.#d.sudo.require(principal, 'create a CLI token');
+    await this.#d.sudo.requireOfSessions(principal, 'create a CLI token');
     const membership = await this.#d.organizations.primaryOf(principal.account.id);
     const rules = await lifetimeRules(this.#d.policies, membership?.organization.id);
     const expiresAt = tokenExpiry(rules, ttlHours, this.#d.now());
@@ -126,7 +126,7 @@ export class PersonalCredentialService {
   }
 
   async #delete(principal: Principal, credential: PersonalCredential, request: RequestInfo): Promise<void> {
-    await this.#d.sudo.require(principal, `delete the ${KIND_LABEL[credential.kind]} "${credential.name}"`);
+    await this.#d.sudo.requireOfSessions(principal, `delete the ${KIND_LABEL[credential.kind]} "${credential.name}"`);
     await this.#d.repo.delete(credential.digest);
     await this.#d.revocations.announce();
     await this.#d.audit.record({ type: `${credential.kind}.deleted`, accountId: principal.account.id, request, details: { name: credential.name, via: principal.via } });

@@ -1,18 +1,26 @@
 /**
- * Sudo mode: sensitive changes (creating or deleting credentials, changing MFA) need a recent
- * verification in this browser session — a second factor when the user has one, otherwise the
- * password — within the configured window. Signing in counts as a verification.
+ * The sudo rule, one for every feature:
+ * - Changes that add a way in or weaken sign-in (SSH login keys, SSH private keys, API keys,
+ *   any 2-step verification change, resetting someone's 2-step verification) need a browser
+ *   session in sudo mode: a verification within the configured window — a second factor when the
+ *   user has one, otherwise the password; signing in counts. API keys, CLI tokens and OAuth
+ *   access tokens can never make them: a leaked credential must not be able to plant a key.
+ * - Changes that only take access away (deleting your credentials and keys) and short-lived CLI
+ *   tokens need sudo mode too in a browser session, but a credential in the Authorization header
+ *   may make them itself: whoever holds a credential can always revoke it at once.
  */
 import { AppError } from '../errors/app-error.ts';
 import type { Principal } from '../http/auth/principal.ts';
 import type { ChallengeRepository } from '../repositories/challenge-repository.ts';
 
 export interface SudoGuard {
-  /** Throws AppError('sudo_required') when the caller must re-verify before `action`. */
+  /** For changes that add a way in or weaken sign-in: a browser session in sudo mode, nothing else. */
   require(principal: Principal, action: string): Promise<void>;
+  /** For removals and CLI tokens: sudo mode in a browser session; other credentials are their own proof. */
+  requireOfSessions(principal: Principal, action: string): Promise<void>;
 }
 
-export const allowAllSudo: SudoGuard = { async require() { /* for scripts and tests that opt out */ } };
+export const allowAllSudo: SudoGuard = { async require() { /* for scripts that opt out */ }, async requireOfSessions() { /* likewise */ } };
 
 const SECOND_FACTORS = ['otp', 'hwk', 'swk'];
 
@@ -35,7 +43,15 @@ export class SessionSudo implements SudoGuard {
   }
 
   async require(principal: Principal, action: string): Promise<void> {
-    // Credentials other than the browser session are themselves the proof (and session-only routes refuse them).
+    if (principal.via !== 'session' || !principal.sessionUid) {
+      throw new AppError('sudo_required', `API keys and tokens cannot ${action}: do it on Keyward's account pages, signed in with a browser, where you confirm it's you.`, {
+        params: { verifyUrl: '/account/verify', method: 'browser' },
+      });
+    }
+    return this.requireOfSessions(principal, action);
+  }
+
+  async requireOfSessions(principal: Principal, action: string): Promise<void> {
     if (principal.via !== 'session' || !principal.sessionUid) return;
     const mfa = await this.#hasMfa(principal.account.id);
     const cutoff = this.#now() - this.#windowSeconds * 1000;

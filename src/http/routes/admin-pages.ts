@@ -3,13 +3,15 @@
  * organization's policies and reset a member's 2-step verification.
  */
 import type { Context } from 'koa';
-import { AppError } from '../../errors/app-error.ts';
+import { AppError, isAppError } from '../../errors/app-error.ts';
 import type { FeatureContext } from '../feature.ts';
 import type { MfaFeatureDeps } from '../mfa-features.ts';
 import type { PolicyService } from '../../services/policy-service.ts';
 import { orgScope } from '../../services/policy-service.ts';
 import { requestInfo } from '../request-info.ts';
 import type { Principal } from '../auth/principal.ts';
+import { resetMemberMfa } from './mfa-api-routes.ts';
+import { redirectToVerify } from './sudo-redirect.ts';
 
 /** Turns a form field into a policy value ("" → Not set). */
 function formValue(raw: string): unknown {
@@ -68,10 +70,13 @@ export function registerAdminPages({ router, nav, kit }: FeatureContext, deps: M
     const p = await kit.signedIn(ctx);
     if (!p) return;
     kit.form(ctx, p);
-    const org = await organizations.requireAdmin(ctx.params.org, p.account);
-    const target = await accounts.findByLogin(ctx.params.username);
-    if (!target || !(await organizations.membershipsOf(target.id)).some((m) => m.organization.id === org.id)) throw new AppError('not_found', `No member "${ctx.params.username}".`);
-    await deps.mfa.mfa.adminReset(target, p.account.id, requestInfo(ctx));
-    ctx.redirect(`/account/admin?org=${encodeURIComponent(org.name)}&done=reset`);
+    const back = `/account/admin?org=${encodeURIComponent(ctx.params.org)}`;
+    try {
+      await resetMemberMfa(deps, p, ctx.params.org, ctx.params.username, requestInfo(ctx));
+    } catch (err) {
+      if (isAppError(err) && err.code === 'sudo_required') return redirectToVerify(ctx, err, back);
+      throw err;
+    }
+    ctx.redirect(`${back}&done=reset`);
   });
 }

@@ -3,9 +3,11 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error.ts';
 import type { ApiRegistry } from '../api-registry.ts';
-import { requirePrincipal } from '../auth/principal.ts';
+import { requirePrincipal, type Principal } from '../auth/principal.ts';
+import type { RequestInfo } from '../../services/audit-service.ts';
 import { requestInfo } from '../request-info.ts';
 import type { MfaFeatureDeps } from '../mfa-features.ts';
+import { signInClient } from '../device-cookie.ts';
 
 const setting = z.object({ id: z.string(), type: z.enum(['otp', 'webauthn']), enabled: z.boolean(), name: z.string(), createdAt: z.date(), updatedAt: z.date(), lastUsedAt: z.date().optional() });
 const settings = z.object({
@@ -133,14 +135,26 @@ export function registerMfaApiRoutes(api: ApiRegistry, deps: MfaFeatureDeps): vo
     method: 'delete', path: '/api/organizations/:org/users/:username/mfa', summary: "Reset a member's 2-step verification (org admins)", tags,
     params: z.object({ org: z.string().min(1).max(100), username: z.string().min(1).max(100) }), response: { status: 204 },
     handler: async (ctx, { params }) => {
-      const { account: admin } = await requirePrincipal(ctx);
-      const org = await deps.organizations.requireAdmin(params.org, admin);
-      const target = await deps.accounts.findByLogin(params.username);
-      const member = target && (await deps.organizations.membershipsOf(target.id)).some((m) => m.organization.id === org.id);
-      if (!target || !member) throw new AppError('not_found', `No member "${params.username}" in "${org.name}".`);
-      await mfa.adminReset(target, admin.id, requestInfo(ctx));
+      await resetMemberMfa(deps, await requirePrincipal(ctx), params.org, params.username, requestInfo(ctx));
     },
   });
+}
+
+/**
+ * An org admin resets a member's 2-step verification: only members of an organization they
+ * administer, never a platform admin (unless they are one), and only in sudo mode.
+ */
+export async function resetMemberMfa(deps: Pick<MfaFeatureDeps, 'organizations' | 'accounts' | 'mfa'>, principal: Principal, orgName: string, username: string, request: RequestInfo): Promise<void> {
+  const admin = principal.account;
+  const org = await deps.organizations.requireAdmin(orgName, admin);
+  const target = await deps.accounts.findByLogin(username);
+  const member = target && (await deps.organizations.membershipsOf(target.id)).some((m) => m.organization.id === org.id);
+  if (!target || !member) throw new AppError('not_found', `No member "${username}" in "${org.name}".`);
+  if (target.platformAdmin && !admin.platformAdmin) {
+    throw new AppError('forbidden', `"${target.username}" is a platform administrator: an organization admin cannot reset their 2-step verification.`);
+  }
+  await deps.mfa.sudo.require(principal, `reset ${target.username}'s 2-step verification`);
+  await deps.mfa.mfa.adminReset(target, admin.id, request);
 }
 
 /** Checks what the user gave for sudo mode and records the verification on the session. */
@@ -149,7 +163,7 @@ export async function verifySudo(ctx: Context, deps: MfaFeatureDeps, p: Awaited<
   const hasMfa = await mfa.hasMfa(p.account.id);
   if (body.method === 'password') {
     if (hasMfa) throw new AppError('invalid_request', 'You use 2-step verification: confirm with your second factor instead of the password.');
-    await deps.accounts.authenticate(p.account.username, body.password ?? '', ctx.ip);
+    await deps.accounts.authenticate(p.account.username, body.password ?? '', signInClient(ctx));
     return sudo.verified(p.sessionUid!, 'password');
   }
   if (!hasMfa) throw new AppError('invalid_request', 'You have no second factor: confirm with your password.');

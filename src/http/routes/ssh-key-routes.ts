@@ -80,7 +80,7 @@ export function registerSshKeyRoutes(api: ApiRegistry, deps: { keys: SshKeyServi
     response: { status: 204 },
     handler: async (ctx, { params }) => {
       const principal = await requirePrincipal(ctx);
-      await sudo.require(principal, 'delete an SSH key');
+      await sudo.requireOfSessions(principal, 'delete an SSH key');
       await keys.remove(principal.account, params.id, requestInfo(ctx));
     },
   });

@@ -70,7 +70,7 @@ export function registerSshPrivateKeyRoutes(api: ApiRegistry, deps: { keys: SshP
     response: { status: 204 },
     handler: async (ctx, { params }) => {
       const principal = await requirePrincipal(ctx);
-      await sudo.require(principal, 'delete an SSH private key');
+      await sudo.requireOfSessions(principal, 'delete an SSH private key');
       await keys.remove(principal.account, params.name, requestInfo(ctx));
     },
   });

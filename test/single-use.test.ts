@@ -95,6 +95,18 @@ test(`the same approved device code polled ${N} times at once: one device gets t
   for (const r of results.filter((x) => x.status !== 200)) expect(r.body.error).toBe('invalid_grant');
 });
 
+test(`a WebAuthn challenge taken ${N} times at once is given out once`, async () => {
+  const challenges = k.container.mfa.challenges;
+  await challenges.put('webauthn-auth:race', 'the-challenge', 60);
+  const taken = await atOnce(N, () => challenges.take('webauthn-auth:race'));
+  expect(wins(taken, (v) => v === 'the-challenge')).toBe(1);
+});
+
+test(`a once-marker claimed ${N} times at once has one winner`, async () => {
+  const results = await atOnce(N, () => k.container.once.claim('test:race', new Date(Date.now() + 60_000)));
+  expect(wins(results, (won) => won)).toBe(1);
+});
+
 describe('second factors', () => {
   let secret: string;
   let recoveryCodes: string[];

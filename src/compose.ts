@@ -181,7 +181,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     // --- CLI sign-in with the device flow, signed-in devices / connected apps (issue 5) ---
     const browserSession = sessionAuthenticator(provider, accounts, mfa);
     const deviceLogin = await composeDeviceLogin({
-      config, connection, now, provider, throttle, policies, organizations, accounts, audit, views, logger,
+      config, connection, now, provider, throttle, once, policies, organizations, accounts, audit, views, logger,
       signedIn: (ctx) => browserSession.authenticate(ctx),
       sweeps: options.sweeps !== false,
     });

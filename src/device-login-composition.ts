@@ -25,6 +25,7 @@ import { providerDeviceCodes, providerGrantStore } from './oidc/grant-store.ts';
 import { deviceFlowGuard } from './http/middleware/device-flow-guard.ts';
 import { DEVICE_CODE_GRANT, deviceTokenHooks } from './http/middleware/device-token-hooks.ts';
 import { registerConnectedAppsRoutes } from './http/routes/connected-apps-routes.ts';
+import type { OnceClaims } from './repositories/once-marker-repository.ts';
 
 const PROVIDER_MOUNT = '/api/oidc';
 
@@ -34,6 +35,7 @@ export interface DeviceLoginDeps {
   now: () => number;
   provider: Provider;
   throttle: ThrottleService;
+  once: OnceClaims;
   policies: PolicyService;
   organizations: OrganizationService;
   accounts: AccountService;
@@ -62,7 +64,7 @@ export async function composeDeviceLogin(deps: DeviceLoginDeps): Promise<DeviceL
   await connections.ensureIndexes();
 
   registerDeviceLoginPolicy(deps.policies);
-  const deviceFlow = new DeviceFlowService({ requests, throttle: deps.throttle, policies: deps.policies, organizations: deps.organizations, rules: config.deviceFlow, now });
+  const deviceFlow = new DeviceFlowService({ requests, once: deps.once, throttle: deps.throttle, policies: deps.policies, organizations: deps.organizations, rules: config.deviceFlow, now });
   const clients = config.clients.map((c) => ({
     clientId: c.client_id, name: c.client_name ?? c.client_id, firstParty: c.firstParty, devices: !!c.grant_types?.includes(DEVICE_CODE_GRANT),
   }));

@@ -95,6 +95,19 @@ test(`the same approved device code polled ${N} times at once: one device gets t
   for (const r of results.filter((x) => x.status !== 200)) expect(r.body.error).toBe('invalid_grant');
 });
 
+test(`a pending device code polled ${N} times at once: one poll is on time, every other one slows the device down`, async () => {
+  const start = await startDevice(k.issuer);
+  const poll = () => tokenRequest({ client_id: 'pw-cli', grant_type: DEVICE_GRANT, device_code: start.device_code });
+  const results = await atOnce(N, poll);
+  expect(wins(results, (r) => r.body.error === 'authorization_pending')).toBe(1);
+  expect(wins(results, (r) => r.body.error === 'slow_down')).toBe(N - 1);
+  // Each slow_down added 5 s (RFC 8628 §3.5): the interval is now 1 + 5·(N−1) seconds.
+  k.clock.offsetMs += (1 + 5 * (N - 1)) * 1000 - 2000;
+  expect((await poll()).body.error).toBe('slow_down');
+  k.clock.offsetMs += (1 + 5 * N) * 1000 + 1000;
+  expect((await poll()).body.error).toBe('authorization_pending');
+});
+
 test(`a WebAuthn challenge taken ${N} times at once is given out once`, async () => {
   const challenges = k.container.mfa.challenges;
   await challenges.put('webauthn-auth:race', 'the-challenge', 60);

@@ -4,7 +4,7 @@
  * and how fast its device polls (for `slow_down`). Codes are stored only as SHA-256 digests.
  * Rows outlive their code by a day, then `sweepExpired` removes them (no TTL indexes on FerretDB).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 
 interface DeviceRequestDoc {
@@ -16,6 +16,12 @@ interface DeviceRequestDoc {
   lastPollAt?: Date;
 }
 
+/**
+ * One row per `slow_down` answered (RFC 8628 §3.5: +5 s each): counting inserted rows stays exact
+ * when polls race, where `$inc` on FerretDB 1.x can lose increments.
+ */
+interface SlowDownDoc { _id: string; request: string; expiresAt: Date }
+
 const schema = new Schema<DeviceRequestDoc>({
   _id: { type: String, required: true },
   userCodeDigest: { type: String, required: true },
@@ -25,6 +31,14 @@ const schema = new Schema<DeviceRequestDoc>({
   lastPollAt: Date,
 }, { collection: 'device_requests', versionKey: false });
 
+const slowDownSchema = new Schema<SlowDownDoc>({
+  _id: { type: String, required: true },
+  request: { type: String, required: true },
+  expiresAt: { type: Date, required: true },
+}, { collection: 'device_slow_downs', versionKey: false });
+
+export const SLOW_DOWN_STEP_SECONDS = 5;
+
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 /** The user code as the provider stores it (same rule as oidc-provider): ASCII upper case, word characters only. */
@@ -32,12 +46,17 @@ export const normalizeUserCode = (input: string): string => input.replace(/[a-z]
 
 export interface DeviceRequest { clientId: string; expiresAt: Date; intervalSeconds: number; lastPollAt?: Date }
 
+/** The key a request is stored under (a digest of its device code), e.g. for once-markers. */
+export const deviceRequestKey = digest;
+
 export class DeviceRequestRepository {
   readonly #model: Model<DeviceRequestDoc>;
+  readonly #slowDowns: Model<SlowDownDoc>;
   readonly #now: () => number;
 
   constructor(conn: Connection, now: () => number) {
     this.#model = conn.models.DeviceRequest as Model<DeviceRequestDoc> ?? conn.model<DeviceRequestDoc>('DeviceRequest', schema);
+    this.#slowDowns = conn.models.DeviceSlowDown as Model<SlowDownDoc> ?? conn.model<SlowDownDoc>('DeviceSlowDown', slowDownSchema);
     this.#now = now;
   }
 
@@ -62,19 +81,28 @@ export class DeviceRequestRepository {
     return this.#model.findOne({ userCodeDigest: digest(normalized) }).lean<DeviceRequestDoc>().then((d) => d ?? undefined);
   }
 
-  /** Records a poll; answers the request as it was before this poll (undefined: unknown code). */
-  async recordPoll(deviceCode: string): Promise<DeviceRequest | undefined> {
-    const before = await this.#model.findOneAndUpdate({ _id: digest(deviceCode) }, { $set: { lastPollAt: new Date(this.#now()) } }, { returnDocument: 'before' }).lean<DeviceRequestDoc>();
-    return before ?? undefined;
+  /** The request with its current interval (the initial one plus every slow_down since). */
+  async forPoll(deviceCode: string): Promise<DeviceRequest | undefined> {
+    const [request, slowDowns] = await Promise.all([
+      this.#model.findById(digest(deviceCode)).lean<DeviceRequestDoc>(),
+      this.#slowDowns.countDocuments({ request: digest(deviceCode) }),
+    ]);
+    return request ? { ...request, intervalSeconds: request.intervalSeconds + slowDowns * SLOW_DOWN_STEP_SECONDS } : undefined;
   }
 
-  /** RFC 8628 §3.5: the interval grows for this and every later request. */
-  async increaseInterval(deviceCode: string, bySeconds: number): Promise<void> {
-    await this.#model.updateOne({ _id: digest(deviceCode) }, { $inc: { intervalSeconds: bySeconds } });
+  async recordPoll(deviceCode: string, at: Date): Promise<void> {
+    await this.#model.updateOne({ _id: digest(deviceCode) }, { $set: { lastPollAt: at } });
+  }
+
+  /** RFC 8628 §3.5: the interval grows by 5 s for this and every later request. */
+  async slowDown(deviceCode: string, expiresAt: Date): Promise<void> {
+    await this.#slowDowns.create({ _id: randomUUID(), request: digest(deviceCode), expiresAt });
   }
 
   async sweepExpired(graceMs = 86400_000): Promise<number> {
-    const res = await this.#model.deleteMany({ expiresAt: { $lt: new Date(this.#now() - graceMs) } });
+    const cutoff = new Date(this.#now() - graceMs);
+    await this.#slowDowns.deleteMany({ expiresAt: { $lt: cutoff } });
+    const res = await this.#model.deleteMany({ expiresAt: { $lt: cutoff } });
     return res.deletedCount ?? 0;
   }
 }

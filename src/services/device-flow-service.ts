@@ -14,10 +14,10 @@ import { z } from 'zod';
 import type { Reservation, ThrottleRule, ThrottleService, ThrottleSubject } from './throttle-service.ts';
 import type { PolicyService } from './policy-service.ts';
 import type { OrganizationService } from './organization-service.ts';
-import type { DeviceRequestRepository } from '../repositories/device-request-repository.ts';
+import { deviceRequestKey, type DeviceRequestRepository } from '../repositories/device-request-repository.ts';
+import type { OnceClaims } from '../repositories/once-marker-repository.ts';
 
 export const DEVICE_LOGIN_POLICY = 'disable-device-login';
-export const SLOW_DOWN_STEP_SECONDS = 5;
 /** Clock and network jitter forgiven when judging whether a device polled too early. */
 const POLL_GRACE_MS = 500;
 
@@ -36,14 +36,16 @@ export type PollVerdict = 'ok' | 'slow_down' | 'unknown';
 
 export class DeviceFlowService {
   readonly #requests: DeviceRequestRepository;
+  readonly #once: OnceClaims;
   readonly #throttle: ThrottleService;
   readonly #policies: PolicyService;
   readonly #organizations: OrganizationService;
   readonly #rules: DeviceFlowRules;
   readonly #now: () => number;
 
-  constructor(deps: { requests: DeviceRequestRepository; throttle: ThrottleService; policies: PolicyService; organizations: OrganizationService; rules: DeviceFlowRules; now: () => number }) {
+  constructor(deps: { requests: DeviceRequestRepository; once: OnceClaims; throttle: ThrottleService; policies: PolicyService; organizations: OrganizationService; rules: DeviceFlowRules; now: () => number }) {
     this.#requests = deps.requests;
+    this.#once = deps.once;
     this.#throttle = deps.throttle;
     this.#policies = deps.policies;
     this.#organizations = deps.organizations;
@@ -61,13 +63,22 @@ export class DeviceFlowService {
     });
   }
 
-  /** Judges a poll that the provider answered `authorization_pending`. */
+  /**
+   * Judges a poll that the provider answered `authorization_pending`. Of the polls that follow
+   * one poll, only one may be on time: it claims the right to succeed that poll (a once-marker),
+   * so simultaneous polls get one `authorization_pending` and `slow_down` for the rest.
+   */
   async poll(deviceCode: string): Promise<PollVerdict> {
-    const before = await this.#requests.recordPoll(deviceCode);
-    if (!before) return 'unknown';
-    const sinceLast = before.lastPollAt ? this.#now() - before.lastPollAt.getTime() : Infinity;
-    if (sinceLast >= before.intervalSeconds * 1000 - POLL_GRACE_MS) return 'ok';
-    await this.#requests.increaseInterval(deviceCode, SLOW_DOWN_STEP_SECONDS);
+    const request = await this.#requests.forPoll(deviceCode);
+    if (!request) return 'unknown';
+    const now = this.#now();
+    const previous = request.lastPollAt?.getTime() ?? 0;
+    const onTime = now - previous >= request.intervalSeconds * 1000 - POLL_GRACE_MS;
+    const won = onTime && await this.#once.claim(`device-poll:${deviceRequestKey(deviceCode)}:${previous}`, request.expiresAt);
+    // Every poll, on time or not, starts the next interval (as a device that waits must).
+    await this.#requests.recordPoll(deviceCode, new Date(now));
+    if (won) return 'ok';
+    await this.#requests.slowDown(deviceCode, request.expiresAt);
     return 'slow_down';
   }
 

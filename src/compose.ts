@@ -34,6 +34,7 @@ import { AuditRepository } from './repositories/audit-repository.ts';
 import { PolicyService } from './services/policy-service.ts';
 import { AuditService } from './services/audit-service.ts';
 import { sessionAuthenticator } from './http/auth/session-authenticator.ts';
+import { DpopProofs } from './http/auth/dpop-proof.ts';
 import { foundationFeatures } from './foundation-features.ts';
 import { ChangeSignalRepository } from './repositories/change-signal-repository.ts';
 import { ChangeSignal, CREDENTIAL_REVOCATIONS } from './services/change-signal.ts';
@@ -109,6 +110,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const throttles = new ThrottleRepository(connection);
     const secrets = new SecretRepository(connection);
     const once = new OnceMarkerRepository(connection, now);
+    const dpop = new DpopProofs({ once, now, baseUrl: config.baseUrl });
     const policyRepo = new PolicyRepository(connection, now);
     const auditRepo = new AuditRepository(connection);
     await accountsRepo.ensureIndexes();
@@ -160,13 +162,13 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const sshFeatures = sshKeyFeatures({
       publicKeys: new SshKeyService({ repo: sshPublicRepo, accounts, audit, now }),
       privateKeys: new SshPrivateKeyService({ repo: sshPrivateRepo, envelope: keys.envelope, accounts, audit, auditRepo, reader: new PrivateKeyReader(), logger }),
-      accounts, organizations, sudo, provider, now,
+      accounts, organizations, sudo, provider, dpop, now,
       access: { public: config.sshKeys.authorizedKeysPublic, secret: config.sshKeys.authorizedKeysSecret },
     });
 
     // --- API keys, CLI tokens, token exchange, credential introspection (issue 4) ---
     const credentials = await composeCredentials({
-      connection, config, logger, now, keys, provider, accounts, organizations, policies, audit, sudo, throttle, revocations,
+      connection, config, logger, now, keys, provider, accounts, organizations, policies, audit, sudo, throttle, revocations, dpop,
       membersOf: async (organizationId) => (await orgRepo.membersOf(organizationId)).map((m) => m.accountId),
       hasSecondFactor: (accountId) => mfa.mfa.hasMfa(accountId),
     });

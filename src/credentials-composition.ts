@@ -11,6 +11,7 @@ import type { Config } from './config/schema.ts';
 import type { Logger } from './logging/logger.ts';
 import type { Feature } from './http/feature.ts';
 import type { Authenticator } from './http/auth/principal.ts';
+import type { DpopProofs } from './http/auth/dpop-proof.ts';
 import type { AccountService } from './services/account-service.ts';
 import type { AuditService } from './services/audit-service.ts';
 import type { OrganizationService } from './services/organization-service.ts';
@@ -44,6 +45,8 @@ export interface CredentialsDeps {
   connection: Connection; config: Config; logger: Logger; now: () => number; keys: ServerKeys; provider: Provider;
   accounts: AccountService; organizations: OrganizationService; policies: PolicyService; audit: AuditService;
   sudo: SudoGuard; throttle: ThrottleService; revocations: ChangeSignal;
+  /** Checks DPoP proofs of access tokens bound to a key (API, token exchange). */
+  dpop: DpopProofs;
   /** Account ids of an organization's members. */
   membersOf: (organizationId: string) => Promise<string[]>;
   /** Whether the account has an enabled second factor. */
@@ -89,7 +92,7 @@ export async function composeCredentials(deps: CredentialsDeps): Promise<Credent
     isHit: (r): r is Principal => typeof r === 'object' && r !== null && 'account' in r,
     expiresAt: (p) => p.expiresAt?.getTime(),
   });
-  const authDeps = { credentials: service, provider, accounts, oauthCache };
+  const authDeps = { credentials: service, provider, accounts, oauthCache, dpop: deps.dpop };
   registerTokenExchange(provider, { ...authDeps, signer: createJwtSigner(deps.keys.jwks), lifetimeSeconds: c.exchangeTokenSeconds, now });
 
   const feature: Feature = {

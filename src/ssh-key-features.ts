@@ -11,6 +11,7 @@ import type { OrganizationService } from './services/organization-service.ts';
 import type { SshKeyService } from './services/ssh-key-service.ts';
 import type { SshPrivateKeyService } from './services/ssh-private-key-service.ts';
 import type { SudoGuard } from './services/sudo-service.ts';
+import type { DpopProofs } from './http/auth/dpop-proof.ts';
 
 export interface SshKeyFeatureDeps {
   publicKeys: SshKeyService;
@@ -19,16 +20,19 @@ export interface SshKeyFeatureDeps {
   organizations: OrganizationService;
   sudo: SudoGuard;
   provider: Provider;
+  /** Checks DPoP proofs of client_credentials tokens bound to a key. */
+  dpop: DpopProofs;
   access: AuthorizedKeysAccess;
   now: () => number;
 }
 
 export function sshKeyFeatures(d: SshKeyFeatureDeps): Feature[] {
+  const clientTokens = { provider: d.provider, dpop: d.dpop };
   return [
     {
       name: 'ssh-public-keys',
       register: ({ router, api, kit, nav }) => {
-        registerSshKeyRoutes(api, { keys: d.publicKeys, sudo: d.sudo, provider: d.provider, access: d.access });
+        registerSshKeyRoutes(api, { keys: d.publicKeys, sudo: d.sudo, clientTokens, access: d.access });
         registerSshKeyPages(router, { kit, nav, keys: d.publicKeys, sudo: d.sudo, now: d.now });
       },
     },
@@ -36,7 +40,7 @@ export function sshKeyFeatures(d: SshKeyFeatureDeps): Feature[] {
       name: 'ssh-private-keys',
       register: ({ router, api, kit, nav }) => {
         registerSshPrivateKeyRoutes(api, { keys: d.privateKeys, accounts: d.accounts, organizations: d.organizations, sudo: d.sudo });
-        registerSshPlatformRoutes(api, { keys: d.privateKeys, provider: d.provider });
+        registerSshPlatformRoutes(api, { keys: d.privateKeys, clientTokens });
         registerSshPrivateKeyPages(router, { kit, nav, keys: d.privateKeys, sudo: d.sudo });
       },
     },

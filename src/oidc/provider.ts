@@ -15,6 +15,7 @@ import { createPages } from './pages.ts';
 import { deviceExtraParams, deviceFlowOptions } from './device-flow.ts';
 import { ACR_MFA, ACR_PWD, createInteractionPolicy } from './mfa-prompt.ts';
 import type { MfaDecision } from '../services/mfa-decision.ts';
+import { DPOP_ALGORITHMS } from '../http/auth/dpop-proof.ts';
 
 export interface ProviderDeps {
   /** Decides whether a sign-in still needs its second factor (the `mfa` prompt). */
@@ -61,6 +62,8 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
       email: ['email', 'email_verified'],
     },
     responseTypes: ['code'],
+    // DPoP (on by default): the proof algorithms Keyward's own routes accept too (dpop-proof.ts).
+    enabledJWA: { dPoPSigningAlgValues: [...DPOP_ALGORITHMS] },
     routes: {
       authorization: '/authorize',
       token: '/token',

@@ -10,14 +10,18 @@
  *
  * An app accepts exchanged tokens when its `grant_types` include the token-exchange grant.
  * Refused: unknown audiences (invalid_target), invalid/expired/deleted subject tokens and
- * disabled users (invalid_grant).
+ * disabled users (invalid_grant). A subject token bound to a key (DPoP, RFC 9449) is accepted
+ * only when the token request carries a valid DPoP proof of that key (`htu` = this token
+ * endpoint; `ath`, if present, of the subject token): without one invalid_grant, with an invalid
+ * one invalid_dpop_proof. oidc-provider checks DPoP only for its own grant types.
  */
 import { randomUUID } from 'node:crypto';
 import { errors, type TokenEndpointGrantContext } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 import { isAppError } from '../errors/app-error.ts';
 import type { Account } from '../repositories/account-repository.ts';
-import { principalForCredential, type CredentialAuthenticatorDeps } from '../http/auth/credential-authenticator.ts';
+import { principalForCredential, type BindingCheck, type CredentialAuthenticatorDeps } from '../http/auth/credential-authenticator.ts';
+import { DpopError } from '../http/auth/dpop-proof.ts';
 import type { JwtSigner } from './jwt-signer.ts';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -44,6 +48,25 @@ interface ExchangeParams {
 }
 
 type Client = TokenEndpointGrantContext['oidc']['client'];
+
+const refused = (description: string) => new errors.CustomOIDCProviderError('invalid_grant', description);
+
+/** A bound subject token needs this token request's DPoP proof of its key. */
+function subjectBinding(ctx: TokenEndpointGrantContext, deps: TokenExchangeDeps, subjectToken: string): BindingCheck {
+  return async (jkt) => {
+    if (!jkt) return;
+    const proof = ctx.get('dpop');
+    if (!proof) throw refused('subject_token is bound to a key (DPoP): the token request needs a DPoP proof of that key');
+    try {
+      const url = deps.dpop.urlOf(ctx);
+      await deps.dpop.verify({ proof, method: ctx.method, url, jkt, accessToken: subjectToken, athRequired: false });
+    } catch (err) {
+      if (!(err instanceof DpopError)) throw err;
+      if (err.error === 'invalid_dpop_proof') throw new errors.InvalidDpopProof(err.message);
+      throw refused(`subject_token refused: ${err.message}`);
+    }
+  };
+}
 
 /** The audience app: the caller, or another client that accepts exchanged tokens. */
 async function audienceOf(provider: Provider, caller: Client, audience: string | undefined): Promise<Client> {
@@ -85,9 +108,9 @@ export function registerTokenExchange(provider: Provider, deps: TokenExchangeDep
 
     let principal;
     try {
-      principal = await principalForCredential(deps, params.subject_token, ctx.ip);
+      principal = await principalForCredential(deps, params.subject_token, ctx.ip, subjectBinding(ctx, deps, params.subject_token));
     } catch (err) {
-      if (isAppError(err) && err.status < 500) throw new errors.CustomOIDCProviderError('invalid_grant', `subject_token refused: ${err.message}`);
+      if (isAppError(err) && err.status < 500) throw refused(`subject_token refused: ${err.message}`);
       throw err;
     }
 

@@ -4,6 +4,7 @@
  *   Basic base64("<pwt_ key>:")   API key as username, empty password (a pwut_ token works too)
  *   Bearer pwt_… / pwut_…          API key or CLI token
  *   Bearer <opaque>                OAuth access token from Keyward's provider (first-party apps)
+ *   DPoP <opaque> + DPoP: <proof>  the same, bound to a key (RFC 9449): only this way (dpop-proof.ts)
  *
  * One method per request: an Authorization header next to a browser session cookie is a 400.
  * A malformed value is a 401 before any database read (see credential-format.ts).
@@ -18,21 +19,22 @@ import type { PersonalCredentialService } from '../../services/personal-credenti
 import { isFirstParty } from '../../oidc/first-party-grant.ts';
 import type { RevocableCache } from '../../services/revocable-cache.ts';
 import type { Authenticator, Principal } from './principal.ts';
+import type { DpopProofs } from './dpop-proof.ts';
 
 const SESSION_COOKIE = '_session';
-const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="keyward", Bearer realm="keyward"' };
+const CHALLENGE = { 'WWW-Authenticate': 'Basic realm="keyward", Bearer realm="keyward", DPoP realm="keyward"' };
 /** oidc-provider's opaque token values; anything else cannot be one, so no lookup is made. */
 const OPAQUE_TOKEN = /^[A-Za-z0-9_-]{20,256}$/;
 
 const unauthenticated = (message: string) => new AppError('unauthenticated', message, { headers: CHALLENGE });
 
 /** Splits the header into the one credential it carries and how it was sent. */
-export function credentialFromHeader(header: string): { scheme: 'basic' | 'bearer'; value: string } {
+export function credentialFromHeader(header: string): { scheme: 'basic' | 'bearer' | 'dpop'; value: string } {
   const m = /^([A-Za-z]+) +([^\s]+)$/.exec(header.trim());
-  if (!m) throw unauthenticated('Malformed Authorization header: expected "Basic <base64>" or "Bearer <token>".');
+  if (!m) throw unauthenticated('Malformed Authorization header: expected "Basic <base64>", "Bearer <token>" or "DPoP <token>".');
   const scheme = m[1].toLowerCase();
-  if (scheme === 'bearer') return { scheme, value: m[2] };
-  if (scheme !== 'basic') throw unauthenticated(`Unsupported authorization scheme "${m[1]}": use Basic (API key) or Bearer.`);
+  if (scheme === 'bearer' || scheme === 'dpop') return { scheme, value: m[2] };
+  if (scheme !== 'basic') throw unauthenticated(`Unsupported authorization scheme "${m[1]}": use Basic (API key), Bearer or DPoP.`);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(m[2])) throw unauthenticated('Malformed Basic credentials: not base64.');
   const decoded = Buffer.from(m[2], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
@@ -48,7 +50,14 @@ export interface CredentialAuthenticatorDeps {
   accounts: AccountService;
   /** Remembers verified OAuth access tokens (by SHA-256 of the value) until a revocation is announced. */
   oauthCache: RevocableCache<Principal>;
+  dpop: DpopProofs;
 }
+
+/**
+ * How the key binding of an OAuth access token is checked for this use of it: called with the
+ * key the token is bound to (`jkt`), or undefined for an unbound token; throws to refuse.
+ */
+export type BindingCheck = (jkt: string | undefined) => Promise<void>;
 
 export function credentialAuthenticator(deps: CredentialAuthenticatorDeps): Authenticator {
   return {
@@ -61,15 +70,23 @@ export function credentialAuthenticator(deps: CredentialAuthenticatorDeps): Auth
       }
       const { scheme, value } = credentialFromHeader(header);
       if (scheme === 'basic' && !kindOf(value)) throw unauthenticated('Basic authentication is for Keyward API keys (pwt_…); send other tokens as Bearer.');
-      return principalForCredential(deps, value, ctx.ip);
+      if (scheme === 'dpop' && kindOf(value)) {
+        throw unauthenticated('The DPoP scheme is for OAuth access tokens bound to a key; send API keys and CLI tokens as Basic or Bearer.');
+      }
+      return principalForCredential(deps, value, ctx.ip, (jkt) => deps.dpop.checkResource(ctx, { scheme, token: value }, jkt));
     },
   };
 }
 
-/** The caller behind an API key, CLI token or first-party OAuth access token, or an AppError (401/403). */
-export async function principalForCredential(deps: CredentialAuthenticatorDeps, value: string, ip?: string): Promise<Principal> {
+/**
+ * The caller behind an API key, CLI token or first-party OAuth access token, or an AppError
+ * (401/403). `binding` decides about the OAuth token's key binding (API keys have none).
+ */
+export async function principalForCredential(
+  deps: CredentialAuthenticatorDeps, value: string, ip: string | undefined, binding: BindingCheck,
+): Promise<Principal> {
   const kind = kindOf(value);
-  if (!kind) return oauthPrincipal(deps, value);
+  if (!kind) return oauthPrincipal(deps, value, binding);
   const { credential, account } = await deps.credentials.verify(value, ip);
   return { account, via: kind, amr: [], credentialId: credential.id, expiresAt: credential.expiresAt };
 }
@@ -77,10 +94,14 @@ export async function principalForCredential(deps: CredentialAuthenticatorDeps, 
 /**
  * An OAuth access token issued by Keyward's provider to a first-party app, read through public
  * models, or remembered: the provider's adapter announces every revoked access token and grant.
+ * What is remembered includes the key the token is bound to; its proof is checked every time.
  */
-async function oauthPrincipal(deps: CredentialAuthenticatorDeps, value: string): Promise<Principal> {
+async function oauthPrincipal(deps: CredentialAuthenticatorDeps, value: string, binding: BindingCheck): Promise<Principal> {
   if (!OPAQUE_TOKEN.test(value)) throw unauthenticated(INVALID_TOKEN);
-  return deps.oauthCache.through(createHash('sha256').update(value).digest('base64url'), () => loadOauthPrincipal(deps, value));
+  const key = createHash('sha256').update(value).digest('base64url');
+  const principal = await deps.oauthCache.through(key, () => loadOauthPrincipal(deps, value));
+  await binding(principal.jkt);
+  return principal;
 }
 
 const INVALID_TOKEN = 'The access token is invalid, expired or revoked.';
@@ -99,5 +120,8 @@ async function loadOauthPrincipal({ provider, accounts }: CredentialAuthenticato
   }
   const account = await accounts.findById(token.accountId);
   if (!account || account.disabled) throw unauthenticated('The access token belongs to a disabled account.');
-  return { account, via: 'oauth', amr: [], credentialId: token.jti, expiresAt: token.exp ? new Date(token.exp * 1000) : undefined };
+  return {
+    account, via: 'oauth', amr: [], credentialId: token.jti, expiresAt: token.exp ? new Date(token.exp * 1000) : undefined,
+    ...(token.jkt ? { jkt: token.jkt } : {}),
+  };
 }

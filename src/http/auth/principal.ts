@@ -23,6 +23,8 @@ export interface Principal {
   credentialId?: string;
   /** When the presented credential stops working. */
   expiresAt?: Date;
+  /** The key an OAuth access token is bound to (RFC 7638 thumbprint): it works only with a DPoP proof of that key. */
+  jkt?: string;
 }
 
 export interface Authenticator {

@@ -2,11 +2,10 @@
  * SSH public keys over REST (contract §3): the caller's own keys, and the system-level
  * authorized_keys answer for sshd's AuthorizedKeysCommand on clusters.
  */
-import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import type { ApiRegistry } from '../api-registry.ts';
 import { requirePrincipal } from '../auth/principal.ts';
-import { hasSharedSecret, requireClientScope, SCOPE_AUTHORIZED_KEYS } from '../auth/client-credentials.ts';
+import { hasSharedSecret, requireClientScope, SCOPE_AUTHORIZED_KEYS, type ClientTokens } from '../auth/client-credentials.ts';
 import { requestInfo } from '../request-info.ts';
 import type { SshKeyService } from '../../services/ssh-key-service.ts';
 import type { SudoGuard } from '../../services/sudo-service.ts';
@@ -45,8 +44,8 @@ export function presentPublicKey(k: SshPublicKey, keys: SshKeyService) {
   };
 }
 
-export function registerSshKeyRoutes(api: ApiRegistry, deps: { keys: SshKeyService; sudo: SudoGuard; provider: Provider; access: AuthorizedKeysAccess }): void {
-  const { keys, sudo, provider, access } = deps;
+export function registerSshKeyRoutes(api: ApiRegistry, deps: { keys: SshKeyService; sudo: SudoGuard; clientTokens: ClientTokens; access: AuthorizedKeysAccess }): void {
+  const { keys, sudo, clientTokens, access } = deps;
 
   api.add({
     method: 'get', path: '/api/ssh-public-keys', summary: 'Your SSH public keys', tags: ['SSH keys'],
@@ -93,7 +92,7 @@ export function registerSshKeyRoutes(api: ApiRegistry, deps: { keys: SshKeyServi
     query: z.object({ fingerprint: z.string().max(100).optional() }),
     response: { status: 200, contentType: 'text/plain; charset=utf-8' },
     handler: async (ctx, { params, query }) => {
-      if (!access.public && !hasSharedSecret(ctx, access.secret)) await requireClientScope(ctx, provider, SCOPE_AUTHORIZED_KEYS);
+      if (!access.public && !hasSharedSecret(ctx, access.secret)) await requireClientScope(ctx, clientTokens, SCOPE_AUTHORIZED_KEYS);
       ctx.set('Cache-Control', 'no-store');
       const fingerprint = query.fingerprint?.replace(/ /g, '+');
       return keys.authorizedKeys(params.username, fingerprint);

@@ -3,10 +3,9 @@
  * client_credentials token with a dedicated scope — never for users: sign a payload (preferred,
  * the key stays in Keyward) or retrieve the decrypted key. Every use is audited for the owner.
  */
-import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import type { ApiRegistry } from '../api-registry.ts';
-import { requireClientScope, SCOPE_PRIVATE_KEYS_READ, SCOPE_PRIVATE_KEYS_SIGN } from '../auth/client-credentials.ts';
+import { requireClientScope, SCOPE_PRIVATE_KEYS_READ, SCOPE_PRIVATE_KEYS_SIGN, type ClientTokens } from '../auth/client-credentials.ts';
 import { requestInfo } from '../request-info.ts';
 import { AppError } from '../../errors/app-error.ts';
 import type { SshPrivateKeyService } from '../../services/ssh-private-key-service.ts';
@@ -16,8 +15,8 @@ import { sshPrivateKeySchema, presentPrivateKey } from './ssh-private-key-routes
 const params = z.object({ username: z.string().min(1).max(100), name: z.string().regex(KEY_NAME, 'is not a valid key name') });
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-export function registerSshPlatformRoutes(api: ApiRegistry, deps: { keys: SshPrivateKeyService; provider: Provider }): void {
-  const { keys, provider } = deps;
+export function registerSshPlatformRoutes(api: ApiRegistry, deps: { keys: SshPrivateKeyService; clientTokens: ClientTokens }): void {
+  const { keys, clientTokens } = deps;
   const tags = ['Platform: SSH private keys'];
 
   api.add({
@@ -37,7 +36,7 @@ export function registerSshPlatformRoutes(api: ApiRegistry, deps: { keys: SshPri
       schema: z.object({ signature: z.string(), algorithm: z.string(), format: z.enum(['ssh', 'sshsig']), fingerprint: z.string(), publicKey: z.string() }),
     },
     handler: async (ctx, { params: p, body }) => {
-      const { clientId } = await requireClientScope(ctx, provider, SCOPE_PRIVATE_KEYS_SIGN);
+      const { clientId } = await requireClientScope(ctx, clientTokens, SCOPE_PRIVATE_KEYS_SIGN);
       if (body.format === 'sshsig' && !body.namespace) throw new AppError('validation_failed', 'Invalid request body: namespace: is required for format "sshsig" (e.g. "file" or "git").');
       const data = Buffer.from(body.data, 'base64');
       const out = await keys.sign({ clientId, request: requestInfo(ctx) }, p.username, p.name, { data, format: body.format, namespace: body.namespace, rsaHash: body.rsaHash });
@@ -54,7 +53,7 @@ export function registerSshPlatformRoutes(api: ApiRegistry, deps: { keys: SshPri
     params,
     response: { status: 200, schema: sshPrivateKeySchema.extend({ privateKey: z.string().describe('OpenSSH private key, unencrypted') }) },
     handler: async (ctx, { params: p }) => {
-      const { clientId } = await requireClientScope(ctx, provider, SCOPE_PRIVATE_KEYS_READ);
+      const { clientId } = await requireClientScope(ctx, clientTokens, SCOPE_PRIVATE_KEYS_READ);
       const out = await keys.retrieve({ clientId, request: requestInfo(ctx) }, p.username, p.name);
       ctx.set('Cache-Control', 'no-store');
       return { ...presentPrivateKey(out.key), privateKey: out.privateKey };

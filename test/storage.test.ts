@@ -37,34 +37,53 @@ test('organizations record members and the org:admin role', async () => {
   expect(memberships).toEqual([expect.objectContaining({ admin: true, roles: ['org:admin'], organization: expect.objectContaining({ name: 'acme' }) })]);
 });
 
-test('OIDC artefacts: one collection, lookup fields top-level, payload encoded', async () => {
+test('OIDC artefacts: one collection per model, keyed by id, payload encoded, lookups by pointer', async () => {
   const browser = new Browser();
   const url = `${k.issuer}/authorize?client_id=test-web&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(RP_CALLBACK)}&code_challenge=${'a'.repeat(43)}&code_challenge_method=S256`;
   await signIn(browser, url, 'grace', PASSWORD, RP_CALLBACK);
-  const docs = await k.db.collection('oidc_payloads').find().toArray();
-  const models = new Set(docs.map((d) => d.model));
-  expect(models).toEqual(new Set(['Session', 'Grant', 'AuthorizationCode'])); // the finished Interaction is gone
-  for (const d of docs) {
-    expect(d._id).toMatch(new RegExp(`^${d.model}:`));
+  const [session] = await k.db.collection('oidc_session').find().toArray();
+  const [code] = await k.db.collection('oidc_authorization_code').find().toArray();
+  expect(await k.db.collection('oidc_grant').countDocuments()).toBe(1);
+  expect(await k.db.collection('oidc_interaction').countDocuments()).toBe(0); // the finished Interaction is gone
+  for (const d of [session, code]) {
     expect(typeof d.payload).toBe('string');
     expect(d.expiresAt).toBeInstanceOf(Date);
   }
-  expect(docs.find((d) => d.model === 'AuthorizationCode')!.grantId).toBeTruthy();
-  expect(docs.find((d) => d.model === 'Session')!.uid).toBeTruthy();
-  const indexes = (await k.db.collection('oidc_payloads').indexes()).map((i) => Object.keys(i.key).join(','));
-  expect(indexes).toEqual(expect.arrayContaining(['model,grantId', 'model,userCode', 'model,uid', 'expiresAt']));
+  expect(code.grantId).toBeTruthy();
+  expect(session.accountId).toBeTruthy();
+  // The provider finds sessions by uid through a pointer keyed by it (an _id lookup).
+  const pointer = await k.db.collection('oidc_lookup').findOne({ _id: `Session:uid:${String(session.uid)}` as never });
+  expect(pointer).toMatchObject({ id: session._id });
+  expect(await new OidcPayloadRepository(k.container.connection, Date.now).findByUid('Session', String(session.uid))).toMatchObject({ uid: session.uid });
+  expect(await k.db.collection('oidc_payloads').countDocuments()).toBe(0);
 });
 
-test('expiry is enforced on read and expired rows are swept', async () => {
+test('expiry is enforced on read and expired rows are swept in batches', async () => {
   const now = { t: Date.now() };
   const repo = new OidcPayloadRepository(k.container.connection, () => now.t);
   await repo.upsert('AccessToken', 'tok1', { grantId: 'g1', accountId: 'a' }, 10);
   expect(await repo.find('AccessToken', 'tok1')).toMatchObject({ grantId: 'g1' });
+  await k.db.collection('oidc_client_credentials').insertMany(Array.from({ length: 1200 }, (_, i) => ({
+    _id: `cc${i}` as never, payload: '{}', expiresAt: new Date(now.t + 5000),
+  })));
   now.t += 11_000;
   expect(await repo.find('AccessToken', 'tok1')).toBeUndefined();
-  expect(await k.db.collection('oidc_payloads').countDocuments({ _id: 'AccessToken:tok1' as never })).toBe(1);
-  expect(await repo.sweepExpired()).toBeGreaterThanOrEqual(1);
-  expect(await k.db.collection('oidc_payloads').countDocuments({ _id: 'AccessToken:tok1' as never })).toBe(0);
+  expect(await k.db.collection('oidc_access_token').countDocuments({ _id: 'tok1' as never })).toBe(1);
+  expect(await repo.sweepExpired()).toBeGreaterThanOrEqual(1201);
+  expect(await k.db.collection('oidc_access_token').countDocuments({ _id: 'tok1' as never })).toBe(0);
+  expect(await k.db.collection('oidc_client_credentials').countDocuments()).toBe(0);
+});
+
+test('rows stored by earlier versions in one collection are moved to their model at start-up', async () => {
+  await k.db.collection('oidc_payloads').insertMany([
+    { _id: 'Session:legacy-session' as never, model: 'Session', uid: 'legacy-uid', accountId: 'acct', payload: JSON.stringify({ uid: 'legacy-uid', accountId: 'acct' }), expiresAt: new Date(Date.now() + 60_000) },
+    { _id: 'RefreshToken:legacy-rt' as never, model: 'RefreshToken', grantId: 'g9', payload: JSON.stringify({ grantId: 'g9' }), expiresAt: new Date(Date.now() + 60_000) },
+  ]);
+  const repo = new OidcPayloadRepository(k.container.connection, Date.now);
+  await repo.ensureIndexes();
+  expect(await k.db.collection('oidc_payloads').countDocuments()).toBe(0);
+  expect(await repo.find('RefreshToken', 'legacy-rt')).toEqual({ grantId: 'g9' });
+  expect(await repo.findByUid('Session', 'legacy-uid')).toEqual({ uid: 'legacy-uid', accountId: 'acct' });
 });
 
 test('payloads with dotted keys and nested arrays round-trip (FerretDB-safe encoding)', async () => {

@@ -1,5 +1,5 @@
 /** Builds the node-oidc-provider instance from configuration, through its public options only. */
-import Provider, { type Configuration, type KoaContextWithOIDC, type UnknownObject } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC, type UnknownObject } from 'oidc-provider';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AccountService } from '../services/account-service.ts';
@@ -78,8 +78,14 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
           return caller.metadata()[RESOURCE_SERVER] === true || token.clientId === caller.clientId;
         },
       },
-      // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
-      revocation: { enabled: true, allowedPolicy: async (_ctx, caller, token) => token.clientId === caller.clientId },
+      // RFC 7009 §2.1: a client may revoke only the tokens issued to it, and is told when it tries another's.
+      revocation: {
+        enabled: true,
+        async allowedPolicy(_ctx, caller, token) {
+          if (token.clientId !== caller.clientId) throw new errors.UnauthorizedClient('this token was not issued to this client');
+          return true;
+        },
+      },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       // RFC 8628 device flow for the CLI: XXXX-XXXX codes from 20 consonants, Keyward's own pages (issue 5).

@@ -1,6 +1,6 @@
 /** Builds the node-oidc-provider instance from configuration, through its public options only. */
 import Provider, { errors, type Configuration, type KoaContextWithOIDC, type UnknownObject } from 'oidc-provider';
-import type { Config } from '../config/schema.ts';
+import { CLIENT_AUTH_METHODS, type Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AccountService } from '../services/account-service.ts';
 import type { ServerKeys } from '../services/server-keys.ts';
@@ -14,6 +14,7 @@ import { createPages } from './pages.ts';
 import { deviceExtraParams, deviceFlowOptions } from './device-flow.ts';
 import { ACR_MFA, ACR_PWD, createInteractionPolicy } from './mfa-prompt.ts';
 import type { MfaDecision } from '../services/mfa-decision.ts';
+import { discoveryFromIssuer } from './discovery-base.ts';
 
 export interface ProviderDeps {
   /** Decides whether a sign-in still needs its second factor (the `mfa` prompt). */
@@ -41,6 +42,13 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
       },
     },
     jwks: keys.jwks as Configuration['jwks'],
+    // The methods a configured client may use (config/schema.ts), advertised for every endpoint that authenticates clients.
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    discovery: {
+      // Only confidential clients get answers from introspection (see allowedPolicy below); public clients may revoke their own tokens.
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((m) => m !== 'none'),
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    },
     cookies: {
       keys: keys.cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', signed: true },
@@ -143,5 +151,6 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     logger.info({ event: 'oidc.grant.revoked', requestId: ctx.state?.requestId, grantId }, 'grant revoked');
   });
+  provider.use(discoveryFromIssuer(config.issuer));
   return provider;
 }

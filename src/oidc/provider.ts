@@ -14,6 +14,7 @@ import { createPages } from './pages.ts';
 import { deviceExtraParams, deviceFlowOptions } from './device-flow.ts';
 import { ACR_MFA, ACR_PWD, createInteractionPolicy } from './mfa-prompt.ts';
 import type { MfaDecision } from '../services/mfa-decision.ts';
+import { laxWithoutSecure, providerCookies } from './session-cookie.ts';
 import { discoveryFromIssuer } from './discovery-base.ts';
 
 export interface ProviderDeps {
@@ -49,11 +50,9 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
       introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((m) => m !== 'none'),
       revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     },
-    cookies: {
-      keys: keys.cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax', signed: true },
-      short: { httpOnly: true, sameSite: 'lax', signed: true },
-    },
+    // POST at /authorize and /end_session (OIDC Core §3.1.2.1); see session-cookie.ts for the cookie it needs.
+    cookies: providerCookies(keys.cookieKeys),
+    enableHttpPostMethods: true,
     // The last three are for machine clients only (client_credentials; SSH keys, issue 6).
     scopes: ['openid', 'offline_access', 'profile', 'email', 'ssh-authorized-keys', 'ssh-private-keys:sign', 'ssh-private-keys:read'],
     claims: {
@@ -151,6 +150,7 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     logger.info({ event: 'oidc.grant.revoked', requestId: ctx.state?.requestId, grantId }, 'grant revoked');
   });
+  provider.use(laxWithoutSecure());
   provider.use(discoveryFromIssuer(config.issuer));
   return provider;
 }

@@ -16,6 +16,7 @@ import { ACR_MFA, ACR_PWD, createInteractionPolicy } from './mfa-prompt.ts';
 import type { MfaDecision } from '../services/mfa-decision.ts';
 import { laxWithoutSecure, providerCookies } from './session-cookie.ts';
 import { discoveryFromIssuer } from './discovery-base.ts';
+import { profileClaims } from './profile-claims.ts';
 
 export interface ProviderDeps {
   /** Decides whether a sign-in still needs its second factor (the `mfa` prompt). */
@@ -57,7 +58,7 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
     scopes: ['openid', 'offline_access', 'profile', 'email', 'ssh-authorized-keys', 'ssh-private-keys:sign', 'ssh-private-keys:read'],
     claims: {
       openid: ['sub', 'amr', 'acr', 'auth_time'],
-      profile: ['name', 'preferred_username', 'updated_at'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', 'zoneinfo', 'updated_at'],
       email: ['email', 'email_verified'],
     },
     responseTypes: ['code'],
@@ -125,6 +126,7 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
             sub: id,
             name: account.displayName,
             preferred_username: account.username,
+            ...profileClaims(account),
             updated_at: Math.floor(account.updatedAt.getTime() / 1000),
             email: account.email,
             email_verified: false,

@@ -150,7 +150,6 @@ describe('discovery', () => {
     expect(meta.introspection_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post']);
     expect(meta.revocation_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
     expect(meta.token_endpoint_auth_methods_supported).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
-    expect(meta.claims_supported).toEqual(expect.arrayContaining(['given_name', 'family_name', 'locale', 'zoneinfo']));
   });
 
   test('without KEYWARD_PUBLIC_URL, the issuer and every endpoint come from one base, whatever the Host header', async () => {

@@ -41,6 +41,10 @@ async function signInAsRp(username: string, extra: Record<string, string> = {}) 
 
 const PROFILE = ['given_name', 'family_name', 'locale', 'zoneinfo'];
 
+test('discovery lists the profile claims', async () => {
+  expect((await webClient(k)).serverMetadata().claims_supported).toEqual(expect.arrayContaining(PROFILE));
+});
+
 test('claims never set are absent; once saved on the profile page they reach userinfo and the ID token', async () => {
   const paula = await newUser('paula');
   const before = await signInAsRp(paula);

@@ -197,7 +197,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
       beforeProvider: [...credentials.beforeProvider, ...deviceLogin.beforeProvider],
       authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa)],
-      features: [...foundationFeatures({ audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature],
+      features: [...foundationFeatures({ accounts, audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature],
     });
     return { config, logger, connection, keys, accounts, organizations, policies, audit, once, sudo, mfa, credentials, revocations, deviceLogin, sshCa, provider, app, close };
   } catch (err) {

@@ -21,11 +21,14 @@ const throttleRule = z.object({
   resetAfterSeconds: int(1, 86400 * 30),
 });
 
+/** How a configured OAuth client authenticates (RFC 6749 §2.3.1; `none` for public clients). */
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+
 export const clientSchema = z.object({
   client_id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'client_id: letters, digits, dot, dash, underscore'),
   client_name: z.string().min(1).max(128).optional(),
   client_secret: z.string().min(1).optional(),
-  token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'none']).optional(),
+  token_endpoint_auth_method: z.enum(CLIENT_AUTH_METHODS).optional(),
   application_type: z.enum(['web', 'native']).optional(),
   redirect_uris: z.array(z.url()).default([]),
   post_logout_redirect_uris: z.array(z.url()).optional(),

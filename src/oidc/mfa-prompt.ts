@@ -9,11 +9,36 @@ import type { MfaDecision } from '../services/mfa-decision.ts';
 export const ACR_PWD = 'urn:keyward:acr:pwd';
 export const ACR_MFA = 'urn:keyward:acr:mfa';
 
-/** Whether the client asked for a multi-factor sign-in. */
+const KNOWN_ACRS = new Set([ACR_PWD, ACR_MFA]);
+
+/** The first value Keyward knows: acr values are listed in order of preference (OIDC Core §3.1.2.1, §5.5.1). */
+function preferred(values: readonly string[]): string | undefined {
+  return values.find((v) => KNOWN_ACRS.has(v));
+}
+
+/**
+ * The acr values asked for through the `claims` parameter (OIDC Core §5.5.1.1), read from the
+ * parameter itself: oidc-provider replaces `claims.id_token.acr` with acr_values when both are sent.
+ */
+function claimsParameterAcrs(raw: unknown): string[] {
+  if (typeof raw !== 'string') return [];
+  try {
+    const acr = (JSON.parse(raw) as { id_token?: { acr?: { value?: unknown; values?: unknown } } } | null)?.id_token?.acr;
+    const values = acr?.value !== undefined ? [acr.value] : Array.isArray(acr?.values) ? acr.values : [];
+    return values.filter((v): v is string => typeof v === 'string');
+  } catch {
+    return []; // oidc-provider has already refused a malformed claims parameter
+  }
+}
+
+/**
+ * Whether the client asked for a multi-factor sign-in: the preferred value of `acr_values`, or of
+ * an `acr` request in the `claims` parameter (essential or not), is the mfa acr. A password
+ * sign-in satisfies `acr_values=urn:keyward:acr:pwd urn:keyward:acr:mfa`; `…:mfa …:pwd` steps up.
+ */
 export function mfaRequested(ctx: KoaContextWithOIDC): boolean {
-  const acrValues = String(ctx.oidc.params?.acr_values ?? '').split(' ');
-  const claim = (ctx.oidc.claims as { id_token?: { acr?: { value?: string; values?: string[] } } } | undefined)?.id_token?.acr;
-  return acrValues.includes(ACR_MFA) || claim?.value === ACR_MFA || !!claim?.values?.includes(ACR_MFA);
+  const acrValues = String(ctx.oidc.params?.acr_values ?? '').split(' ').filter(Boolean);
+  return preferred(acrValues) === ACR_MFA || preferred(claimsParameterAcrs(ctx.oidc.params?.claims)) === ACR_MFA;
 }
 
 export function createInteractionPolicy(decide: (accountId: string, amr: string[], requested: boolean) => Promise<MfaDecision>) {

@@ -1,6 +1,6 @@
 /** Builds the node-oidc-provider instance from configuration, through its public options only. */
-import Provider, { type Configuration, type KoaContextWithOIDC, type UnknownObject } from 'oidc-provider';
-import type { Config } from '../config/schema.ts';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC, type UnknownObject } from 'oidc-provider';
+import { CLIENT_AUTH_METHODS, type Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AccountService } from '../services/account-service.ts';
 import type { ServerKeys } from '../services/server-keys.ts';
@@ -16,6 +16,9 @@ import { deviceExtraParams, deviceFlowOptions } from './device-flow.ts';
 import { ACR_MFA, ACR_PWD, createInteractionPolicy } from './mfa-prompt.ts';
 import type { MfaDecision } from '../services/mfa-decision.ts';
 import { DPOP_ALGORITHMS } from '../http/auth/dpop-proof.ts';
+import { laxWithoutSecure, providerCookies } from './session-cookie.ts';
+import { discoveryFromIssuer } from './discovery-base.ts';
+import { profileClaims } from './profile-claims.ts';
 
 export interface ProviderDeps {
   /** Decides whether a sign-in still needs its second factor (the `mfa` prompt). */
@@ -49,16 +52,21 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
       },
     },
     jwks: keys.jwks as Configuration['jwks'],
-    cookies: {
-      keys: keys.cookieKeys,
-      long: { httpOnly: true, sameSite: 'lax', signed: true },
-      short: { httpOnly: true, sameSite: 'lax', signed: true },
+    // The methods a configured client may use (config/schema.ts), advertised for every endpoint that authenticates clients.
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    discovery: {
+      // Only confidential clients get answers from introspection (see allowedPolicy below); public clients may revoke their own tokens.
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((m) => m !== 'none'),
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     },
+    // POST at /authorize and /end_session (OIDC Core §3.1.2.1); see session-cookie.ts for the cookie it needs.
+    cookies: providerCookies(keys.cookieKeys),
+    enableHttpPostMethods: true,
     // The last three are for machine clients only (client_credentials; SSH keys, issue 6).
     scopes: ['openid', 'offline_access', 'profile', 'email', 'ssh-authorized-keys', 'ssh-private-keys:sign', 'ssh-private-keys:read'],
     claims: {
       openid: ['sub', 'amr', 'acr', 'auth_time'],
-      profile: ['name', 'preferred_username', 'updated_at'],
+      profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', 'zoneinfo', 'updated_at'],
       email: ['email', 'email_verified'],
     },
     responseTypes: ['code'],
@@ -88,8 +96,14 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
           return caller.metadata()[RESOURCE_SERVER] === true || token.clientId === caller.clientId;
         },
       },
-      // RFC 7009 §2.1: a client may revoke only the tokens issued to it.
-      revocation: { enabled: true, allowedPolicy: async (_ctx, caller, token) => token.clientId === caller.clientId },
+      // RFC 7009 §2.1: a client may revoke only the tokens issued to it, and is told when it tries another's.
+      revocation: {
+        enabled: true,
+        async allowedPolicy(_ctx, caller, token) {
+          if (token.clientId !== caller.clientId) throw new errors.UnauthorizedClient('this token was not issued to this client');
+          return true;
+        },
+      },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
       // RFC 8628 device flow for the CLI: XXXX-XXXX codes from 20 consonants, Keyward's own pages (issue 5).
@@ -122,6 +136,7 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
             sub: id,
             name: account.displayName,
             preferred_username: account.username,
+            ...profileClaims(account),
             updated_at: Math.floor(account.updatedAt.getTime() / 1000),
             email: account.email,
             email_verified: false,
@@ -147,5 +162,7 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     logger.info({ event: 'oidc.grant.revoked', requestId: ctx.state?.requestId, grantId }, 'grant revoked');
   });
+  provider.use(laxWithoutSecure());
+  provider.use(discoveryFromIssuer(config.issuer));
   return provider;
 }

@@ -13,7 +13,19 @@ export interface Account {
   createdAt: Date;
   updatedAt: Date;
   passwordUpdatedAt: Date;
+  /** OIDC standard claims (given_name, family_name, locale, zoneinfo), when the person has set them. */
+  givenName?: string;
+  familyName?: string;
+  /** BCP 47 language tag, e.g. en-US. */
+  locale?: string;
+  /** IANA time zone name, e.g. Europe/Paris. */
+  zoneinfo?: string;
 }
+
+/** What a person edits on their profile page; an optional field left out is cleared. */
+export type AccountProfile = Pick<Account, 'displayName' | 'givenName' | 'familyName' | 'locale' | 'zoneinfo'>;
+
+const OPTIONAL_PROFILE_FIELDS = ['givenName', 'familyName', 'locale', 'zoneinfo'] as const;
 
 interface AccountDoc extends Omit<Account, 'id'> {
   _id: string;
@@ -32,6 +44,10 @@ const schema = new Schema<AccountDoc>({
   createdAt: { type: Date, required: true },
   updatedAt: { type: Date, required: true },
   passwordUpdatedAt: { type: Date, required: true },
+  givenName: { type: String },
+  familyName: { type: String },
+  locale: { type: String },
+  zoneinfo: { type: String },
 }, { collection: 'accounts', versionKey: false });
 
 const toAccount = ({ _id, usernameLower: _u, ...rest }: AccountDoc): Account => ({ id: _id, ...rest });
@@ -98,6 +114,16 @@ export class AccountRepository {
   async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
     const now = new Date(this.#now());
     const res = await this.#model.updateOne({ _id: id }, { $set: { passwordHash, passwordUpdatedAt: now, updatedAt: now } });
+    return res.matchedCount === 1;
+  }
+
+  async setProfile(id: string, profile: AccountProfile): Promise<boolean> {
+    const set: Record<string, unknown> = { displayName: profile.displayName, updatedAt: new Date(this.#now()) };
+    const unset: Record<string, ''> = {};
+    for (const field of OPTIONAL_PROFILE_FIELDS) {
+      if (profile[field] === undefined) unset[field] = ''; else set[field] = profile[field];
+    }
+    const res = await this.#model.updateOne({ _id: id }, { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) });
     return res.matchedCount === 1;
   }
 

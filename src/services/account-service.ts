@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors/app-error.ts';
 import type { PasswordHasher } from '../crypto/password-hasher.ts';
-import type { Account, AccountRepository } from '../repositories/account-repository.ts';
+import type { Account, AccountProfile, AccountRepository } from '../repositories/account-repository.ts';
 import type { PasswordPolicy } from './password-policy.ts';
 import type { ThrottleRule, ThrottleService } from './throttle-service.ts';
 
@@ -109,6 +109,14 @@ export class AccountService {
     const account = await this.requireByLogin(login);
     this.#policy.check(password, account);
     await this.#repo.setPasswordHash(account.id, await this.#hasher.hash(password));
+  }
+
+  /** Replaces the person's name and standard profile claims (validated at the edge, see account-routes.ts). */
+  async setProfile(accountId: string, profile: AccountProfile): Promise<Account> {
+    if (!(await this.#repo.setProfile(accountId, profile))) throw new AppError('not_found', 'This account no longer exists.');
+    const account = await this.#repo.findById(accountId);
+    if (!account) throw new AppError('not_found', 'This account no longer exists.');
+    return account;
   }
 
   async setDisabled(login: string, disabled: boolean): Promise<void> {

@@ -31,6 +31,14 @@ const errorEnvelope = z.object({
   error: z.literal(true), message: z.string(), code: z.string(), errors: z.array(z.string()).nullable(), params: z.record(z.string(), z.unknown()),
 });
 
+/**
+ * A required string field: `missing` is the message when it is absent or not a string, while its
+ * other checks (max, regex) keep their own messages. `z.string({ error })` would put `missing` on
+ * every issue, so an over-long value was told it "is required".
+ */
+export const requiredString = (missing: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? missing : 'must be a string') });
+
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'path' | 'query' | 'body'): T {
   if (!schema) return undefined as T;
   const result = schema.safeParse(value);

@@ -47,7 +47,8 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 export function createApp(deps: AppDeps): Koa {
   const { config, logger, provider, views } = deps;
-  const app = new Koa({ proxy: config.trustProxy, keys: deps.cookieKeys });
+  // The client address is taken config.trustProxy entries from the right of X-Forwarded-For, never from the client's own part.
+  const app = new Koa({ proxy: config.trustProxy > 0, maxIpsCount: config.trustProxy, keys: deps.cookieKeys });
   app.silent = true;
 
   const api = new ApiRegistry();

@@ -7,6 +7,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError, type FieldError } from '../errors/app-error.ts';
+import { SESSION_COOKIE } from './auth/session-authenticator.ts';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -127,7 +128,10 @@ export class ApiRegistry {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic', description: 'API key as username, empty password.' },
           bearer: { type: 'http', scheme: 'bearer' },
-          cookie: { type: 'apiKey', in: 'cookie', name: 'kw.account' },
+          cookie: {
+            type: 'apiKey', in: 'cookie', name: SESSION_COOKIE,
+            description: "Browser session. Its state-changing requests must come from Keyward's own pages (Sec-Fetch-Site or Origin) and carry JSON.",
+          },
         },
       },
     };

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import Koa, { type Middleware } from 'koa';
 import Router from '@koa/router';
 import mount from 'koa-mount';
-import { bodyParser } from '@koa/bodyparser';
 import type Provider from 'oidc-provider';
 import type { Config } from './config/schema.ts';
 import type { Logger } from './logging/logger.ts';
@@ -14,6 +13,8 @@ import { requestContext } from './http/middleware/request-context.ts';
 import { errorHandler } from './http/middleware/error-handler.ts';
 import { securityHeaders } from './http/middleware/security-headers.ts';
 import { databaseGate } from './http/middleware/database-gate.ts';
+import { sameOriginGuard } from './http/middleware/same-origin-guard.ts';
+import { requestBody } from './http/middleware/request-body.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
 import { registerOpenApiRoute } from './http/routes/openapi-routes.ts';
 import { registerInteractionRoutes } from './http/routes/interaction-routes.ts';
@@ -22,6 +23,7 @@ import { registerHomeRoutes } from './http/routes/home-routes.ts';
 import { AccountNav } from './http/account-nav.ts';
 import { createAccountPageKit } from './http/routes/account-routes.ts';
 import { principalResolver, type Authenticator } from './http/auth/principal.ts';
+import { SESSION_COOKIE } from './http/auth/session-authenticator.ts';
 import type { Feature } from './http/feature.ts';
 
 export interface AppDeps {
@@ -45,7 +47,8 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 export function createApp(deps: AppDeps): Koa {
   const { config, logger, provider, views } = deps;
-  const app = new Koa({ proxy: config.trustProxy, keys: deps.cookieKeys });
+  // The client address is taken config.trustProxy entries from the right of X-Forwarded-For, never from the client's own part.
+  const app = new Koa({ proxy: config.trustProxy > 0, maxIpsCount: config.trustProxy, keys: deps.cookieKeys });
   app.silent = true;
 
   const api = new ApiRegistry();
@@ -63,12 +66,13 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(requestContext(logger));
   app.use(errorHandler(logger, views, config.baseUrl));
-  app.use(securityHeaders());
+  app.use(securityHeaders({ hsts: config.baseUrl.startsWith('https://') }));
   app.use(databaseGate(deps.database.isConnected, ['/healthz', '/readyz', '/api/openapi.json', '/static/']));
   for (const m of deps.beforeProvider ?? []) app.use(m);
   app.use(mount('/api/oidc', provider));
   app.use(principalResolver(deps.authenticators));
-  app.use(bodyParser({ enableTypes: ['json', 'form'], parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'], jsonStrict: false, jsonLimit: config.bodyLimitBytes, formLimit: config.bodyLimitBytes, encoding: 'utf-8' }));
+  app.use(sameOriginGuard({ publicOrigin: new URL(config.baseUrl).origin, sessionCookie: SESSION_COOKIE }));
+  app.use(requestBody({ limitBytes: config.bodyLimitBytes }));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   return app;

@@ -22,14 +22,14 @@ test('environment variables override defaults', () => {
   const c = loadConfig({ PORT: '4000', KEYWARD_PUBLIC_URL: 'https://id.example.com/', KEYWARD_TRUST_PROXY: 'true', MONGODB_URI: 'mongodb://h:1/x' });
   expect(c.port).toBe(4000);
   expect(c.issuer).toBe('https://id.example.com/api/oidc');
-  expect(c.trustProxy).toBe(true);
+  expect(c.trustProxy).toBe(1); // one proxy (see proxy-hops.test.ts)
   expect(c.mongodbUri).toBe('mongodb://h:1/x');
 });
 
 test.each([
   [{ PORT: 'abc' }, /PORT must be an integer between 0 and 65535 \(got "abc"\)/],
   [{ PORT: '70000' }, /PORT/],
-  [{ KEYWARD_TRUST_PROXY: 'maybe' }, /KEYWARD_TRUST_PROXY must be true or false/],
+  [{ KEYWARD_TRUST_PROXY: 'maybe' }, /KEYWARD_TRUST_PROXY must be false \(no proxy\), true \(one proxy\) or the number of trusted proxies/],
   [{ MONGODB_URI: 'postgres://x' }, /MONGODB_URI must start with mongodb:\/\//],
   [{ KEYWARD_PUBLIC_URL: 'not a url' }, /KEYWARD_PUBLIC_URL/],
   [{ KEYWARD_LOG_LEVEL: 'loud' }, /KEYWARD_LOG_LEVEL/],

@@ -8,6 +8,18 @@ const bool = z.preprocess((v) => {
   return v;
 }, z.boolean({ error: 'must be true or false' }));
 
+/** Reverse proxies the operator vouches for (KEYWARD_TRUST_PROXY): false/0 none, true one, or a count. */
+export const MAX_TRUSTED_PROXIES = 10;
+const PROXY_HOPS_ERROR = `must be false (no proxy), true (one proxy) or the number of trusted proxies in front of Keyward, 0 to ${MAX_TRUSTED_PROXIES}`;
+const proxyHops = z.preprocess((v) => {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  if (['false', 'no', ''].includes(s)) return 0;
+  if (['true', 'yes'].includes(s)) return 1;
+  return /^\d+$/.test(s) ? Number(s) : v;
+}, z.number({ error: PROXY_HOPS_ERROR }).int().min(0).max(MAX_TRUSTED_PROXIES));
+
 const int = (min: number, max: number) =>
   z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
     z.number({ error: `must be an integer between ${min} and ${max}` }).int().min(min).max(max));
@@ -69,7 +81,11 @@ export const configSchema = z.object({
   host: z.string().min(1),
   port: int(0, 65535),
   publicUrl: z.url({ error: 'must be an absolute http(s) URL' }).refine((u) => /^https?:\/\//.test(u), 'must use http or https').optional(),
-  trustProxy: bool,
+  /**
+   * How many reverse proxies in front of Keyward append to X-Forwarded-For (0: none, headers ignored).
+   * The client address is the entry that many places from the right; entries further left are the client's own.
+   */
+  trustProxy: proxyHops,
   mongodbUri: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
   dataDir: z.string().min(1),
   cookieKeys: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),

@@ -7,6 +7,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError, type FieldError } from '../errors/app-error.ts';
+import { SESSION_COOKIE } from './auth/session-authenticator.ts';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -30,6 +31,14 @@ export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
 const errorEnvelope = z.object({
   error: z.literal(true), message: z.string(), code: z.string(), errors: z.array(z.string()).nullable(), params: z.record(z.string(), z.unknown()),
 });
+
+/**
+ * A required string field: `missing` is the message when it is absent or not a string, while its
+ * other checks (max, regex) keep their own messages. `z.string({ error })` would put `missing` on
+ * every issue, so an over-long value was told it "is required".
+ */
+export const requiredString = (missing: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? missing : 'must be a string') });
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'path' | 'query' | 'body'): T {
   if (!schema) return undefined as T;
@@ -119,7 +128,10 @@ export class ApiRegistry {
         securitySchemes: {
           basic: { type: 'http', scheme: 'basic', description: 'API key as username, empty password.' },
           bearer: { type: 'http', scheme: 'bearer' },
-          cookie: { type: 'apiKey', in: 'cookie', name: 'kw.account' },
+          cookie: {
+            type: 'apiKey', in: 'cookie', name: SESSION_COOKIE,
+            description: "Browser session. Its state-changing requests must come from Keyward's own pages (Sec-Fetch-Site or Origin) and carry JSON.",
+          },
         },
       },
     };

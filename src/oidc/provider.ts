@@ -147,7 +147,9 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.trustProxy;
+  // The same proxy trust as the app: the client address is config.trustProxy entries from the right of X-Forwarded-For.
+  provider.proxy = config.trustProxy > 0;
+  provider.maxIpsCount = config.trustProxy;
   for (const event of ['server_error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error', 'authorization.error']) {
     provider.on(event as 'server_error', (ctx: KoaContextWithOIDC, err: Error & { status?: number; error_description?: string }) => {
       if (isDatabaseUnavailable(err)) {

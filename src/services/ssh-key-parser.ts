@@ -19,7 +19,10 @@ export type SshKeyType = typeof ACCEPTED_KEY_TYPES[number];
 
 export const MIN_RSA_BITS = 2048;
 const MAX_RSA_BITS = 16384;
-const MAX_INPUT = 16 * 1024;
+/** The longest text accepted as one public key (the largest RSA key is about 2,800 characters). */
+export const MAX_PUBLIC_KEY_TEXT = 16 * 1024;
+/** The REST schemas' message for a longer one. */
+export const PUBLIC_KEY_TOO_LONG = `is too long: more than ${MAX_PUBLIC_KEY_TEXT} characters, far longer than any SSH public key; paste a single key (one line from the .pub file)`;
 
 export interface ParsedPublicKey {
   type: SshKeyType;
@@ -135,7 +138,7 @@ export function parsePublicKey(input: string): ParsedPublicKey {
   const text = (input ?? '').trim();
   if (!text) throw invalid('Paste a public key: the field is empty.', 'empty');
   if (looksLikePrivateKey(text)) throw invalid(PRIVATE_KEY_PASTED, 'private_key_pasted');
-  if (text.length > MAX_INPUT) throw invalid('This text is far longer than any SSH public key: paste a single key.', 'too_long');
+  if (text.length > MAX_PUBLIC_KEY_TEXT) throw invalid('This text is far longer than any SSH public key: paste a single key.', 'too_long');
   const parts = text.startsWith('---- BEGIN SSH2 PUBLIC KEY ----') ? fromRfc4716(text) : oneLine(text);
   if (parts.type && !(ACCEPTED_KEY_TYPES as readonly string[]).includes(parts.type)) refuseType(parts.type);
   const blob = decode(parts.b64);

@@ -17,10 +17,19 @@ export class Browser {
     }
   }
 
+  /**
+   * Like a browser on a page of the URL's own origin: the cookie jar, and on unsafe methods the
+   * `Origin` and `Sec-Fetch-Site: same-origin` a browser sends (unless the caller sets them; a
+   * cross-site test sets its own).
+   */
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     if (!headers.has('accept')) headers.set('accept', 'text/html');
+    if (!['GET', 'HEAD', 'OPTIONS'].includes((init.method ?? 'GET').toUpperCase())) {
+      if (!headers.has('origin')) headers.set('origin', new URL(url).origin);
+      if (!headers.has('sec-fetch-site')) headers.set('sec-fetch-site', 'same-origin');
+    }
     const res = await fetch(url, { ...init, headers, redirect: 'manual' });
     this.#store(res);
     return res;

@@ -39,7 +39,8 @@ export interface Keyward {
  * first one's database, as a replica would; its stop() leaves the database to the first.
  */
 export async function startKeyward(overrides: Record<string, unknown> = {}, opts: { mongoBase?: string; sharing?: Keyward } = {}): Promise<Keyward> {
-  const port = await freePort();
+  // A test that needs the port in its public URL (e.g. a test host name) picks it with freePort() and passes both.
+  const port = typeof overrides.port === 'number' ? overrides.port : await freePort();
   const dbName = opts.sharing?.db.databaseName ?? `kw_test_${randomBytes(6).toString('hex')}`;
   const uri = databaseUri(dbName, opts.mongoBase);
   const clock = { offsetMs: 0 };

@@ -4,6 +4,9 @@ import type { AccountService } from '../../services/account-service.ts';
 import type { Authenticator, Principal } from './principal.ts';
 import type { MfaDecision } from '../../services/mfa-decision.ts';
 
+/** oidc-provider's session cookie: the one cookie that authenticates a browser (see same-origin-guard.ts). */
+export const SESSION_COOKIE = '_session';
+
 /**
  * The browser's single sign-on session: the oidc-provider session cookie, read through its public
  * Session model. A session that has not completed the second factor its account or organization
@@ -16,7 +19,7 @@ export function sessionAuthenticator(
   return {
     method: 'session',
     async authenticate(ctx: Context): Promise<Principal | undefined> {
-      if (!ctx.cookies.get('_session')) return undefined;
+      if (!ctx.cookies.get(SESSION_COOKIE)) return undefined;
       const session = await provider.Session.get(ctx);
       if (!session.accountId) return undefined;
       const account = await accounts.findById(session.accountId);

@@ -4,7 +4,8 @@
  * issuance for the signed-in user, listings for the user and organization admins, revocation.
  */
 import { z } from 'zod';
-import type { ApiRegistry } from '../api-registry.ts';
+import { requiredString, type ApiRegistry } from '../api-registry.ts';
+import { MAX_PUBLIC_KEY_TEXT, PUBLIC_KEY_TOO_LONG } from '../../services/ssh-key-parser.ts';
 import { requirePrincipal } from '../auth/principal.ts';
 import { requestInfo } from '../request-info.ts';
 import type { SshCaService } from '../../services/ssh-ca-service.ts';
@@ -73,8 +74,10 @@ export function registerSshCaRoutes(api: ApiRegistry, deps: { ca: SshCaService; 
     summary: 'Get a short-lived OpenSSH user certificate for one of your public keys',
     description: `For a browser session, a CLI sign-in (device flow access token) or a CLI token (not an API key). Principals: your username plus any configured by the platform. Valid from a few minutes ago (clock skew) until the earliest of validitySeconds, the ssh-certificate-max-validity-hours policy (default 8, at most ${MAX_VALIDITY_HOURS}) and the expiry of the credential you present. Save \`certificate\` as <key>-cert.pub next to the key.`,
     body: z.object({
-      publicKey: z.string({ error: 'is required: the OpenSSH public key to certify (one line from the .pub file)' }).max(16384),
-      validitySeconds: z.number({ error: 'must be a number of seconds' }).int().min(MIN_VALIDITY_SECONDS).max(MAX_VALIDITY_HOURS * 3600).optional(),
+      publicKey: requiredString('is required: the OpenSSH public key to certify (one line from the .pub file)').max(MAX_PUBLIC_KEY_TEXT, PUBLIC_KEY_TOO_LONG),
+      validitySeconds: z.number({ error: (i) => (i.code === 'invalid_type' ? 'must be a number of seconds' : undefined) }).int()
+        .min(MIN_VALIDITY_SECONDS, `must be at least ${MIN_VALIDITY_SECONDS} seconds`)
+        .max(MAX_VALIDITY_HOURS * 3600, `must be at most ${MAX_VALIDITY_HOURS * 3600} seconds (${MAX_VALIDITY_HOURS} hours)`).optional(),
     }),
     response: {
       status: 200,

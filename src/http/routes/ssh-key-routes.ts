@@ -3,14 +3,14 @@
  * authorized_keys answer for sshd's AuthorizedKeysCommand on clusters.
  */
 import { z } from 'zod';
-import type { ApiRegistry } from '../api-registry.ts';
+import { requiredString, type ApiRegistry } from '../api-registry.ts';
 import { requirePrincipal } from '../auth/principal.ts';
 import { hasSharedSecret, requireClientScope, SCOPE_AUTHORIZED_KEYS, type ClientTokens } from '../auth/client-credentials.ts';
 import { requestInfo } from '../request-info.ts';
 import type { SshKeyService } from '../../services/ssh-key-service.ts';
 import type { SudoGuard } from '../../services/sudo-service.ts';
 import type { SshPublicKey } from '../../repositories/ssh-public-key-repository.ts';
-import { authorizedKeyLine } from '../../services/ssh-key-parser.ts';
+import { authorizedKeyLine, MAX_PUBLIC_KEY_TEXT, PUBLIC_KEY_TOO_LONG } from '../../services/ssh-key-parser.ts';
 
 export interface AuthorizedKeysAccess { public: boolean; secret?: string }
 
@@ -61,7 +61,7 @@ export function registerSshKeyRoutes(api: ApiRegistry, deps: { keys: SshKeyServi
     description: 'Accepts ssh-ed25519, ecdsa-sha2-nistp256/384/521, sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com and ssh-rsa (≥ 2048 bits), one key per request. A key registered to any account is refused.',
     body: z.object({
       title: z.string().max(100).optional(),
-      key: z.string({ error: 'is required: paste the public key (one line from the .pub file)' }).max(16384),
+      key: requiredString('is required: paste the public key (one line from the .pub file)').max(MAX_PUBLIC_KEY_TEXT, PUBLIC_KEY_TOO_LONG),
       expiresAt: expirySchema.optional(),
     }),
     response: { status: 200, schema: sshPublicKeySchema },

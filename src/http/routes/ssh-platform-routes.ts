@@ -4,7 +4,7 @@
  * the key stays in Keyward) or retrieve the decrypted key. Every use is audited for the owner.
  */
 import { z } from 'zod';
-import type { ApiRegistry } from '../api-registry.ts';
+import { requiredString, type ApiRegistry } from '../api-registry.ts';
 import { requireClientScope, SCOPE_PRIVATE_KEYS_READ, SCOPE_PRIVATE_KEYS_SIGN, type ClientTokens } from '../auth/client-credentials.ts';
 import { requestInfo } from '../request-info.ts';
 import { AppError } from '../../errors/app-error.ts';
@@ -26,7 +26,7 @@ export function registerSshPlatformRoutes(api: ApiRegistry, deps: { keys: SshPri
     security: ['bearer'],
     params,
     body: z.object({
-      data: z.string({ error: 'is required: the bytes to sign, base64' }).regex(BASE64, 'must be base64').max(1_048_576),
+      data: requiredString('is required: the bytes to sign, base64').regex(BASE64, 'must be base64').max(1_048_576, 'is too long: at most 1048576 base64 characters'),
       format: z.enum(['ssh', 'sshsig']).default('ssh'),
       namespace: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1–128 printable ASCII characters without spaces').optional(),
       rsaHash: z.enum(['sha256', 'sha512']).optional(),

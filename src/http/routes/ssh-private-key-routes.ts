@@ -3,7 +3,7 @@
  * admin adding one for a member, and the audited uses of a key.
  */
 import { z } from 'zod';
-import type { ApiRegistry } from '../api-registry.ts';
+import { requiredString, type ApiRegistry } from '../api-registry.ts';
 import { requirePrincipal } from '../auth/principal.ts';
 import { requestInfo } from '../request-info.ts';
 import { AppError } from '../../errors/app-error.ts';
@@ -36,9 +36,9 @@ const useSchema = z.object({
 export const presentUse = (e: AuditEvent) => ({ ...e, key: String(e.details.name ?? ''), client: String(e.details.client ?? '') });
 
 export const createBody = z.object({
-  name: z.string({ error: 'is required' }).min(1).max(64),
+  name: requiredString('is required').min(1, 'is required').max(64, 'is too long: at most 64 characters'),
   description: z.string().max(500).optional(),
-  privateKey: z.string({ error: 'is required: paste the private key (OpenSSH or PEM)' }).max(32768),
+  privateKey: requiredString('is required: paste the private key (OpenSSH or PEM)').max(32768, 'is too long: more than 32768 characters, longer than any SSH private key; paste a single key'),
   passphrase: z.string().max(1024).optional().describe('Only for a passphrase-protected key: used once to decrypt it, never stored.'),
 });
 

@@ -28,12 +28,13 @@ export class ThrottleRepository {
   }
 
   async ensureIndexes(): Promise<void> {
-    await this.#model.collection.createIndex({ key: 1, at: -1 });
     await this.#model.collection.createIndex({ at: 1 });
   }
 
   async attempts(key: string): Promise<SubjectAttempts> {
-    const rows = await this.#model.find({ key }, { slot: 1, at: 1 }).lean<AttemptDoc[]>();
+    // Every slot of a subject has an `_id` starting `<key>#` (keys never contain '#'): a range on
+    // the `_id` index, which every MongoDB-wire server keeps.
+    const rows = await this.#model.find({ _id: { $gte: `${key}#`, $lt: `${key}$` } }, { slot: 1, at: 1 }).lean<AttemptDoc[]>();
     // Rows written before slots existed have none: they count, and number below every slot.
     return { slots: rows.map((r) => ({ slot: typeof r.slot === 'number' ? r.slot : -1, at: r.at })).sort((a, b) => a.slot - b.slot) };
   }
@@ -55,7 +56,7 @@ export class ThrottleRepository {
   }
 
   async reset(key: string): Promise<void> {
-    await this.#model.deleteMany({ key });
+    await this.#model.deleteMany({ _id: { $gte: `${key}#`, $lt: `${key}$` } });
   }
 
   async sweepOlderThan(cutoff: Date): Promise<void> {

@@ -38,6 +38,8 @@ export interface Attempt {
   cancel(): Promise<void>;
 }
 
+interface Held { subject: ThrottleSubject; slot: number; earlier: boolean; wait?: undefined }
+
 export type Reservation = { wait: number; attempt?: undefined } | { wait: 0; attempt: Attempt };
 
 /** Attempts a claim may lose to concurrent ones before it gives up and asks the caller to wait. */
@@ -88,38 +90,38 @@ export class ThrottleService {
 
   /** Reserves one attempt on every subject, or answers how long to wait (nothing is then reserved). */
   async reserve(subjects: ThrottleSubject[]): Promise<Reservation> {
-    const held: { subject: ThrottleSubject; slot: number }[] = [];
-    const giveBack = () => Promise.all(held.map((h) => this.#repo.release(h.subject.key, h.slot)));
-    for (const subject of subjects) {
-      let { next, failures, lastAt } = await this.#standing(subject);
-      let slot: number | undefined;
-      for (let i = 0; i < MAX_CLAIM_TRIES && slot === undefined; i++) {
-        const wait = this.#wait(subject.rule, failures, lastAt);
-        if (wait > 0) {
-          await giveBack();
-          return { wait };
-        }
-        const at = this.#now();
-        if (await this.#repo.claim(subject.key, next, new Date(at))) slot = next;
-        // Another attempt took this slot just now: it is one more failure, made now.
-        else [next, failures, lastAt] = [next + 1, failures + 1, at];
-      }
-      if (slot === undefined) {
-        await giveBack();
-        return { wait: Math.max(1, subject.rule.baseDelaySeconds) };
-      }
-      held.push({ subject, slot });
+    const claims = await Promise.all(subjects.map((subject) => this.#claim(subject)));
+    const held = claims.filter((c): c is Held => c.slot !== undefined);
+    const giveBack = () => Promise.all(held.map((h) => this.#repo.release(h.subject.key, h.slot))).then(() => undefined);
+    const wait = Math.max(0, ...claims.map((c) => c.wait ?? 0));
+    if (held.length < subjects.length) {
+      await giveBack();
+      return { wait: Math.max(1, wait) };
     }
     return {
       wait: 0,
       attempt: {
-        succeeded: async () => {
-          await Promise.all(held.map((h) => (h.subject.resetOnSuccess ? this.#repo.reset(h.subject.key) : this.#repo.release(h.subject.key, h.slot))));
-        },
+        // A subject with earlier failures is reset; otherwise only this attempt's slot goes.
+        succeeded: () => Promise.all(held.map((h) => (h.subject.resetOnSuccess && h.earlier ? this.#repo.reset(h.subject.key) : this.#repo.release(h.subject.key, h.slot)))).then(() => undefined),
         failed: async () => undefined,
-        cancel: async () => { await giveBack(); },
+        cancel: giveBack,
       },
     };
+  }
+
+  /** Claims the subject's next slot, unless its delay says wait. */
+  async #claim(subject: ThrottleSubject): Promise<Held | { slot?: undefined; wait: number }> {
+    let { next, failures, lastAt } = await this.#standing(subject);
+    const earlier = next > 0;
+    for (let i = 0; i < MAX_CLAIM_TRIES; i++) {
+      const wait = this.#wait(subject.rule, failures, lastAt);
+      if (wait > 0) return { wait };
+      const at = this.#now();
+      if (await this.#repo.claim(subject.key, next, new Date(at))) return { subject, slot: next, earlier };
+      // Another attempt took this slot just now: it is one more failure, made now.
+      [next, failures, lastAt] = [next + 1, failures + 1, at];
+    }
+    return { wait: Math.max(1, subject.rule.baseDelaySeconds) };
   }
 
   /**

@@ -19,12 +19,17 @@ export async function loadInteraction(provider: Provider, ctx: Context): Promise
   }
 }
 
-/** Completes the step and sends the browser back to the provider (303). */
-export async function finishInteraction(provider: Provider, ctx: Context, result: InteractionResults): Promise<string> {
-  const url = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+/**
+ * Completes the step and sends the browser back to the provider (303). The interaction this
+ * request already loaded is saved with its result (what `provider.interactionResult` does after
+ * loading it a second time), so a step reads its interaction once.
+ */
+export async function finishInteraction(ctx: Context, d: InteractionDetails, result: InteractionResults): Promise<string> {
+  d.result = result;
+  await d.save(d.exp - Math.floor(Date.now() / 1000));
   ctx.status = 303;
-  ctx.redirect(url);
-  return url;
+  ctx.redirect(d.returnTo);
+  return d.returnTo;
 }
 
 export async function clientNameOf(provider: Provider, d: InteractionDetails): Promise<string> {

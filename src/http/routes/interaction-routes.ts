@@ -6,7 +6,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import type { InteractionResults } from 'oidc-provider';
 import { AppError } from '../../errors/app-error.ts';
 import { clientNameOf, finishInteraction, loadInteraction, type InteractionDetails } from './interaction-kit.ts';
 import type { AccountService } from '../../services/account-service.ts';
@@ -30,7 +29,6 @@ export interface InteractionDeps { provider: Provider; accounts: AccountService;
 export function registerInteractionRoutes(router: Router, { provider, accounts, views }: InteractionDeps): void {
   const details = (ctx: Context) => loadInteraction(provider, ctx);
   const clientName = (d: Details) => clientNameOf(provider, d);
-  const finish = async (ctx: Context, result: InteractionResults) => { await finishInteraction(provider, ctx, result); };
 
   function renderLogin(ctx: Context, d: Details, name: string, extra: { error?: string; username?: string } = {}) {
     ctx.type = 'html';
@@ -63,7 +61,7 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
     if (d.prompt.name === 'mfa') return ctx.redirect(`/interaction/${d.uid}/mfa`);
     if (d.prompt.name === 'consent') {
       const client = await provider.Client.find(String(d.params.client_id));
-      if (isFirstParty(client)) return finish(ctx, { consent: { grantId: await grantConsent(d) } });
+      if (isFirstParty(client)) return void await finishInteraction(ctx, d, { consent: { grantId: await grantConsent(d) } });
       const scopes = String(d.params.scope ?? '').split(' ').filter(Boolean);
       ctx.type = 'html';
       ctx.body = views.render('consent.njk', {
@@ -90,7 +88,7 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
     try {
       const account = await accounts.authenticate(username, password, signInClient(ctx));
       rememberDevice(ctx, account.id);
-      await finish(ctx, { login: { accountId: account.id, amr: ['pwd'], acr: ACR_PWD, remember: true } });
+      await finishInteraction(ctx, d, { login: { accountId: account.id, amr: ['pwd'], acr: ACR_PWD, remember: true } });
     } catch (err) {
       if (!(err instanceof AppError) || !['unauthenticated', 'rate_limited', 'forbidden'].includes(err.code)) throw err;
       ctx.status = err.status;
@@ -103,12 +101,12 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
     const d = await details(ctx);
     verifyCsrfToken(ctx, d.uid, (ctx.request.body as Record<string, unknown> | undefined)?._csrf);
     if (d.prompt.name !== 'consent') throw new AppError('invalid_request', 'There is nothing to approve in this sign-in.');
-    await finish(ctx, { consent: { grantId: await grantConsent(d) } });
+    await finishInteraction(ctx, d, { consent: { grantId: await grantConsent(d) } });
   });
 
   router.post('/interaction/:uid/abort', async (ctx) => {
     const d = await details(ctx);
     verifyCsrfToken(ctx, d.uid, (ctx.request.body as Record<string, unknown> | undefined)?._csrf);
-    await finish(ctx, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
+    await finishInteraction(ctx, d, { error: 'access_denied', error_description: 'The user cancelled the sign-in.' });
   });
 }

@@ -79,7 +79,7 @@ export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps
     verifyCsrfToken(ctx, s.d.uid, (ctx.request.body as Record<string, unknown> | undefined)?._csrf);
     const method = await challenges.take(`mfa-done:${s.d.uid}`);
     if (!method) throw new AppError('invalid_request', 'Set up a second factor first.');
-    await completeMfa(provider, ctx, s, [method]);
+    await completeMfa(ctx, s, [method]);
   });
 
   router.post('/interaction/:uid/mfa/skip', async (ctx) => {
@@ -88,6 +88,6 @@ export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps
     if (!s.decision.skippableUntil) throw new AppError('forbidden', 'Your organization requires 2-step verification now; it cannot be skipped.');
     await skipEnrolment(s.account.id, new Date(s.decision.skippableUntil), deps);
     const amr = (s.d.session as { amr?: string[] } | undefined)?.amr ?? ['pwd'];
-    await finishInteraction(provider, ctx, { login: { accountId: s.account.id, amr, acr: ACR_PWD, remember: true } });
+    await finishInteraction(ctx, s.d, { login: { accountId: s.account.id, amr, acr: ACR_PWD, remember: true } });
   });
 }

@@ -36,11 +36,11 @@ export async function loadMfaStep(provider: Provider, accounts: AccountService, 
 }
 
 /** Finishes the step: the session now carries the second factor. */
-export async function completeMfa(provider: Provider, ctx: Context, step: MfaStep, amr: string[]): Promise<string> {
+export async function completeMfa(ctx: Context, step: MfaStep, amr: string[]): Promise<string> {
   const previous = (step.d.session as { amr?: string[] } | undefined)?.amr ?? ['pwd'];
   const all = [...new Set([...previous, ...amr])];
   if (all.length >= 2) all.push('mfa');
-  return finishInteraction(provider, ctx, { login: { accountId: step.account.id, amr: [...new Set(all)], acr: ACR_MFA, remember: true } });
+  return finishInteraction(ctx, step.d, { login: { accountId: step.account.id, amr: [...new Set(all)], acr: ACR_MFA, remember: true } });
 }
 
 export function registerMfaInteractionRoutes(router: Router, deps: MfaInteractionDeps): void {
@@ -72,7 +72,7 @@ export function registerMfaInteractionRoutes(router: Router, deps: MfaInteractio
       const code = typeof body.code === 'string' ? body.code.slice(0, 64) : '';
       try {
         if (method === 'otp' && !/^\s*\d{6}\s*$/.test(code)) throw new AppError('validation_failed', 'Enter the 6-digit code from your authenticator app.');
-        await completeMfa(provider, ctx, s, await mfa.verify(s.account.id, method, code, requestInfo(ctx)));
+        await completeMfa(ctx, s, await mfa.verify(s.account.id, method, code, requestInfo(ctx)));
       } catch (err) {
         if (!(err instanceof AppError) || !['unauthenticated', 'rate_limited', 'validation_failed'].includes(err.code)) throw err;
         ctx.status = err.status;
@@ -92,7 +92,7 @@ export function registerMfaInteractionRoutes(router: Router, deps: MfaInteractio
     const s = await step(ctx);
     verifyCsrfToken(ctx, s.d.uid, ctx.get('x-csrf-token'));
     const amr = await webauthn.authenticate(s.account.id, `interaction:${s.d.uid}`, (ctx.request.body as { response?: unknown })?.response, requestInfo(ctx), s.decision.fips);
-    const url = await completeMfa(provider, ctx, s, amr);
+    const url = await completeMfa(ctx, s, amr);
     ctx.remove('Location');
     ctx.status = 200;
     ctx.body = { redirect: url };

@@ -15,6 +15,7 @@
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 import { createIndexBestEffort } from '../db/connect.ts';
+import { isDuplicateKey } from './duplicate-key.ts';
 
 /** Where earlier versions kept every model (`<Model>:<id>`); moved over once at start-up. */
 const LEGACY_COLLECTION = 'oidc_payloads';
@@ -31,6 +32,12 @@ const MODELS = [
   'Session', 'Interaction', 'Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken', 'ClientCredentials', 'DeviceCode',
   'ReplayDetection', 'PushedAuthorizationRequest', 'BackchannelAuthenticationRequest',
 ];
+/**
+ * Models whose documents the provider writes once, when issued: they are inserted, which a
+ * server checks against its `_id` index (FerretDB 1.x too), instead of upserted, which FerretDB
+ * runs as a scan of the whole collection. A re-save (rare) falls back to the upsert.
+ */
+const WRITE_ONCE = new Set(['AccessToken', 'ClientCredentials', 'AuthorizationCode', 'RefreshToken', 'ReplayDetection', 'PushedAuthorizationRequest']);
 /** The models whose documents belong to a grant (revoking a grant removes them). */
 const GRANT_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
 
@@ -150,8 +157,21 @@ export class OidcPayloadRepository {
       ...(typeof payload.accountId === 'string' ? { accountId: payload.accountId } : {}),
       ...(expiresAt ? { expiresAt } : {}),
     };
-    await this.#model(model).replaceOne({ _id: id }, doc, { upsert: true });
+    if (!WRITE_ONCE.has(model) || !(await this.#insert(model, { _id: id, ...doc }))) {
+      await this.#model(model).replaceOne({ _id: id }, doc, { upsert: true });
+    }
     await this.#point(model, id, payload, expiresAt);
+  }
+
+  /** Inserts a new document; false when one with this `_id` exists already. */
+  async #insert(model: string, doc: PayloadDoc): Promise<boolean> {
+    try {
+      await this.#model(model).collection.insertOne(doc as never);
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
   }
 
   #live(doc: PayloadDoc | null): StoredPayload | undefined {

@@ -38,6 +38,7 @@ import { DpopProofs } from './http/auth/dpop-proof.ts';
 import { foundationFeatures } from './foundation-features.ts';
 import { ChangeSignalRepository } from './repositories/change-signal-repository.ts';
 import { ChangeSignal, CREDENTIAL_REVOCATIONS } from './services/change-signal.ts';
+import { DIRECTORY_CHANGES, directoryCache } from './services/directory-cache.ts';
 import { composeCredentials, type CredentialsParts } from './credentials-composition.ts';
 import type { SudoGuard } from './services/sudo-service.ts';
 import { composeMfa, type MfaParts } from './mfa-composition.ts';
@@ -104,14 +105,27 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const connection = await connectDatabase(uri, logger);
     closers.push(() => connection.close());
 
-    const accountsRepo = new AccountRepository(connection, now);
-    const orgRepo = new OrganizationRepository(connection, now);
+    // Revocations reach every process's credential cache through this signal (change-signal.ts);
+    // writes to accounts, memberships, policies and factors reach every directory cache through the other.
+    const pollMs = config.credentials.revocationPollMs;
+    const signal = (name: string) => new ChangeSignal({ repo: new ChangeSignalRepository(connection), name, pollMs, staleAfterMs: Math.max(2000, 4 * pollMs), logger, now });
+    const revocations = signal(CREDENTIAL_REVOCATIONS);
+    const directoryChanges = signal(DIRECTORY_CHANGES);
+    if (options.sweeps !== false) {
+      for (const s of [revocations, directoryChanges]) {
+        await s.start();
+        closers.push(async () => s.stop());
+      }
+    }
+    const directory = directoryCache({ signal: directoryChanges, ttlMs: config.directoryCacheMs, now });
+    const accountsRepo = new AccountRepository(connection, now, directory);
+    const orgRepo = new OrganizationRepository(connection, now, directory);
     const payloads = new OidcPayloadRepository(connection, now);
     const throttles = new ThrottleRepository(connection);
     const secrets = new SecretRepository(connection);
     const once = new OnceMarkerRepository(connection, now);
     const dpop = new DpopProofs({ once, now, baseUrl: config.baseUrl });
-    const policyRepo = new PolicyRepository(connection, now);
+    const policyRepo = new PolicyRepository(connection, now, directory);
     const auditRepo = new AuditRepository(connection);
     await accountsRepo.ensureIndexes();
     await throttles.ensureIndexes();
@@ -124,19 +138,12 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const hasher = new PasswordHasher(config.argon2);
     const policy = new PasswordPolicy({ ...config.password, commonPasswords: readCommonPasswords() });
     const throttle = new ThrottleService(throttles, now);
-    // Revocations reach every process's credential cache through this signal (change-signal.ts).
-    const pollMs = config.credentials.revocationPollMs;
-    const revocations = new ChangeSignal({ repo: new ChangeSignalRepository(connection), name: CREDENTIAL_REVOCATIONS, pollMs, staleAfterMs: Math.max(2000, 4 * pollMs), logger, now });
-    if (options.sweeps !== false) {
-      await revocations.start();
-      closers.push(async () => revocations.stop());
-    }
     const accounts = new AccountService({ repo: accountsRepo, hasher, policy, throttle, rules: config.throttle, dummyHash: await hasher.hash(randomUUID()), revocations });
     const organizations = new OrganizationService(orgRepo);
     const policies = new PolicyService(policyRepo);
     const audit = new AuditService({ repo: auditRepo, organizations, logger, now });
     // --- 2-step verification (issue 3) ---
-    const mfa = await composeMfa({ connection, config, now, keys, throttle, audit, policies, organizations, once });
+    const mfa = await composeMfa({ connection, config, now, keys, throttle, audit, policies, organizations, once, directory });
     const sudo: SudoGuard = mfa.sudo;
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });

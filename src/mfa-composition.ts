@@ -10,6 +10,7 @@ import { MfaFactorRepository } from './repositories/mfa-factor-repository.ts';
 import { RecoveryCodeRepository } from './repositories/recovery-code-repository.ts';
 import { ChallengeRepository } from './repositories/challenge-repository.ts';
 import type { OnceClaims } from './repositories/once-marker-repository.ts';
+import type { ReadThrough } from './repositories/read-through.ts';
 import { MfaService } from './services/mfa-service.ts';
 import { WebAuthnService } from './services/webauthn-service.ts';
 import { mfaRequirement, registerMfaPolicies } from './services/mfa-policy.ts';
@@ -18,10 +19,10 @@ import { SessionSudo } from './services/sudo-service.ts';
 
 export async function composeMfa(deps: {
   connection: Connection; config: Config; now: () => number; keys: ServerKeys; throttle: ThrottleService;
-  audit: AuditService; policies: PolicyService; organizations: OrganizationService; once: OnceClaims;
+  audit: AuditService; policies: PolicyService; organizations: OrganizationService; once: OnceClaims; directory: ReadThrough;
 }) {
   const { connection, config, now } = deps;
-  const factors = new MfaFactorRepository(connection, now);
+  const factors = new MfaFactorRepository(connection, now, deps.directory);
   const recovery = new RecoveryCodeRepository(connection, now);
   const challenges = new ChallengeRepository(connection, now, deps.once);
   await factors.ensureIndexes();

@@ -123,6 +123,12 @@ export const configSchema = z.object({
     throttle: z.object({ ip: throttleRule, account: throttleRule }),
   }),
   sweepIntervalSeconds: int(1, 86400),
+  /**
+   * How long accounts, memberships, organizations, policies and 2-step factors are kept in memory
+   * (directory-cache.ts): every write ends them at once here and within a revocation poll elsewhere.
+   * 0 reads the database every time.
+   */
+  directoryCacheMs: int(0, 3_600_000).default(60_000),
   /** SSH keys (issue 6): who may read users' authorized_keys lines (sshd's AuthorizedKeysCommand on clusters). */
   sshKeys: z.object({
     /** Serve GET /api/users/{username}/ssh-public-keys without a credential, as GitHub does. */

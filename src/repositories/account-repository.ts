@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { conflictOnDuplicate } from './duplicate-key.ts';
+import { NO_READ_CACHE, type ReadThrough } from './read-through.ts';
 
 export interface Account {
   id: string;
@@ -63,10 +64,12 @@ export interface NewAccount {
 export class AccountRepository {
   readonly #model: Model<AccountDoc>;
   readonly #now: () => number;
+  readonly #cache: ReadThrough;
 
-  constructor(conn: Connection, now: () => number) {
+  constructor(conn: Connection, now: () => number, cache: ReadThrough = NO_READ_CACHE) {
     this.#model = conn.models.Account as Model<AccountDoc> ?? conn.model<AccountDoc>('Account', schema);
     this.#now = now;
+    this.#cache = cache;
   }
 
   async ensureIndexes(): Promise<void> {
@@ -91,12 +94,15 @@ export class AccountRepository {
       passwordUpdatedAt: now,
     };
     await conflictOnDuplicate(() => this.#model.create(doc), 'an account with this username or email already exists');
+    await this.#cache.changed();
     return toAccount(doc);
   }
 
   async findById(id: string): Promise<Account | undefined> {
-    const doc = await this.#model.findById(id).lean<AccountDoc>();
-    return doc ? toAccount(doc) : undefined;
+    return this.#cache.read(`account:${id}`, async () => {
+      const doc = await this.#model.findById(id).lean<AccountDoc>();
+      return doc ? toAccount(doc) : undefined;
+    });
   }
 
   /** Finds by username (case-insensitive) or email. */
@@ -114,6 +120,7 @@ export class AccountRepository {
   async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
     const now = new Date(this.#now());
     const res = await this.#model.updateOne({ _id: id }, { $set: { passwordHash, passwordUpdatedAt: now, updatedAt: now } });
+    await this.#cache.changed();
     return res.matchedCount === 1;
   }
 
@@ -124,11 +131,13 @@ export class AccountRepository {
       if (profile[field] === undefined) unset[field] = ''; else set[field] = profile[field];
     }
     const res = await this.#model.updateOne({ _id: id }, { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) });
+    await this.#cache.changed();
     return res.matchedCount === 1;
   }
 
   async setDisabled(id: string, disabled: boolean): Promise<boolean> {
     const res = await this.#model.updateOne({ _id: id }, { $set: { disabled, updatedAt: new Date(this.#now()) } });
+    await this.#cache.changed();
     return res.matchedCount === 1;
   }
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { Sealed } from '../crypto/envelope.ts';
 import { conflictOnDuplicate } from './duplicate-key.ts';
+import { NO_READ_CACHE, type ReadThrough } from './read-through.ts';
 
 export interface OtpData { seed: Sealed; lastStep: number }
 export interface WebAuthnData {
@@ -54,10 +55,21 @@ const toFactor = ({ _id, credentialId: _c, ...rest }: FactorDoc): MfaFactor => (
 export class MfaFactorRepository {
   readonly #model: Model<FactorDoc>;
   readonly #now: () => number;
+  readonly #cache: ReadThrough;
 
-  constructor(conn: Connection, now: () => number) {
+  constructor(conn: Connection, now: () => number, cache: ReadThrough = NO_READ_CACHE) {
     this.#model = conn.models.MfaFactor as Model<FactorDoc> ?? conn.model<FactorDoc>('MfaFactor', schema);
     this.#now = now;
+    this.#cache = cache;
+  }
+
+  /** Runs a write, then tells the read cache (every write: factors, their counters and last use). */
+  async #write<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      await this.#cache.changed();
+    }
   }
 
   async ensureIndexes(): Promise<void> {
@@ -71,12 +83,12 @@ export class MfaFactorRepository {
     const id = input.id ?? randomUUID();
     const { id: _id, ...fields } = input;
     const doc: FactorDoc = { _id: id, ...fields, credentialId: input.webauthn?.credentialId ?? `factor:${id}`, createdAt: now, updatedAt: now };
-    await conflictOnDuplicate(() => this.#model.create(doc), 'This security key is already registered.');
+    await this.#write(() => conflictOnDuplicate(() => this.#model.create(doc), 'This security key is already registered.'));
     return toFactor(doc);
   }
 
   async listFor(accountId: string): Promise<MfaFactor[]> {
-    return (await this.#model.find({ accountId }).sort({ createdAt: 1 }).lean<FactorDoc[]>()).map(toFactor);
+    return this.#cache.read(`factors:${accountId}`, async () => (await this.#model.find({ accountId }).sort({ createdAt: 1 }).lean<FactorDoc[]>()).map(toFactor));
   }
 
   async find(accountId: string, id: string): Promise<MfaFactor | undefined> {
@@ -90,7 +102,7 @@ export class MfaFactorRepository {
   }
 
   async enable(accountId: string, id: string, lastStep: number): Promise<boolean> {
-    const res = await this.#model.updateOne({ _id: id, accountId, enabled: false }, { $set: { enabled: true, 'otp.lastStep': lastStep, updatedAt: new Date(this.#now()) } });
+    const res = await this.#write(() => this.#model.updateOne({ _id: id, accountId, enabled: false }, { $set: { enabled: true, 'otp.lastStep': lastStep, updatedAt: new Date(this.#now()) } }));
     return res.modifiedCount === 1;
   }
 
@@ -99,25 +111,24 @@ export class MfaFactorRepository {
    * use itself is the caller's once-marker; this write only moves the floor forward.
    */
   async recordOtpStep(id: string, step: number): Promise<void> {
-    await this.#model.updateOne({ _id: id, 'otp.lastStep': { $lt: step } }, { $set: { 'otp.lastStep': step, lastUsedAt: new Date(this.#now()) } });
+    await this.#write(() => this.#model.updateOne({ _id: id, 'otp.lastStep': { $lt: step } }, { $set: { 'otp.lastStep': step, lastUsedAt: new Date(this.#now()) } }));
   }
-
 
   /** Records a WebAuthn use; refuses a counter that did not move forward (when the key counts). */
   async recordWebAuthnUse(id: string, previousCounter: number, newCounter: number): Promise<boolean> {
-    const res = await this.#model.updateOne({ _id: id, 'webauthn.counter': previousCounter }, { $set: { 'webauthn.counter': newCounter, lastUsedAt: new Date(this.#now()) } });
+    const res = await this.#write(() => this.#model.updateOne({ _id: id, 'webauthn.counter': previousCounter }, { $set: { 'webauthn.counter': newCounter, lastUsedAt: new Date(this.#now()) } }));
     return res.modifiedCount === 1;
   }
 
   async remove(accountId: string, id: string): Promise<boolean> {
-    return (await this.#model.deleteOne({ _id: id, accountId })).deletedCount === 1;
+    return (await this.#write(() => this.#model.deleteOne({ _id: id, accountId }))).deletedCount === 1;
   }
 
   async removePendingOtp(accountId: string): Promise<void> {
-    await this.#model.deleteMany({ accountId, type: 'otp', enabled: false });
+    await this.#write(() => this.#model.deleteMany({ accountId, type: 'otp', enabled: false }));
   }
 
   async removeAll(accountId: string, type?: 'otp' | 'webauthn'): Promise<number> {
-    return (await this.#model.deleteMany(type ? { accountId, type } : { accountId })).deletedCount ?? 0;
+    return (await this.#write(() => this.#model.deleteMany(type ? { accountId, type } : { accountId }))).deletedCount ?? 0;
   }
 }

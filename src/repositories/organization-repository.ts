@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { conflictOnDuplicate } from './duplicate-key.ts';
+import { NO_READ_CACHE, type ReadThrough } from './read-through.ts';
 
 export const ORG_ADMIN = 'org:admin';
 
@@ -32,8 +33,10 @@ export class OrganizationRepository {
   readonly #orgs: Model<OrgDoc>;
   readonly #members: Model<MembershipDoc>;
   readonly #now: () => number;
+  readonly #cache: ReadThrough;
 
-  constructor(conn: Connection, now: () => number) {
+  constructor(conn: Connection, now: () => number, cache: ReadThrough = NO_READ_CACHE) {
+    this.#cache = cache;
     this.#orgs = conn.models.Organization as Model<OrgDoc> ?? conn.model<OrgDoc>('Organization', orgSchema);
     this.#members = conn.models.Membership as Model<MembershipDoc> ?? conn.model<MembershipDoc>('Membership', membershipSchema);
     this.#now = now;
@@ -48,6 +51,7 @@ export class OrganizationRepository {
   async create(name: string, displayName: string): Promise<Organization> {
     const doc: OrgDoc = { _id: randomUUID(), name: name.toLowerCase(), displayName, createdAt: new Date(this.#now()) };
     await conflictOnDuplicate(() => this.#orgs.create(doc), `organization "${name}" already exists`);
+    await this.#cache.changed();
     return toOrg(doc);
   }
 
@@ -57,8 +61,10 @@ export class OrganizationRepository {
   }
 
   async findById(id: string): Promise<Organization | undefined> {
-    const doc = await this.#orgs.findById(id).lean<OrgDoc>();
-    return doc ? toOrg(doc) : undefined;
+    return this.#cache.read(`organization:${id}`, async () => {
+      const doc = await this.#orgs.findById(id).lean<OrgDoc>();
+      return doc ? toOrg(doc) : undefined;
+    });
   }
 
   /** Adds the account to the organization, or sets its roles when it is already a member. */
@@ -68,11 +74,14 @@ export class OrganizationRepository {
       { $set: { roles }, $setOnInsert: { _id: randomUUID(), createdAt: new Date(this.#now()) } },
       { upsert: true },
     );
+    await this.#cache.changed();
   }
 
   async membershipsOf(accountId: string): Promise<Membership[]> {
-    const docs = await this.#members.find({ accountId }).sort({ createdAt: 1 }).lean<MembershipDoc[]>();
-    return docs.map(toMembership);
+    return this.#cache.read(`memberships:${accountId}`, async () => {
+      const docs = await this.#members.find({ accountId }).sort({ createdAt: 1 }).lean<MembershipDoc[]>();
+      return docs.map(toMembership);
+    });
   }
 
   async membersOf(organizationId: string): Promise<Membership[]> {

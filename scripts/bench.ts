@@ -5,7 +5,8 @@
  * authorization-code flow (sign-in form, PKCE) — and the cost of verification relative to (a).
  *
  * Needs MONGODB_URI (MongoDB or FerretDB); uses a fresh database and drops it afterwards.
- * BENCH_DURATION_S (default 6), BENCH_WARMUP_S (2), BENCH_CONCURRENCY (16) and BENCH_ROUNDS (5)
+ * BENCH_DURATION_S (default 6), BENCH_WARMUP_S (2), BENCH_CONCURRENCY (16), BENCH_ROUNDS (5),
+ * BENCH_LOG_LEVEL (warn) and BENCH_ACCESS_LOG (all)
  * tune the run; each case is measured once per round, the order rotated each round.
  * (e) repeats (b) while another process announces a credential revocation 10 times a second
  * (each one empties the verification cache everywhere), the worst case of revocation churn.
@@ -49,7 +50,7 @@ const dbName = `kw_bench_${randomBytes(4).toString('hex')}`;
 dbUrl.pathname = `/${dbName}`;
 const env: Record<string, string> = {
   NODE_ENV: 'test', PORT: String(port), KEYWARD_HOST: '127.0.0.1', KEYWARD_PUBLIC_URL: baseUrl, MONGODB_URI: dbUrl.toString(),
-  KEYWARD_LOG_LEVEL: 'warn', KEYWARD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  KEYWARD_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', KEYWARD_ACCESS_LOG: process.env.BENCH_ACCESS_LOG ?? 'all', KEYWARD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   KEYWARD_CLIENTS: JSON.stringify([{ client_id: 'bench-web', client_secret: CLIENT_SECRET, redirect_uris: [CALLBACK], grant_types: ['authorization_code'], scope: 'openid profile email', firstParty: true }]),
 };
 

@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps): Koa {
   for (const feature of deps.features) feature.register({ router, api, nav, kit, views });
   api.mount(router);
 
-  app.use(requestContext(logger));
+  app.use(requestContext(logger, config.accessLog));
   app.use(errorHandler(logger, views, config.baseUrl));
   app.use(securityHeaders({ hsts: config.baseUrl.startsWith('https://') }));
   app.use(databaseGate(deps.database.isConnected, ['/healthz', '/readyz', '/api/openapi.json', '/static/']));

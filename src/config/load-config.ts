@@ -25,6 +25,7 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string]> = [
   ['KEYWARD_COOKIE_KEYS', 'cookieKeys'],
   ['KEYWARD_ENCRYPTION_KEY', 'encryptionKeys'],
   ['KEYWARD_LOG_LEVEL', 'logLevel'],
+  ['KEYWARD_ACCESS_LOG', 'accessLog'],
   ['KEYWARD_CLIENTS', 'clients'],
   ['KEYWARD_AUTHORIZED_KEYS_SECRET', 'sshKeys.authorizedKeysSecret'],
   ['KEYWARD_AUTHORIZED_KEYS_PUBLIC', 'sshKeys.authorizedKeysPublic'],

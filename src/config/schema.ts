@@ -92,6 +92,8 @@ export const configSchema = z.object({
     z.array(z.string().min(1)).min(1)).optional(),
   encryptionKeys: encryptionKeys.optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  /** Access-log lines (at info): every request, only those answered 4xx/5xx, or none. */
+  accessLog: z.enum(['all', 'errors', 'off'], { error: 'must be all, errors or off' }).default('all'),
   bodyLimitBytes: int(1024, 10 * 1024 * 1024),
   shutdownGraceMs: int(0, 120000),
   password: z.object({ minLength: int(8, 128), maxLength: int(64, 4096) }),

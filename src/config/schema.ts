@@ -51,10 +51,21 @@ export const clientSchema = z.object({
   firstParty: z.boolean().default(false),
   /** Resource servers may introspect any token. */
   resourceServer: z.boolean().default(false),
+  /** The API (an `apiResources` identifier) this client's tokens are for when it names none (RFC 8707). */
+  defaultResource: z.url().optional(),
 }).refine((c) => c.token_endpoint_auth_method === 'none' || !!c.client_secret, {
   message: 'a confidential client needs client_secret (or token_endpoint_auth_method "none")',
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
+
+/** An API that accepts Keyward's access tokens (RFC 8707), and the token format it wants (see oidc/api-resources.ts). */
+export const apiResourceSchema = z.object({
+  identifier: z.url({ error: 'must be the API\'s absolute URL (it becomes the token\'s aud)' }),
+  scope: z.string().min(1, 'must list the scopes the API understands, space-separated'),
+  accessTokenFormat: z.enum(['jwt', 'opaque'], { error: 'must be jwt or opaque' }).default('opaque'),
+  accessTokenSeconds: z.number().int().min(60).max(86400).optional(),
+});
+export type ApiResourceConfig = z.infer<typeof apiResourceSchema>;
 
 const encryptionKeys = z.string().transform((value, ctx) => {
   // "v2=BASE64,v1=BASE64" (first is active) or a single BASE64 value (version "1").
@@ -125,6 +136,7 @@ export const configSchema = z.object({
     throttle: z.object({ ip: throttleRule, account: throttleRule }),
   }),
   sweepIntervalSeconds: int(1, 86400),
+  apiResources: z.array(apiResourceSchema).default([]),
   /**
    * How long accounts, memberships, organizations, policies and 2-step factors are kept in memory
    * (directory-cache.ts): every write ends them at once here and within a revocation poll elsewhere.

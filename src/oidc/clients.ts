@@ -4,15 +4,17 @@ import type { ClientConfig } from '../config/schema.ts';
 /** Extra client metadata Keyward understands (declared to oidc-provider as extraClientMetadata). */
 export const FIRST_PARTY = 'keyward_first_party';
 export const RESOURCE_SERVER = 'keyward_resource_server';
+export const DEFAULT_RESOURCE = 'keyward_default_resource';
 
 /** Maps clients declared in configuration to oidc-provider client metadata. */
 export function toClientMetadata(clients: ClientConfig[]): ClientMetadata[] {
-  return clients.map(({ firstParty, resourceServer, ...c }) => ({
+  return clients.map(({ firstParty, resourceServer, defaultResource, ...c }) => ({
     ...c,
     response_types: c.response_types ?? (c.grant_types?.includes('authorization_code') === false ? [] : ['code']),
     ...(c.token_endpoint_auth_method ? {} : { token_endpoint_auth_method: 'client_secret_basic' }),
     [FIRST_PARTY]: firstParty,
     [RESOURCE_SERVER]: resourceServer,
+    ...(defaultResource ? { [DEFAULT_RESOURCE]: defaultResource } : {}),
   }) as ClientMetadata);
 }
 

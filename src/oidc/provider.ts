@@ -9,7 +9,7 @@ import type { OnceClaims } from '../repositories/once-marker-repository.ts';
 import type { Views } from '../http/views.ts';
 import { createAdapterClass } from './adapter.ts';
 import { isDatabaseUnavailable } from '../db/connect.ts';
-import { FIRST_PARTY, RESOURCE_SERVER, consoleClient, toClientMetadata } from './clients.ts';
+import { DEFAULT_RESOURCE, FIRST_PARTY, RESOURCE_SERVER, consoleClient, toClientMetadata } from './clients.ts';
 import { autoGrantFirstParty } from './first-party-grant.ts';
 import { createPages } from './pages.ts';
 import { deviceExtraParams, deviceFlowOptions } from './device-flow.ts';
@@ -19,6 +19,7 @@ import { DPOP_ALGORITHMS } from '../http/auth/dpop-proof.ts';
 import { laxWithoutSecure, providerCookies } from './session-cookie.ts';
 import { discoveryFromIssuer } from './discovery-base.ts';
 import { profileClaims } from './profile-claims.ts';
+import { resourceIndicators } from './api-resources.ts';
 
 export interface ProviderDeps {
   /** Decides whether a sign-in still needs its second factor (the `mfa` prompt). */
@@ -46,7 +47,7 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
     }),
     clients: [...toClientMetadata(config.clients), consoleClient(config.baseUrl)],
     extraClientMetadata: {
-      properties: [FIRST_PARTY, RESOURCE_SERVER],
+      properties: [FIRST_PARTY, RESOURCE_SERVER, DEFAULT_RESOURCE],
       validator(_ctx, key, value, metadata) {
         if ((key === FIRST_PARTY || key === RESOURCE_SERVER) && typeof value !== 'boolean') metadata[key] = false;
       },
@@ -63,7 +64,11 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
     cookies: providerCookies(keys.cookieKeys),
     enableHttpPostMethods: true,
     // The last three are for machine clients only (client_credentials; SSH keys, issue 6).
-    scopes: ['openid', 'offline_access', 'profile', 'email', 'ssh-authorized-keys', 'ssh-private-keys:sign', 'ssh-private-keys:read'],
+    // The configured APIs' scopes too, so their clients may be registered with them (api-resources.ts).
+    scopes: [...new Set([
+      'openid', 'offline_access', 'profile', 'email', 'ssh-authorized-keys', 'ssh-private-keys:sign', 'ssh-private-keys:read',
+      ...config.apiResources.flatMap((r) => r.scope.split(' ').filter(Boolean)),
+    ])],
     claims: {
       openid: ['sub', 'amr', 'acr', 'auth_time'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', 'zoneinfo', 'updated_at'],
@@ -87,6 +92,8 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
       devInteractions: { enabled: false },
       // Machine clients (platform, clusters) get tokens for their own registered scopes (SSH keys, issue 6).
       clientCredentials: { enabled: true },
+      // RFC 8707/9068: tokens for the configured APIs, JWT or opaque per API (api-resources.ts).
+      resourceIndicators: resourceIndicators(config.apiResources),
       claimsParameter: { enabled: true },
       introspection: {
         enabled: true,
@@ -116,10 +123,11 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
       Session: t.sessionSeconds,
       Grant: t.grantSeconds,
       AuthorizationCode: t.authorizationCodeSeconds,
-      AccessToken: t.accessTokenSeconds,
+      // A configured API may want shorter (or longer) tokens than the default (api-resources.ts).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? t.accessTokenSeconds,
       IdToken: t.idTokenSeconds,
       RefreshToken: t.refreshTokenSeconds,
-      ClientCredentials: t.clientCredentialsSeconds,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? t.clientCredentialsSeconds,
       DeviceCode: t.deviceCodeSeconds,
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: createInteractionPolicy(mfaDecision) },

@@ -3,6 +3,7 @@
  * command), and a write ends that at once on the writing instance and within a poll of the change
  * signal on every other instance on the same database (a replica here).
  */
+import { dbCommands } from './helpers/db-commands.ts';
 import { createUser, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { orgScope } from '../src/services/policy-service.ts';
 
@@ -22,12 +23,7 @@ afterAll(async () => {
   await a?.stop();
 });
 
-async function commands(k: Keyward, action: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  k.container.connection.set('debug', (collection: string, method: string) => { seen.push(`${collection}.${method}`); });
-  try { await action(); } finally { k.container.connection.set('debug', false); }
-  return seen.filter((op) => !op.startsWith('change_signals.'));
-}
+const commands = dbCommands;
 
 /** Polls `read` until it answers `expected`; answers how long that took (ms). */
 async function seenWithin(read: () => Promise<unknown>, expected: unknown, limitMs = 3000): Promise<number> {

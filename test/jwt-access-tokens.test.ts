@@ -5,6 +5,7 @@
  * refused; tokens for Keyward itself stay opaque.
  */
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { dbCommands } from './helpers/db-commands.ts';
 import { startKeyward, type Keyward } from './helpers/keyward.ts';
 import { RS_SECRET, testClients } from './helpers/clients.ts';
 
@@ -35,12 +36,7 @@ async function grant(clientId: string, extra: Record<string, string> = {}) {
   return { status: res.status, body: await res.json() as Record<string, string | number> };
 }
 
-async function commands(action: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  k.container.connection.set('debug', (collection: string, method: string) => { seen.push(`${collection}.${method}`); });
-  try { await action(); } finally { k.container.connection.set('debug', false); }
-  return seen.filter((op) => !op.startsWith('change_signals.'));
-}
+const commands = (action: () => Promise<unknown>) => dbCommands(k, action);
 
 test('a client whose API wants JWTs gets an RFC 9068 token the API can verify, and nothing is stored', async () => {
   let issued!: Awaited<ReturnType<typeof grant>>;

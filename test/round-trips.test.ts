@@ -6,6 +6,7 @@
  */
 import * as oidc from 'openid-client';
 import { Browser, signIn } from './helpers/browserless.ts';
+import { dbCommands } from './helpers/db-commands.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { RP_CALLBACK, RS_SECRET, WEB_SECRET, testClients } from './helpers/clients.ts';
 
@@ -21,13 +22,7 @@ afterAll(async () => k?.stop());
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
-/** The database commands sent while `action` runs. */
-async function commands(action: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  k.container.connection.set('debug', (collection: string, method: string) => { seen.push(`${collection}.${method}`); });
-  try { await action(); } finally { k.container.connection.set('debug', false); }
-  return seen.filter((op) => !op.startsWith('change_signals.'));
-}
+const commands = (action: () => Promise<unknown>) => dbCommands(k, action);
 
 async function signInAndRedeem(): Promise<{ access_token: string }> {
   const verifier = oidc.randomPKCECodeVerifier();

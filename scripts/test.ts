@@ -53,7 +53,8 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     if (stopping) return;
     stopping = true;
     say(`${signal}: stopping the running step and the test database`);
-    step?.kill(signal);
+    // The step's whole process group: npm, its shell, and what that started (jest workers, Chromium, sshd).
+    if (step?.pid) try { process.kill(-step.pid, signal); } catch { /* already gone */ }
     void cleanUp().finally(() => process.exit(code));
   });
 }
@@ -97,7 +98,7 @@ function installSystemPackages(): void {
 function run(script: string, args: string[] = []): Promise<number> {
   say(`npm run ${script}${args.length ? ` -- ${args.join(' ')}` : ''}`);
   return new Promise((resolve) => {
-    step = spawn('npm', ['run', script, ...(args.length ? ['--', ...args] : [])], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+    step = spawn('npm', ['run', script, ...(args.length ? ['--', ...args] : [])], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     step.on('error', (err) => { process.stderr.write(`cannot run npm: ${err.message}\n`); resolve(1); });
     step.on('close', (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
   });

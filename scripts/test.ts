@@ -30,6 +30,8 @@ const SYSTEM_PACKAGES: { name: string; usedBy: string }[] = [
   { name: 'openssh-client', usedBy: 'SSH key and certificate tests (ssh-keygen, ssh)' },
   { name: 'openssh-server', usedBy: 'tests against a real sshd' },
   { name: 'curl', usedBy: 'the sshd AuthorizedKeysCommand script' },
+  { name: 'python3', usedBy: 'the platform Python SDK test (CLIAuth running keyward)' },
+  { name: 'python3-venv', usedBy: 'the platform Python SDK test (the SDK is installed from PyPI into a venv)' },
 ];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -13,12 +13,13 @@
  * Exported to the tests: MONGODB_URI, FERRETDB_BIN, CHROMIUM_PATH.
  *
  * Arguments go to jest: `npm test -- test/sign-in.test.ts`. The exit status is the first failing
- * step's (or 0); SIGINT/SIGTERM stop the running step and the database, then exit 130/143.
+ * step's (or 0); SIGINT/SIGTERM stop the running step and the database, then exit 130/143. The last
+ * lines are jest's counts as one plain line ("jest: N passed, N failed, N skipped") and the status.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../src/logging/logger.ts';
 import { ensureFerretDbBinary, ferretDbBinaryPath, startEmbeddedDatabase, type EmbeddedDatabase } from '../src/db/embedded.ts';
@@ -127,11 +128,26 @@ async function main(): Promise<number> {
   }
   say(`MONGODB_URI=${process.env.MONGODB_URI} FERRETDB_BIN=${process.env.FERRETDB_BIN ?? '(none)'} CHROMIUM_PATH=${process.env.CHROMIUM_PATH}`);
 
-  for (const [script, args] of [['typecheck', []], ['lint', []], ['jest', process.argv.slice(2)]] as const) {
-    const status = await run(script, [...args]);
+  for (const script of ['typecheck', 'lint'] as const) {
+    const status = await run(script);
     if (status !== 0 || stopping) return status;
   }
-  return 0;
+  const results = join(mkdtempSync(join(tmpdir(), 'keyward-jest-')), 'results.json');
+  const status = await run('jest', [...process.argv.slice(2), '--json', `--outputFile=${results}`]);
+  summarize(results);
+  return status;
+}
+
+/** One plain closing line with jest's counts ("jest: N passed, N failed, N skipped"), for CI to read. */
+function summarize(file: string): void {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number };
+    process.stdout.write(`\njest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped\n`);
+  } catch {
+    // jest did not get as far as writing its results; its own output says why.
+  } finally {
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
 }
 
 let status = 1;

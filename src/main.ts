@@ -24,6 +24,11 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+// Until the server listens, a stop signal ends the process at once (the embedded database's exit hook
+// stops a FerretDB it started); from then on, shutdown() below finishes in-flight requests first.
+const stopEarly = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143);
+process.once('SIGTERM', stopEarly);
+process.once('SIGINT', stopEarly);
 let container: Container;
 try {
   container = await compose(config, { logger });
@@ -79,5 +84,7 @@ async function shutdown(signal: string) {
   });
   server.closeIdleConnections();
 }
+process.off('SIGTERM', stopEarly);
+process.off('SIGINT', stopEarly);
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

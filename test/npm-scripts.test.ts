@@ -4,11 +4,12 @@
  * - with no MONGODB_URI and no mongod download possible, `npm start` falls back to the embedded
  *   FerretDB, says so in one log line naming its data directory, reaches /readyz, and stops the
  *   FerretDB it started; a later start stays on FerretDB and still names the first-start password file;
+ * - SIGTERM while the embedded FerretDB is still starting ends Keyward and that FerretDB too;
  * - when neither mongod nor FerretDB can be had: exit 1 with a short message, no stack trace;
  * - `npm run admin -- --help` prints the usage; a wrong option is a one-line usage error.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +30,13 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
 const running = new Set<ChildProcess>();
 const temp: string[] = [];
 const dbNames: string[] = [];
+/** Processes a failing test may leave behind (a stand-in FerretDB). */
+const strays: number[] = [];
 const tempDir = (prefix: string) => { const d = mkdtempSync(join(tmpdir(), prefix)); temp.push(d); return d; };
 
 afterAll(async () => {
   for (const child of running) child.kill('SIGKILL');
+  for (const pid of strays) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   if (dbNames.length && process.env.MONGODB_URI) {
     const client = await MongoClient.connect(process.env.MONGODB_URI, { serverSelectionTimeoutMS: 3000 }).catch(() => undefined);
     for (const name of dbNames) await client?.db(name).dropDatabase().catch(() => undefined);
@@ -167,6 +171,23 @@ test('no MONGODB_URI and no mongod to be had: `npm start` runs on the embedded F
   expect(third.out()).toContain('Sign in with a user created by `npm run admin -- create-user');
   expect((await stopNpm(third)).code).toBe(0);
 }, 600_000);
+
+test('SIGTERM while the embedded FerretDB is still starting: Keyward exits at once and stops it', async () => {
+  // A stand-in FerretDB that never listens: it notes its pid and waits.
+  const dir = tempDir('keyward-slow-ferretdb-');
+  const fake = join(dir, 'ferretdb');
+  const mark = join(dir, 'pid');
+  writeFileSync(fake, `#!/bin/sh\necho $$ > ${mark}\nexec sleep 600\n`, { mode: 0o755 });
+  const run = npm(['start'], { PORT: String(await freePort()), KEYWARD_DATA_DIR: tempDir('keyward-early-'), HOME: process.env.HOME ?? '/root', FERRETDB_BIN: fake, ...await noMongod() });
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(mark) && Date.now() < deadline && !run.hasExited()) await sleep(100);
+  expect(existsSync(mark)).toBe(true);
+  const ferret = Number(readFileSync(mark, 'utf8'));
+  strays.push(ferret);
+  const { code, node } = await stopNpm(run, 10_000);
+  expect(code).not.toBe('timeout');
+  expect(await gone([...node, ferret], 5_000)).toBe(true);
+}, 90_000);
 
 test('neither mongod nor FerretDB to be had: a short message naming MONGODB_URI and scripts/ferretdb.sh, exit 1', async () => {
   // An empty HOME (no FerretDB in ~/.cache/keyward, empty Go caches) and no Go module proxy (or no Go): FerretDB cannot be built.

@@ -52,7 +52,7 @@ export async function callApi<T>(env: ApiEnv, method: string, path: string, body
   const parsed = res.status === 204 ? undefined : await jsonOf<unknown>(res);
   if (res.status >= 200 && res.status < 300) return { status: res.status, body: parsed as T };
   const message = errorMessage(parsed, res.status);
-  if (res.status === 401) throw new CliError(`Not signed in to ${server}: ${message}`, ExitCode.notSignedIn, 'Run `keyward login` to sign in again.');
+  if (res.status === 401) throw new CliError(`Not signed in to ${server}: ${message}`, ExitCode.notSignedIn, 'Run `keyward auth login` to sign in again.');
   if (res.status === 404 && /No route for/.test(message)) throw new CliError(`${server} does not offer this yet (${method} ${path} is not available).`);
   throw new CliError(message);
 }

@@ -90,11 +90,11 @@ export async function pollForTokens(ep: Endpoints, start: DeviceStart, hooks: Po
       case 'access_denied':
         throw new CliError(`Sign-in was denied${body.error_description && !/aborted/i.test(body.error_description) ? `: ${body.error_description}` : ' in the browser.'}`, ExitCode.denied);
       case 'expired_token':
-        throw new CliError('The code expired before the sign-in was approved.', ExitCode.expired, 'Run `keyward login` again to get a new code.');
+        throw new CliError('The code expired before the sign-in was approved.', ExitCode.expired, 'Run `keyward auth login` again to get a new code.');
       default:
         throw new CliError(`Sign-in failed: ${errorMessage(body, res.status)}`);
     }
-    if (hooks.now() >= deadline) throw new CliError('The code expired before the sign-in was approved.', ExitCode.expired, 'Run `keyward login` again to get a new code.');
+    if (hooks.now() >= deadline) throw new CliError('The code expired before the sign-in was approved.', ExitCode.expired, 'Run `keyward auth login` again to get a new code.');
   }
 }
 
@@ -104,7 +104,7 @@ export async function refresh(ep: Endpoints, refreshToken: string, server: strin
   const body = await jsonOf<TokenSet & OAuthError>(res);
   if (res.status === 200 && body.access_token) return body;
   if (body.error === 'invalid_grant') {
-    throw new CliError(`This device has been signed out of ${server} (the sign-in was revoked or has expired).`, ExitCode.notSignedIn, 'Run `keyward login` to sign in again.');
+    throw new CliError(`This device has been signed out of ${server} (the sign-in was revoked or has expired).`, ExitCode.notSignedIn, 'Run `keyward auth login` to sign in again.');
   }
   throw new CliError(`Could not renew the sign-in: ${errorMessage(body, res.status)}`);
 }

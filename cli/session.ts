@@ -26,8 +26,8 @@ export function requireIdentity(env: CliEnv): Identity {
   const file = readCredentials(env.credentialsPath, env.warn);
   const identity = selectIdentity(file, env.context);
   if (identity) return identity;
-  if (env.context) throw new CliError(`No context named "${env.context}" in ${env.credentialsPath}.`, ExitCode.notSignedIn, 'Run `keyward login` to sign in.');
-  throw new CliError('You are not signed in (no credentials found).', ExitCode.notSignedIn, `Run \`keyward login --server <url>\` to sign in. Credentials are read from ${env.credentialsPath}.`);
+  if (env.context) throw new CliError(`No context named "${env.context}" in ${env.credentialsPath}.`, ExitCode.notSignedIn, 'Run `keyward auth login` to sign in.');
+  throw new CliError('You are not signed in (no credentials found).', ExitCode.notSignedIn, `Run \`keyward auth login --server <url>\` to sign in. Credentials are read from ${env.credentialsPath}.`);
 }
 
 /** A usable access token for the selected context; `force` renews even a fresh one (after a 401). */
@@ -37,13 +37,13 @@ export async function currentToken(env: CliEnv, opts: { force?: boolean; endpoin
   if (!opts.force && fresh(seen, RENEW_WITHIN_MS)) return { identity: seen, accessToken: seen.token!, expiresAt: expiresAt(seen) };
   if (!seen.oauth?.refreshToken) {
     if (seen.token && fresh(seen, 0) && !opts.force) return { identity: seen, accessToken: seen.token, expiresAt: expiresAt(seen) };
-    throw new CliError(`The sign-in for ${seen.server} has expired and cannot be renewed.`, ExitCode.notSignedIn, 'Run `keyward login` to sign in again.');
+    throw new CliError(`The sign-in for ${seen.server} has expired and cannot be renewed.`, ExitCode.notSignedIn, 'Run `keyward auth login` to sign in again.');
   }
   return withFileLock(`${env.credentialsPath}.lock`, async () => {
     const file = readCredentials(env.credentialsPath, env.warn);
     const key = env.context ?? file.currentIdentity;
     const identity = selectIdentity(file, env.context);
-    if (!key || !identity?.oauth?.refreshToken) throw new CliError('You were signed out while this command was running.', ExitCode.notSignedIn, 'Run `keyward login` to sign in again.');
+    if (!key || !identity?.oauth?.refreshToken) throw new CliError('You were signed out while this command was running.', ExitCode.notSignedIn, 'Run `keyward auth login` to sign in again.');
     const rotatedByOther = identity.oauth.refreshToken !== seen.oauth!.refreshToken;
     if (rotatedByOther && fresh(identity, 10_000)) return { identity, accessToken: identity.token!, expiresAt: expiresAt(identity) };
     if (!rotatedByOther && !opts.force && fresh(identity, RENEW_WITHIN_MS)) return { identity, accessToken: identity.token!, expiresAt: expiresAt(identity) };

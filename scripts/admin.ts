@@ -18,13 +18,46 @@ import { compose } from '../src/compose.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { AppError } from '../src/errors/app-error.ts';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    username: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' }, org: { type: 'string' },
-    'display-name': { type: 'string' }, admin: { type: 'boolean' }, 'platform-admin': { type: 'boolean' },
-  },
-});
+const USAGE = `Usage: npm run admin -- <command> [options]
+
+  create-org <name> [--display-name "Name"]
+  create-user --username U --email E [--name "Display"] [--org ORG] [--admin] [--platform-admin]
+  add-member --username U --org ORG [--admin]
+  reset-password --username U
+  disable-user --username U  |  enable-user --username U
+  list-users
+
+Passwords are read from KEYWARD_ADMIN_PASSWORD or, interactively, from the terminal.
+The database is the one \`npm start\` uses (MONGODB_URI, else the embedded one in KEYWARD_DATA_DIR).`;
+const COMMANDS = ['create-org', 'create-user', 'add-member', 'reset-password', 'disable-user', 'enable-user', 'list-users'];
+
+/** Usage problems end here, before any database is opened: one line, the usage, exit code 2. */
+function usageError(message: string): never {
+  console.error(`error: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      username: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' }, org: { type: 'string' },
+      'display-name': { type: 'string' }, admin: { type: 'boolean' }, 'platform-admin': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+} catch (err) {
+  if (!(err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) throw err;
+  usageError((err as Error).message.split(/(?<=\.)\s/)[0]);
+}
+const { values, positionals } = parsed;
+if (values.help || positionals[0] === 'help') {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (!positionals[0]) usageError('name a command.');
+if (!COMMANDS.includes(positionals[0])) usageError(`unknown command "${positionals[0]}".`);
 
 async function readPassword(prompt: string): Promise<string> {
   if (process.env.KEYWARD_ADMIN_PASSWORD) return process.env.KEYWARD_ADMIN_PASSWORD;
@@ -96,8 +129,7 @@ try {
       break;
     }
     default:
-      console.error('usage: npm run admin -- create-org|create-user|add-member|reset-password|disable-user|enable-user|list-users [options]');
-      process.exitCode = 2;
+      usageError(`unknown command "${command}".`);
   }
 } catch (err) {
   if (err instanceof AppError) { console.error(`error: ${err.message}`); process.exitCode = 1; } else throw err;

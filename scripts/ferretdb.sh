@@ -3,8 +3,8 @@
 # for Keyward's tests and for local development. No MongoDB server or Docker needed.
 #
 # Usage:
-#   scripts/ferretdb.sh build                 Build FerretDB v1.24.2 (only if missing) and
-#                                             print the binary path.
+#   scripts/ferretdb.sh build [<bin>]         Build FerretDB v1.24.2 (only if missing) into <bin>
+#                                             (default $FERRETDB_BIN) and print the binary path.
 #   scripts/ferretdb.sh start <port> <datadir>
 #                                             Start it in the background on 127.0.0.1:<port>,
 #                                             storing data in <datadir> (created if missing).
@@ -37,6 +37,11 @@ FERRETDB_BIN="${FERRETDB_BIN:-${HOME:-/root}/.cache/keyward/ferretdb-${FERRETDB_
 
 die() { echo "ferretdb.sh: $*" >&2; exit 1; }
 
+# Go's official tarball installs to /usr/local/go, which a trimmed PATH may lack.
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+  PATH="$PATH:/usr/local/go/bin"
+fi
+
 usage() {
   sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0" >&2
   exit 2
@@ -56,8 +61,10 @@ cmd_build() {
 
   echo "ferretdb.sh: building FerretDB ${FERRETDB_VERSION} -> $FERRETDB_BIN" >&2
   # Run outside any Go module so `go mod download` works in module-less mode.
-  moddir="$(cd "$work" && GO111MODULE=on go mod download -json "${FERRETDB_MODULE}@${FERRETDB_VERSION}" \
-    | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+  local download
+  download="$(cd "$work" && GO111MODULE=on go mod download -json "${FERRETDB_MODULE}@${FERRETDB_VERSION}" 2>&1)" \
+    || die "go mod download failed: $(printf '%s\n' "$download" | sed -n 's/^[[:space:]]*"Error": "\(.*\)",\{0,1\}$/\1/p;/^go: /p' | head -n 1)"
+  moddir="$(printf '%s\n' "$download" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
   [[ -n "$moddir" && -d "$moddir" ]] || die "go mod download did not return a module directory"
 
   cp -R "$moddir" "$work/src"
@@ -156,7 +163,7 @@ cmd_stop() {
 }
 
 case "${1:-}" in
-  build) shift; [[ $# -eq 0 ]] || usage; cmd_build ;;
+  build) shift; [[ $# -le 1 ]] || usage; FERRETDB_BIN="${1:-$FERRETDB_BIN}"; cmd_build ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   -h | --help | help) usage ;;

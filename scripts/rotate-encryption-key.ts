@@ -17,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { loadScriptConfig } from './script-config.ts';
 import { connectDatabase } from '../src/db/connect.ts';
-import { startEmbeddedMongo } from '../src/db/embedded.ts';
+import { startEmbeddedDatabase } from '../src/db/embedded.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { Envelope, type KeyEncryptionKey } from '../src/crypto/envelope.ts';
 import { SecretRepository } from '../src/repositories/secret-repository.ts';
@@ -36,7 +36,7 @@ const logger = createLogger('warn');
 const stops: (() => Promise<void>)[] = [];
 let uri = config.mongodbUri;
 if (!uri) {
-  const embedded = await startEmbeddedMongo(config.dataDir, logger);
+  const embedded = await startEmbeddedDatabase(config.dataDir, logger, { ferretdbBin: config.ferretdbBin });
   stops.push(embedded.stop);
   uri = embedded.uri;
 }

@@ -11,7 +11,7 @@ import type Provider from 'oidc-provider';
 import type { Config } from './config/schema.ts';
 import { createLogger, type Logger } from './logging/logger.ts';
 import { connectDatabase, pingDatabase } from './db/connect.ts';
-import { startEmbeddedMongo } from './db/embedded.ts';
+import { startEmbeddedDatabase } from './db/embedded.ts';
 import { AccountRepository } from './repositories/account-repository.ts';
 import { OrganizationRepository } from './repositories/organization-repository.ts';
 import { OidcPayloadRepository } from './repositories/oidc-payload-repository.ts';
@@ -98,7 +98,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
   try {
     let uri = config.mongodbUri;
     if (!uri) {
-      const embedded = await startEmbeddedMongo(config.dataDir, logger);
+      const embedded = await startEmbeddedDatabase(config.dataDir, logger, { ferretdbBin: config.ferretdbBin });
       closers.push(embedded.stop);
       uri = embedded.uri;
     }

@@ -28,7 +28,7 @@ afterAll(async () => k?.stop());
 
 interface Identity { token: string; oauth: { expiresAt: string; refreshToken: string } }
 const envFor = (dir: string) => ({ HOME: dir, XDG_CONFIG_HOME: dir });
-const credsFile = (dir: string) => join(dir, 'keyward', 'credentials');
+const credsFile = (dir: string) => join(dir, 'pw', 'credentials');
 const readCreds = (dir: string) => JSON.parse(readFileSync(credsFile(dir), 'utf8')) as { currentIdentity: string; identities: Record<string, Identity> };
 const current = (dir: string) => { const c = readCreds(dir); return c.identities[c.currentIdentity]; };
 

@@ -26,12 +26,12 @@ interface Creds { currentIdentity: string; identities: Record<string, { token: s
 
 const home = () => mkdtempSync(join(tmpdir(), 'keyward-cli-'));
 const envFor = (dir: string) => ({ HOME: dir, XDG_CONFIG_HOME: dir });
-const credsFile = (dir: string) => join(dir, 'keyward', 'credentials');
+const credsFile = (dir: string) => join(dir, 'pw', 'credentials');
 const readCreds = (dir: string) => JSON.parse(readFileSync(credsFile(dir), 'utf8')) as Creds;
 
-/** `keyward login`, approved (or denied) in Alice's browser; answers the finished process. */
+/** `keyward auth login`, approved (or denied) in Alice's browser; answers the finished process. */
 async function login(dir: string, opts: { deviceName?: string; approve?: boolean } = {}) {
-  const run = cli(['login', '--server', k.baseUrl, '--device-name', opts.deviceName ?? 'ci-laptop'], envFor(dir));
+  const run = cli(['auth', 'login', '--server', k.baseUrl, '--device-name', opts.deviceName ?? 'ci-laptop'], envFor(dir));
   const { userCode } = await codeFrom(run.child);
   await approve(alice, k.issuer, userCode, opts.approve ?? true);
   return run;
@@ -45,7 +45,7 @@ test('login → whoami → token --print: the device flow end to end, credential
   expect(done.code).toBe(0);
 
   // Directory 0700, file 0600, no temporary files left behind, contract §5.3 content.
-  expect(statSync(join(dir, 'keyward')).mode & 0o777).toBe(0o700);
+  expect(statSync(join(dir, 'pw')).mode & 0o777).toBe(0o700);
   expect(statSync(credsFile(dir)).mode & 0o777).toBe(0o600);
   const creds = readCreds(dir);
   const host = new URL(k.baseUrl).host;
@@ -92,7 +92,7 @@ test('the code expires before anyone approves: login exits 6 with a clear messag
   const done = await run;
   expect(done.code).toBe(6);
   expect(done.stderr).toContain('The code expired before the sign-in was approved.');
-  expect(done.stderr).toContain('Run `keyward login` again');
+  expect(done.stderr).toContain('Run `keyward auth login` again');
 }, 60_000);
 
 test('no credentials, unreachable server, bad usage: clear messages and distinct exit codes', async () => {
@@ -154,7 +154,7 @@ test('a device signed out on the server: the next command says so and exits 4', 
   const who = await cli(['whoami'], envFor(dir));
   expect(who.code).toBe(4);
   expect(who.stderr).toContain('This device has been signed out of');
-  expect(who.stderr).toContain('Run `keyward login` to sign in again.');
+  expect(who.stderr).toContain('Run `keyward auth login` to sign in again.');
 }, 60_000);
 
 test('logging in again replaces the context and ends the sign-in it replaces', async () => {

@@ -1,4 +1,4 @@
-/** Tests use MONGODB_URI when set (FerretDB in CI); otherwise a real mongod from mongodb-memory-server. */
+/** Tests use MONGODB_URI (set by `npm test`, scripts/test.ts); run directly without it, a mongod from mongodb-memory-server. */
 export default async function globalSetup(): Promise<void> {
   if (process.env.MONGODB_URI) return;
   const { MongoMemoryServer } = await import('mongodb-memory-server-core');
@@ -8,6 +8,6 @@ export default async function globalSetup(): Promise<void> {
     process.env.MONGODB_URI = server.getUri('keyward_test');
   } catch (err) {
     throw new Error(`No MONGODB_URI and mongodb-memory-server could not start a mongod (${(err as Error).message.split('\n')[0]}). ` +
-      'Set MONGODB_URI to a MongoDB or FerretDB server, or run `bash .ci/run`, which starts FerretDB.', { cause: err });
+      'Set MONGODB_URI to a MongoDB or FerretDB server, or run `npm test`, which starts one (FerretDB when no mongod can be had).', { cause: err });
   }
 }

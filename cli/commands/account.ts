@@ -1,7 +1,8 @@
-/** `keyward token --print`, `keyward whoami`, `keyward logout`. */
+/** `keyward auth token --print`, `keyward auth whoami`, `keyward auth logout`. */
 import { CliError, ExitCode } from '../errors.ts';
 import { readCredentials, selectIdentity, writeCredentials } from '../credentials.ts';
 import { discover, revoke, userinfo } from '../oauth.ts';
+import { withFileLock } from '../file-lock.ts';
 import { currentToken, requireIdentity, type CliEnv } from '../session.ts';
 import type { Io } from './login.ts';
 
@@ -23,7 +24,7 @@ export async function whoami(env: CliEnv, format: 'json' | 'text', io: Io): Prom
     current = await currentToken(env, { force: true, endpoints: ep });
     me = await userinfo(ep, current.accessToken);
   }
-  if (!me) throw new CliError(`${identity.server} no longer accepts this sign-in.`, ExitCode.notSignedIn, 'Run `keyward login` to sign in again.');
+  if (!me) throw new CliError(`${identity.server} no longer accepts this sign-in.`, ExitCode.notSignedIn, 'Run `keyward auth login` to sign in again.');
   const username = me.preferred_username ?? me.sub;
   if (format === 'json') {
     return io.out(JSON.stringify({ username, name: me.name, email: me.email, sub: me.sub, server: identity.server, context: current.identity.name }));
@@ -43,15 +44,17 @@ export async function logout(env: CliEnv, force: boolean, io: Io): Promise<void>
       await revoke(await discover(identity.server), token, identity.oauth?.refreshToken ? 'refresh_token' : 'access_token');
     } catch (err) {
       if (!force) {
-        if (err instanceof CliError) throw new CliError(err.message, err.exitCode, 'Nothing was removed. `keyward logout --force` removes the local credentials anyway.');
+        if (err instanceof CliError) throw new CliError(err.message, err.exitCode, 'Nothing was removed. `keyward auth logout --force` removes the local credentials anyway.');
         throw err;
       }
       io.err(`warning: could not revoke the sign-in on the server (${(err as Error).message}); removing it locally anyway.`);
     }
   }
-  const latest = readCredentials(env.credentialsPath, env.warn);
-  delete latest.identities[name];
-  if (latest.currentIdentity === name) latest.currentIdentity = Object.keys(latest.identities)[0];
-  writeCredentials(env.credentialsPath, latest);
+  await withFileLock(`${env.credentialsPath}.lock`, async () => {
+    const latest = readCredentials(env.credentialsPath, env.warn);
+    delete latest.identities[name];
+    if (latest.currentIdentity === name) latest.currentIdentity = Object.keys(latest.identities)[0];
+    writeCredentials(env.credentialsPath, latest);
+  });
   io.err(`✓ Signed out of ${identity.server} (context "${name}" removed).`);
 }

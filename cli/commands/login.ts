@@ -1,8 +1,9 @@
-/** `keyward login [--server URL] [--device-name NAME] [--context NAME]`: the OAuth device flow. */
+/** `keyward auth login [--server URL] [--device-name NAME] [--context NAME]`: the OAuth device flow. */
 import { hostname } from 'node:os';
 import { CliError, ExitCode } from '../errors.ts';
 import { normalizeServer } from '../http.ts';
 import { readCredentials, selectIdentity, upsertIdentity, writeCredentials } from '../credentials.ts';
+import { withFileLock } from '../file-lock.ts';
 import { CLIENT_ID, discover, pollForTokens, revoke, startDeviceAuthorization, userinfo } from '../oauth.ts';
 import type { CliEnv } from '../session.ts';
 
@@ -35,23 +36,27 @@ export async function login(env: CliEnv & { defaultServer?: string }, opts: Logi
   const username = me.preferred_username ?? me.sub;
   const host = new URL(server).host;
 
-  const fresh = readCredentials(env.credentialsPath, env.warn);
-  const canonicalName = `user:${username}@${host}`;
-  const replaced = Object.values(fresh.identities).find((i) => (opts.context ? i.name === opts.context : i.canonicalName === canonicalName));
-  const name = upsertIdentity(fresh, {
-    token: tokens.access_token,
-    server,
-    name: opts.context ?? `${username}@${host}`,
-    canonicalName,
-    oauth: {
-      clientId: CLIENT_ID,
-      expiresAt: new Date(Date.now() + tokens.expires_in * 1000).toISOString(),
-      refreshToken: tokens.refresh_token,
-      scope: tokens.scope,
-      deviceName,
-    },
-  }, opts.context);
-  writeCredentials(env.credentialsPath, fresh);
+  // Under the lock that renewals take, so a concurrent renewal of another context is not undone.
+  const { name, replaced } = await withFileLock(`${env.credentialsPath}.lock`, async () => {
+    const fresh = readCredentials(env.credentialsPath, env.warn);
+    const canonicalName = `user:${username}@${host}`;
+    const replaced = Object.values(fresh.identities).find((i) => (opts.context ? i.name === opts.context : i.canonicalName === canonicalName));
+    const name = upsertIdentity(fresh, {
+      token: tokens.access_token,
+      server,
+      name: opts.context ?? `${username}@${host}`,
+      canonicalName,
+      oauth: {
+        clientId: CLIENT_ID,
+        expiresAt: new Date(Date.now() + tokens.expires_in * 1000).toISOString(),
+        refreshToken: tokens.refresh_token,
+        scope: tokens.scope,
+        deviceName,
+      },
+    }, opts.context);
+    writeCredentials(env.credentialsPath, fresh);
+    return { name, replaced };
+  });
   // The sign-in this one replaces would otherwise stay valid (and listed) on the server: end it.
   const previous = replaced?.oauth?.refreshToken;
   if (previous && replaced!.server === server) await revoke(ep, previous, 'refresh_token').catch(() => undefined);

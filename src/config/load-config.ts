@@ -22,6 +22,7 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string]> = [
   ['KEYWARD_TRUST_PROXY', 'trustProxy'],
   ['MONGODB_URI', 'mongodbUri'],
   ['KEYWARD_DATA_DIR', 'dataDir'],
+  ['FERRETDB_BIN', 'ferretdbBin'],
   ['KEYWARD_COOKIE_KEYS', 'cookieKeys'],
   ['KEYWARD_ENCRYPTION_KEY', 'encryptionKeys'],
   ['KEYWARD_LOG_LEVEL', 'logLevel'],

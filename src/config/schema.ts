@@ -99,6 +99,8 @@ export const configSchema = z.object({
   trustProxy: proxyHops,
   mongodbUri: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://').optional(),
   dataDir: z.string().min(1),
+  /** The FerretDB binary of the embedded database's fallback (default ~/.cache/keyward/ferretdb-v1.24.2). */
+  ferretdbBin: z.string().min(1).optional(),
   cookieKeys: z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
     z.array(z.string().min(1)).min(1)).optional(),
   encryptionKeys: encryptionKeys.optional(),

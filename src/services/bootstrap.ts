@@ -17,6 +17,9 @@ export async function bootstrapInitialAdmin(
   deps.logger.info({ event: 'bootstrap.admin_created', username: admin.username, organization: org.name }, 'initial admin created');
 }
 
+/** Where the development admin's first password is written (and looked for on later starts). */
+export const initialAdminPasswordFile = (dataDir: string) => resolve(dataDir, 'initial-admin-password');
+
 /**
  * Development convenience: on a first start with no users (and no KEYWARD_INITIAL_ADMIN_*),
  * creates `admin` in organization `default` with a random password written to
@@ -27,7 +30,7 @@ export async function createDevelopmentAdmin(
 ): Promise<string | undefined> {
   if ((await deps.accounts.count()) > 0) return undefined;
   const password = randomBytes(18).toString('base64url');
-  const file = resolve(dataDir, 'initial-admin-password');
+  const file = initialAdminPasswordFile(dataDir);
   await bootstrapInitialAdmin({ username: 'admin', email: 'admin@localhost.localdomain', password, organization: 'default' }, deps);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${password}\n`, { mode: 0o600 });

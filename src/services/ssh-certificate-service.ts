@@ -78,7 +78,7 @@ export class SshCertificateService {
       throw new AppError(code, message);
     };
     if (p.via === 'apikey') {
-      throw new AppError('forbidden', 'SSH certificates are issued to a browser session, a CLI sign-in (`keyward login`) or a CLI token, not to API keys. Create a short-term CLI token (GET /api/auth/token) and use it instead.');
+      throw new AppError('forbidden', 'SSH certificates are issued to a browser session, a CLI sign-in (`keyward auth login`) or a CLI token, not to API keys. Create a short-term CLI token (GET /api/auth/token) and use it instead.');
     }
     if (account.disabled) await refuse('forbidden', 'account_disabled', 'This account is disabled: no SSH certificate is issued.');
     const nowMs = this.#d.now();

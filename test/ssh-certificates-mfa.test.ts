@@ -82,7 +82,7 @@ test('with enforce-mfa, credentials from a sign-in without a second factor are r
   expect(byToken.body.message).toMatch(/requires 2-step verification for SSH certificates\. This CLI token was created in a sign-in without 2-step verification/);
   const byAccess = await issue(undefined, bearer(oldAccess));
   expect(byAccess.status).toBe(403);
-  expect(byAccess.body.message).toMatch(/sign-in behind this access token did not use 2-step verification .*keyward login/);
+  expect(byAccess.body.message).toMatch(/sign-in behind this access token did not use 2-step verification .*keyward auth login/);
   expect((await issue(passwordOnly)).status).toBe(401); // the session no longer counts at all
   const miaId = (await k.container.accounts.findByLogin('mia'))!.id;
   const refusals = (await k.container.audit.forAccount(miaId, 50)).filter((e) => e.type === 'ssh_certificate.refused');

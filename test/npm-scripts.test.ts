@@ -36,6 +36,11 @@ const tempDir = (prefix: string) => { const d = mkdtempSync(join(tmpdir(), prefi
 
 afterAll(async () => {
   for (const child of running) child.kill('SIGKILL');
+  // An embedded FerretDB that a failed test's Keyward started (its pid file is in the test's data dir).
+  for (const d of temp) {
+    const pidFile = join(d, 'ferretdb', 'ferretdb.pid');
+    if (existsSync(pidFile)) strays.push(Number(readFileSync(pidFile, 'utf8')));
+  }
   for (const pid of strays) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
   if (dbNames.length && process.env.MONGODB_URI) {
     const client = await MongoClient.connect(process.env.MONGODB_URI, { serverSelectionTimeoutMS: 3000 }).catch(() => undefined);

@@ -94,7 +94,7 @@ export class SshCertificateService {
       const how = p.via === 'token'
         ? `This CLI token was created in a sign-in without ${factor}: create a new one after signing in with it.`
         : p.via === 'oauth'
-          ? `The sign-in behind this access token did not use ${factor} (or has ended): run \`keyward login\` again and complete ${factor}.`
+          ? `The sign-in behind this access token did not use ${factor} (or has ended): run \`keyward auth login\` again and complete ${factor}.`
           : `Sign out and sign in again with ${factor}.`;
       await refuse('forbidden', 'mfa_required', `Your organization requires ${factor} for SSH certificates. ${how}`);
     }

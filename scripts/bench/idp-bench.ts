@@ -31,6 +31,7 @@ import { clientCredentialsToken, introspect, type IdpTarget } from './lib/target
 import { loadAverage, memoryMiB, safeExec, sleep } from './lib/processes.ts';
 import { wrkVersion } from './lib/wrk.ts';
 import { findJava } from './lib/java.ts';
+import { summarizeProfiles } from './lib/cpu-profile.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -42,7 +43,8 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
-    'system-warmup': { type: 'string', default: '5' },
+    'system-warmup': { type: 'string', default: '10' },
+    profile: { type: 'boolean', default: false },
     connections: { type: 'string', default: '16' },
     threads: { type: 'string', default: '2' },
     'signin-users': { type: 'string', default: '8' },
@@ -67,7 +69,8 @@ if (opt.help) {
   --keycloak-version V     org.keycloak:keycloak-quarkus-dist version (default 26.7.3)
   --workloads LIST         a,b,c,d (default all)
   --rounds N --seconds S --warmup S   rounds per workload, seconds each, warm-up before each (3, 10, 2)
-  --system-warmup S        once per system before the rounds, each workload for S seconds (5; JIT warm-up)
+  --system-warmup S        once per system before the rounds, each workload for S seconds (10; JIT warm-up)
+  --profile                also profile Keyward's main thread (node --cpu-prof) per workload, on the faster store
   --connections N --threads N         wrk connections and threads (16, 2)
   --signin-users N         concurrent users for (c) (8)
   --growth LIST            stored OIDC rows for (e), e.g. 1000,100000; '' skips (e)
@@ -124,6 +127,7 @@ interface SystemResult {
   measurements: Measurement[];
   growth?: { target: number; measurements: Measurement[] }[];
   commands?: Record<string, string[]>;
+  profile?: Record<string, { origin: string; share: number }[]>;
   note?: string;
   skipped?: string;
 }
@@ -186,6 +190,26 @@ async function countCommands(checkout: KeywardCheckout, store: Store): Promise<R
   }
 }
 
+/** One Keyward per workload with `node --cpu-prof`: the shares of its main thread's busy time by origin. */
+async function profileKeyward(checkout: KeywardCheckout, store: Store): Promise<Record<string, { origin: string; share: number }[]>> {
+  const out: Record<string, { origin: string; share: number }[]> = {};
+  for (const w of WL) {
+    const dir = mkdtempSync(join(logDir, `profile-${w}-`));
+    const uri = `mongodb://127.0.0.1:${store.port}/kwprof_${randomBytes(4).toString('hex')}`;
+    const kw = await startKeyward({
+      checkout, mongoUri: uri, logDir, users: USERS, logLevel: opt['keyward-log-level'], logName: `keyward-profile-${w}`,
+      nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    });
+    try {
+      if (await check(kw, w)) await measure(kw, w, settings, store.pid);
+    } finally {
+      await kw.stop();
+    }
+    out[WORKLOADS[w]] = summarizeProfiles(dir);
+  }
+  return out;
+}
+
 async function startStore(kind: StoreKind): Promise<Store> {
   if (kind === 'ferretdb') {
     return startFerretDb({
@@ -219,6 +243,10 @@ async function benchKeyward(checkout: KeywardCheckout, kind: StoreKind, countHer
     if (countHere && opt['count-commands']) {
       log('    counting database commands (through a proxy)');
       result.commands = await countCommands(checkout, store);
+    }
+    if (countHere && opt.profile) {
+      log('    profiling Keyward (node --cpu-prof), one process per workload');
+      result.profile = await profileKeyward(checkout, store);
     }
     if (GROWTH.length && (WL.includes('a') || WL.includes('b'))) {
       result.growth = [];
@@ -318,7 +346,7 @@ p(`## Identity workloads: Keyward vs Keycloak (\`npm run bench:idp\`, ${started.
 p();
 p(`Machine: ${cpus().length} × ${cpuModel} (nproc ${safeExec('nproc', [])}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}. ` +
   `Load average ${loadAtStart} at the start, ${loadAtEnd} at the end (other work shares this machine: numbers are noisy).`);
-p(`Settings: ${ROUNDS} rounds × ${settings.seconds} s per workload after ${settings.warmup} s warm-up, order rotated each round, median round shown; ` +
+p(`Settings: each system first runs every workload for ${SYSTEM_WARMUP} s (JIT warm-up), then ${ROUNDS} rounds × ${settings.seconds} s per workload after ${settings.warmup} s warm-up, order rotated each round, median round shown; ` +
   `wrk ${versions.wrk} -t${settings.threads} -c${settings.connections} for (a), (b), (d); (c) ${settings.signinUsers} concurrent users, each a new browser signing in again as soon as done; ` +
   `(e) ${ROUNDS} rounds × ${GROWTH_SECONDS} s. Load generator, servers and stores share the machine's cores.`);
 p(`Keyward: ${checkouts.map((c) => `${c.label} (${c.dir}), Node ${c.nodeVersion}, \`node src/main.ts\`, password hashing ${c.argon2}`).join('; ')}; ` +
@@ -351,14 +379,15 @@ if (keycloak?.note) p(`Keycloak: ${keycloak.note}.`);
 p();
 p('### Every measurement');
 p();
-p('| system | workload | each round /s | p50 ms | p99 ms | CPU % of a core: server / store / load generator | machine busy % | steal % | stored OIDC rows | bad answers | load avg |');
-p('|---|---|---|---:|---:|---|---:|---:|---|---:|---|');
+p('| system | workload | each round /s | p50 ms | p99 ms | CPU % of a core: server / store / load generator | per CPU-second of server + store | machine busy % | steal % | stored OIDC rows | bad answers | load avg |');
+p('|---|---|---|---:|---:|---|---:|---:|---:|---|---:|---|');
 for (const r of results) {
   for (const w of WL) {
     const m = medianOf(r.measurements, w);
     if (!m) continue;
     p(`| ${r.checkout ? col(r) : r.system} | ${WORKLOADS[w]} | ${m.rounds.map((x) => fmt(x)).join(', ')} | ${m.p50ms.toFixed(1)} | ${m.p99ms.toFixed(1)} | ` +
-      `${m.cpu.server} / ${r.storeKind ? m.cpu.store : '—'} / ${m.cpu.loadGenerator} | ${m.cpu.machineBusy} | ${m.cpu.steal} | ` +
+      `${m.cpu.server} / ${r.storeKind ? m.cpu.store : '—'} / ${m.cpu.loadGenerator} | ` +
+      `${m.cpu.server + m.cpu.store > 0 ? fmt(m.rps / ((m.cpu.server + m.cpu.store) / 100)) : '—'} | ${m.cpu.machineBusy} | ${m.cpu.steal} | ` +
       `${m.rowsBefore !== undefined ? `${m.rowsBefore}→${m.rowsAfter}` : '—'} | ${m.bad} | ${m.loadAverage} |`);
   }
 }
@@ -392,10 +421,24 @@ for (const r of keywards.filter((x) => x.commands)) {
   p();
   p(`### Database commands (${r.checkout}, counted on ${r.storeKind} through a proxy; driver monitoring (hello, ping) excluded)`);
   p();
-  for (const [what, cmds] of Object.entries(r.commands!)) {
+  const entries = Object.entries(r.commands!);
+  const background = new Set(entries[0]?.[1] ?? []);
+  for (const [what, cmds] of entries) {
+    const isIdle = what === entries[0][0];
+    const own = isIdle ? cmds : cmds.filter((c) => !background.has(c));
     const counts = new Map<string, number>();
-    for (const c of cmds) counts.set(c, (counts.get(c) ?? 0) + 1);
-    p(`- **${what}: ${cmds.length}** — ${[...counts].map(([c, n]) => `${n > 1 ? `${n}× ` : ''}\`${c}\``).join(', ') || 'none'}`);
+    for (const c of own) counts.set(c, (counts.get(c) ?? 0) + 1);
+    const polls = cmds.length - own.length;
+    p(`- **${what}: ${own.length}**${polls ? ` (+ ${polls} background poll${polls > 1 ? 's' : ''} in the same moment, not counted)` : ''} — ` +
+      `${[...counts].map(([c, n]) => `${n > 1 ? `${n}× ` : ''}\`${c}\``).join(', ') || 'none'}`);
+  }
+}
+for (const r of keywards.filter((x) => x.profile)) {
+  p();
+  p(`### Where Keyward's main thread spends its time (${r.checkout} on ${r.storeKind}, \`node --cpu-prof\`, self time by origin, share of busy time)`);
+  p();
+  for (const [what, shares] of Object.entries(r.profile!)) {
+    p(`- ${what}: ${shares.slice(0, 8).map((s) => `${s.origin} ${(s.share * 100).toFixed(0)} %`).join(', ')}`);
   }
 }
 p();

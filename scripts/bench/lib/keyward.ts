@@ -49,6 +49,8 @@ export interface KeywardOptions {
   /** KEYWARD_LOG_LEVEL, or undefined for the configuration's default. */
   logLevel?: string;
   logName: string;
+  /** Extra node flags (e.g. --cpu-prof). */
+  nodeFlags?: string[];
 }
 
 const secret = () => randomBytes(24).toString('base64url');
@@ -80,7 +82,7 @@ export async function startKeyward(o: KeywardOptions, bare = false): Promise<Run
   delete env.NODE_ENV;
   delete env.KEYWARD_CONFIG_FILE;
   if (o.logLevel) env.KEYWARD_LOG_LEVEL = o.logLevel; else delete env.KEYWARD_LOG_LEVEL;
-  const p = startProcess(o.checkout.node, ['--disable-warning=ExperimentalWarning', 'src/main.ts'],
+  const p = startProcess(o.checkout.node, ['--disable-warning=ExperimentalWarning', ...(o.nodeFlags ?? []), 'src/main.ts'],
     { cwd: o.checkout.dir, env, logFile: join(o.logDir, `${o.logName}.log`) });
   let startMs: number;
   try {

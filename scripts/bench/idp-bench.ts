@@ -435,7 +435,10 @@ for (const r of keywards.filter((x) => x.commands)) {
 }
 for (const r of keywards.filter((x) => x.profile)) {
   p();
-  p(`### Where Keyward's main thread spends its time (${r.checkout} on ${r.storeKind}, \`node --cpu-prof\`, self time by origin, share of busy time)`);
+  p(`### Where Keyward's main thread spends its time (${r.checkout} on ${r.storeKind}, \`node --cpu-prof\`)`);
+  p();
+  p('Each sample is charged to its nearest caller in a package or in src/ (Node\'s and V8\'s internals count for whoever called them); ' +
+    'shares of the main thread\'s busy time. argon2 hashing runs in the thread pool and is not in it.');
   p();
   for (const [what, shares] of Object.entries(r.profile!)) {
     p(`- ${what}: ${shares.slice(0, 8).map((s) => `${s.origin} ${(s.share * 100).toFixed(0)} %`).join(', ')}`);

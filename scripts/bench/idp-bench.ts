@@ -43,7 +43,7 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
-    'system-warmup': { type: 'string', default: '10' },
+    'system-warmup': { type: 'string', default: '30' },
     profile: { type: 'boolean', default: false },
     connections: { type: 'string', default: '16' },
     threads: { type: 'string', default: '2' },
@@ -69,7 +69,7 @@ if (opt.help) {
   --keycloak-version V     org.keycloak:keycloak-quarkus-dist version (default 26.7.3)
   --workloads LIST         a,b,c,d (default all)
   --rounds N --seconds S --warmup S   rounds per workload, seconds each, warm-up before each (3, 10, 2)
-  --system-warmup S        once per system before the rounds, each workload for S seconds (10; JIT warm-up)
+  --system-warmup S        once per system before the rounds, each workload for S seconds (30; JIT warm-up)
   --profile                also profile Keyward's main thread (node --cpu-prof) per workload, on the faster store
   --connections N --threads N         wrk connections and threads (16, 2)
   --signin-users N         concurrent users for (c) (8)

@@ -8,7 +8,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { freePort, httpOk, memoryMiB, safeExec, startProcess, stopProcess, waitUntil, type Started } from './processes.ts';
@@ -65,7 +64,8 @@ export async function startKeyward(o: KeywardOptions, bare = false): Promise<Run
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port), KEYWARD_HOST: '127.0.0.1', KEYWARD_PUBLIC_URL: base, MONGODB_URI: o.mongoUri,
-    KEYWARD_DATA_DIR: mkdtempSync(join(tmpdir(), 'kw-bench-data-')),
+    // Inside the run's log folder, which the benchmark removes at the end.
+    KEYWARD_DATA_DIR: mkdtempSync(join(o.logDir, `${o.logName}-data-`)),
     KEYWARD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     KEYWARD_COOKIE_KEYS: `${secret()}${secret()},${secret()}${secret()}`,
     KEYWARD_INITIAL_ADMIN_USERNAME: 'bench-admin', KEYWARD_INITIAL_ADMIN_EMAIL: 'bench-admin@example.com',

@@ -62,7 +62,9 @@ async function seed(): Promise<string> {
     const org = await c.organizations.create('bench');
     const account = await c.accounts.register({ username: 'bench', email: 'bench@example.com', password: PASSWORD });
     await c.organizations.addMember(org.id, account.id);
-    const { plaintext } = await c.credentials.service.createKey({ account, via: 'session', amr: ['pwd'] }, { title: 'bench' }, {});
+    // An API key needs a browser session in sudo mode (a sign-in just now counts), as on the account pages.
+    const principal = { account, via: 'session' as const, amr: ['pwd'], sessionUid: 'bench-seed', authTime: Math.floor(Date.now() / 1000) };
+    const { plaintext } = await c.credentials.service.createKey(principal, { title: 'bench' }, {});
     return plaintext;
   } finally {
     await c.close();

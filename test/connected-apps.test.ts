@@ -8,6 +8,7 @@ import * as oidc from 'openid-client';
 import { formField, signedInBrowser, signIn, type Browser } from './helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { approve, startDevice } from './helpers/device.ts';
+import { atOnce } from './helpers/at-once.ts';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 const WEB_SECRET = 'dev-only-pw-web-secret-change-me-in-production';
@@ -153,3 +154,10 @@ test('the Signed-in devices page lists devices and signs one out with its CSRF-p
   const anonymous = await fetch(`${k.baseUrl}/account/devices`, { redirect: 'manual' });
   expect(anonymous.headers.get('location')).toBe('/signin?next=%2Faccount%2Fdevices');
 }, 30_000);
+
+test('the first uses of a grant recorded at once all succeed, as one connection', async () => {
+  const grant = { grantId: 'race-grant', accountId: 'race-account', clientId: 'pw-cli' };
+  const { apps } = k.container.deviceLogin;
+  await atOnce(8, (i) => (i % 2 ? apps.noteGrant(grant) : apps.noteUse({ ...grant, ip: `192.0.2.${i}` })));
+  expect(await k.db.collection('oidc_connections').countDocuments({ _id: 'race-grant' as never })).toBe(1);
+});

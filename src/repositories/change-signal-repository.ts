@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { isDuplicateKey } from './duplicate-key.ts';
+import { upsertRetryingRace } from './duplicate-key.ts';
 
 /**
  * One row per signal name; its `token` is replaced by a fresh random value whenever something the
@@ -27,18 +27,8 @@ export class ChangeSignalRepository {
     return doc?.token ?? '';
   }
 
-  /**
-   * Stores a new token. Two first writers may race to create the row (FerretDB's upsert is not
-   * atomic, so the loser gets a duplicate-key error): the row exists then, so write again.
-   */
+  /** Stores a new token (two first writers may race to create the row: see upsertRetryingRace). */
   async write(name: string, token: string, changedAt: Date): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.#model.replaceOne({ _id: name }, { token, changedAt }, { upsert: true });
-        return;
-      } catch (err) {
-        if (!isDuplicateKey(err) || attempt >= 3) throw err;
-      }
-    }
+    await upsertRetryingRace(() => this.#model.replaceOne({ _id: name }, { token, changedAt }, { upsert: true }));
   }
 }

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
+import { upsertRetryingRace } from './duplicate-key.ts';
 
 export interface AppConnection {
   grantId: string;
@@ -57,7 +58,7 @@ export class ConnectedAppRepository {
 
   /** A grant was created or extended (idempotent). */
   async noteGrant(grant: { grantId: string; accountId: string; clientId: string }): Promise<void> {
-    await this.#model.updateOne({ _id: grant.grantId }, { $setOnInsert: this.#insertOnly(grant) }, { upsert: true });
+    await upsertRetryingRace(() => this.#model.updateOne({ _id: grant.grantId }, { $setOnInsert: this.#insertOnly(grant) }, { upsert: true }));
   }
 
   /** Tokens were issued from the grant: remember when, from where, and the device's name if given. */
@@ -66,7 +67,7 @@ export class ConnectedAppRepository {
     if (use.ip) set.lastIp = use.ip;
     if (use.userAgent) set.userAgent = use.userAgent.slice(0, 300);
     if (use.deviceName) set.deviceName = use.deviceName;
-    await this.#model.updateOne({ _id: use.grantId }, { $set: set, $setOnInsert: this.#insertOnly(use) }, { upsert: true });
+    await upsertRetryingRace(() => this.#model.updateOne({ _id: use.grantId }, { $set: set, $setOnInsert: this.#insertOnly(use) }, { upsert: true }));
   }
 
   async listForAccount(accountId: string, limit = 500): Promise<AppConnection[]> {

@@ -14,6 +14,11 @@ export class Browser {
     const headers = new Headers(init.headers);
     if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     if (!headers.has('accept')) headers.set('accept', 'text/html');
+    // Like a browser on its own page: unsafe requests say where they come from (Keyward checks it).
+    if (!['GET', 'HEAD'].includes((init.method ?? 'GET').toUpperCase())) {
+      if (!headers.has('origin')) headers.set('origin', new URL(url).origin);
+      if (!headers.has('sec-fetch-site')) headers.set('sec-fetch-site', 'same-origin');
+    }
     const res = await fetch(url, { ...init, headers, redirect: 'manual' });
     for (const line of res.headers.getSetCookie()) {
       const [pair, ...attrs] = line.split(';');

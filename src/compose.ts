@@ -38,7 +38,7 @@ import { DpopProofs } from './http/auth/dpop-proof.ts';
 import { foundationFeatures } from './foundation-features.ts';
 import { ChangeSignalRepository } from './repositories/change-signal-repository.ts';
 import { ChangeSignal, CREDENTIAL_REVOCATIONS } from './services/change-signal.ts';
-import { DIRECTORY_CHANGES, directoryCache } from './services/directory-cache.ts';
+import { directoryCache } from './services/directory-cache.ts';
 import { composeCredentials, type CredentialsParts } from './credentials-composition.ts';
 import type { SudoGuard } from './services/sudo-service.ts';
 import { composeMfa, type MfaParts } from './mfa-composition.ts';
@@ -105,19 +105,17 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const connection = await connectDatabase(uri, logger);
     closers.push(() => connection.close());
 
-    // Revocations reach every process's credential cache through this signal (change-signal.ts);
-    // writes to accounts, memberships, policies and factors reach every directory cache through the other.
+    // Revocations, and writes to accounts, memberships, policies and factors, reach every
+    // process's caches through this one signal (change-signal.ts, directory-cache.ts). One signal
+    // for both: a credential verified after a change must not read the account from a directory
+    // cache that has not seen the change yet.
     const pollMs = config.credentials.revocationPollMs;
-    const signal = (name: string) => new ChangeSignal({ repo: new ChangeSignalRepository(connection), name, pollMs, staleAfterMs: Math.max(2000, 4 * pollMs), logger, now });
-    const revocations = signal(CREDENTIAL_REVOCATIONS);
-    const directoryChanges = signal(DIRECTORY_CHANGES);
+    const revocations = new ChangeSignal({ repo: new ChangeSignalRepository(connection), name: CREDENTIAL_REVOCATIONS, pollMs, staleAfterMs: Math.max(2000, 4 * pollMs), logger, now });
     if (options.sweeps !== false) {
-      for (const s of [revocations, directoryChanges]) {
-        await s.start();
-        closers.push(async () => s.stop());
-      }
+      await revocations.start();
+      closers.push(async () => revocations.stop());
     }
-    const directory = directoryCache({ signal: directoryChanges, ttlMs: config.directoryCacheMs, now });
+    const directory = directoryCache({ signal: revocations, ttlMs: config.directoryCacheMs, now });
     const accountsRepo = new AccountRepository(connection, now, directory);
     const orgRepo = new OrganizationRepository(connection, now, directory);
     const payloads = new OidcPayloadRepository(connection, now);

@@ -1,16 +1,17 @@
 /**
  * In-process cache of read-mostly directory data (accounts by id, memberships, organizations,
  * policies, 2-step factors), so a sign-in or a policy check does not read them every time. It is
- * the credential cache's mechanism (revocable-cache.ts) on its own change signal: every write to
- * those repositories announces a change, which empties this process's cache before the next
+ * the credential cache's mechanism (revocable-cache.ts) on the same change signal: every write to
+ * those repositories announces a change, which empties this process's caches before the next
  * request and every other process's within one poll (`credentials.revocationPollMs`); entries
- * live at most `ttlMs`, and when the signal is not fresh nothing is answered from memory.
+ * live at most `ttlMs`, and when the signal is not fresh nothing is answered from memory. The
+ * signal is shared on purpose: with two, a process could see a revocation first, re-verify a
+ * credential against an account its directory cache still held from before the change, and
+ * remember that verification.
  */
 import type { ReadThrough } from '../repositories/read-through.ts';
 import type { ChangeSignal } from './change-signal.ts';
 import { RevocableCache } from './revocable-cache.ts';
-
-export const DIRECTORY_CHANGES = 'directory-changes';
 
 interface Boxed { value: unknown }
 

@@ -128,7 +128,8 @@ export async function ensureFerretDbBinary(bin: string, logger: Logger): Promise
   return bin;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on now. */
+export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const { port } = s.address() as { port: number };
@@ -136,7 +137,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function portOpen(port: number): Promise<boolean> {
+/** Whether something accepts connections on 127.0.0.1:`port` (within half a second). */
+export function portOpen(port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = connect({ host: '127.0.0.1', port });
     const end = (ok: boolean) => { socket.destroy(); done(ok); };

@@ -1,11 +1,13 @@
 /** Starts a real Keyward (composition root + HTTP server on 127.0.0.1) on its own database. */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { compose, type Container } from '../../src/compose.ts';
 import { createLogger } from '../../src/logging/logger.ts';
+import { freePort } from '../../src/db/embedded.ts';
+
+export { freePort };
 
 export const TEST_ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
@@ -15,13 +17,6 @@ export function databaseUri(name: string, base = process.env.MONGODB_URI!): stri
   return url.toString();
 }
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 export interface Keyward {
   baseUrl: string;

@@ -8,7 +8,6 @@
  * - the credentials file's resolution order ($PW_CREDENTIALS_DIR, $XDG_CONFIG_HOME, ~/.config),
  *   and the move of the CLI's former ~/.config/keyward/credentials (once, even when 8 runs race).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
@@ -17,6 +16,7 @@ import { signedInBrowser, type Browser } from './helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { approve, CLI_BIN, codeFrom } from './helpers/device.ts';
 import { atOnce } from './helpers/at-once.ts';
+import { runProcess, type ProcessRun } from './helpers/process.ts';
 
 let k: Keyward;
 let alice: Browser;
@@ -45,28 +45,12 @@ function lookPath(command: string, path: string): string {
   throw new Error(`${command}: not found on PATH`);
 }
 
-interface Run { code: number | null; stdout: string; stderr: string; ms: number }
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Run> & { child: ChildProcess } {
-  const t0 = Date.now();
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => {
-    clearTimeout(timer);
-    resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-  })) as Promise<Run> & { child: ChildProcess };
-  done.child = child;
-  return done;
-}
+const run = runProcess;
 
 interface TokenResponse { access_token: string; token_type: string; expires_in?: number }
 
 /** What the SDKs' CLIAuth does to get a token (contract §5.4); throws where the SDK would raise. */
-async function cliAuth(env: Record<string, string>, context?: string): Promise<TokenResponse & { run: Run }> {
+async function cliAuth(env: Record<string, string>, context?: string): Promise<TokenResponse & { run: ProcessRun }> {
   const fullEnv: NodeJS.ProcessEnv = { PATH, PW_API_KEY: 'pwt_removed-by-the-sdk', ...env };
   delete fullEnv.PW_API_KEY;
   const exe = lookPath('keyward', fullEnv.PATH!);

@@ -8,7 +8,7 @@
  * The SDK is installed once into a venv in ~/.cache/keyward (Debian's python3 and python3-venv
  * come with `npm test`'s set-up).
  */
-import { spawn } from 'node:child_process';
+import { runProcess, type ProcessRun } from './helpers/process.ts';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -26,18 +26,7 @@ const binDir = mkdtempSync(join(tmpdir(), 'keyward-bin-'));
 symlinkSync(CLI_BIN, join(binDir, 'keyward'));
 const PATH = [binDir, '/usr/local/bin', '/usr/bin', '/bin', dirname(process.execPath)].join(delimiter);
 
-interface Run { code: number | null; stdout: string; stderr: string }
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<Run> & { child: ReturnType<typeof spawn> } {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<Run>((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); })) as Promise<Run> & { child: typeof child };
-  done.child = child;
-  return done;
-}
+const run = runProcess;
 
 /** The SDK in its own venv, installed from PyPI once (a marker file says the install finished). */
 async function ensureSdk(): Promise<string> {
@@ -49,7 +38,7 @@ async function ensureSdk(): Promise<string> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? homedir() };
   const venv = await run(PYTHON, ['-m', 'venv', VENV], env);
   if (venv.code !== 0) throw new Error(`${PYTHON} -m venv failed: ${venv.stderr}`);
-  let pip: Run | undefined;
+  let pip: ProcessRun | undefined;
   for (let attempt = 0; attempt < 2 && pip?.code !== 0; attempt++) {
     pip = await run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', SDK], env, 240_000);
   }

@@ -97,7 +97,8 @@ async function startMongod(dbPath: string, database: string): Promise<EmbeddedDa
   };
 }
 
-function isExecutable(file: string): boolean {
+/** Whether `file` exists and may be executed. */
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;

@@ -3,10 +3,11 @@
  * through the real pages (the provider's xsrf token included), and run the `keyward` CLI as a
  * real process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from './browserless.ts';
 import { formAction, formField } from './browserless.ts';
+import { runProcess, type ProcessRun } from './process.ts';
 
 export const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export const CLI_BIN = fileURLToPath(new URL('../../bin/keyward.js', import.meta.url));
@@ -57,19 +58,11 @@ export async function approve(browser: Browser, issuer: string, userCode: string
   return decide(browser, issuer, confirm.html, yes);
 }
 
-export interface CliRun { code: number | null; stdout: string; stderr: string }
+export type CliRun = ProcessRun;
 
 /** Runs `keyward …` as a real process (Node 24 running bin/keyward.js). */
 export function cli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliRun> & { child: ChildProcess } {
-  const child = spawn(process.execPath, [CLI_BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: env.HOME ?? '/nonexistent', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const done = new Promise<CliRun>((resolve) => child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); })) as Promise<CliRun> & { child: ChildProcess };
-  done.child = child;
-  return done;
+  return runProcess(process.execPath, [CLI_BIN, ...args], { PATH: process.env.PATH ?? '', HOME: env.HOME ?? '/nonexistent', ...env }, timeoutMs);
 }
 
 /** Waits until the running CLI has printed its one-time code. */

@@ -5,9 +5,9 @@
  * The binary is FERRETDB_BIN, else ~/.cache/keyward/ferretdb-v1.24.2, else `ferretdb` on PATH.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { freePort, portOpen } from '../../src/db/embedded.ts';
-import { homedir, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { ferretDbBinaryPath, freePort, isExecutable, portOpen } from '../../src/db/embedded.ts';
+import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
 export interface DisposableFerretDb {
@@ -26,19 +26,11 @@ export interface DisposableFerretDb {
   dispose(): Promise<void>;
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function findFerretDbBinary(): string {
   const named = [
     ...(process.env.FERRETDB_BIN ? [process.env.FERRETDB_BIN] : []),
-    join(process.env.HOME || homedir(), '.cache', 'keyward', 'ferretdb-v1.24.2'),
+    ferretDbBinaryPath(),
   ];
   const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'ferretdb'));
   const found = [...named, ...onPath].find(isExecutable);

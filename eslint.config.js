@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'test-artifacts/', 'coverage/'] },
@@ -11,12 +12,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': ['error', {
         selector: "MemberExpression[object.name='process'][property.name='env']",
-        message: 'Only src/config/load-config.ts reads process.env; take configuration as a parameter.',
+        message: 'Only src/platform/config/load-config.ts reads process.env; take configuration as a parameter.',
       }],
     },
   },
   {
-    files: ['src/config/load-config.ts', 'src/main.ts', 'scripts/**', 'test/**', 'jest.config.js', 'cli/**', 'bin/**'],
+    files: ['src/platform/config/load-config.ts', 'src/main.ts', 'scripts/**', 'test/**', 'jest.config.js', 'cli/**', 'bin/**'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
@@ -30,9 +31,26 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/repositories/**', 'src/db/**'],
+    ignores: ['src/**/*-repository.ts', 'src/platform/db/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'mongoose', message: 'Only repositories and src/db touch mongoose.' }] }],
+      'no-restricted-imports': ['error', { paths: [{ name: 'mongoose', message: 'Only repositories (*-repository.ts) and src/platform/db touch mongoose.' }] }],
+    },
+  },
+  {
+    // The direction of dependencies (README "Architecture"): the platform kernel never imports a
+    // feature or the composition root; features never import the composition root; no cycles,
+    // type-only imports included.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } }, 'import-x/extensions': ['.ts', '.js'] },
+    rules: {
+      'import-x/no-restricted-paths': ['error', {
+        zones: [
+          { target: './src/platform', from: './src/features', message: 'The platform kernel must not import a feature: pass what it needs in from the composition root.' },
+          { target: ['./src/platform', './src/features'], from: ['./src/compose.ts', './src/app.ts', './src/main.ts'], message: 'Only entry points import the composition root.' },
+        ],
+      }],
+      'import-x/no-cycle': ['error', { allowUnsafeDynamicCyclicDependency: false }],
     },
   },
 );

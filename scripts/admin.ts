@@ -15,8 +15,8 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { loadScriptConfig } from './script-config.ts';
 import { compose } from '../src/compose.ts';
-import { createLogger } from '../src/logging/logger.ts';
-import { AppError } from '../src/errors/app-error.ts';
+import { createLogger } from '../src/platform/logging/logger.ts';
+import { AppError } from '../src/platform/errors/app-error.ts';
 
 const USAGE = `Usage: npm run admin -- <command> [options]
 

@@ -23,9 +23,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { MongoClient } from 'mongodb';
-import { loadConfig } from '../src/config/load-config.ts';
+import { loadConfig } from '../src/platform/config/load-config.ts';
 import { compose } from '../src/compose.ts';
-import { createLogger } from '../src/logging/logger.ts';
+import { createLogger } from '../src/platform/logging/logger.ts';
 import { Browser, signIn } from '../test/helpers/browserless.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 6);
@@ -64,7 +64,7 @@ async function seed(): Promise<string> {
     await c.organizations.addMember(org.id, account.id);
     // An API key needs a browser session in sudo mode (a sign-in just now counts), as on the account pages.
     const principal = { account, via: 'session' as const, amr: ['pwd'], sessionUid: 'bench-seed', authTime: Math.floor(Date.now() / 1000) };
-    const { plaintext } = await c.credentials.service.createKey(principal, { title: 'bench' }, {});
+    const { plaintext } = await c.apiKeys.service.createKey(principal, { title: 'bench' }, {});
     return plaintext;
   } finally {
     await c.close();

@@ -16,12 +16,12 @@
  */
 import { parseArgs } from 'node:util';
 import { loadScriptConfig } from './script-config.ts';
-import { connectDatabase } from '../src/db/connect.ts';
-import { startEmbeddedDatabase } from '../src/db/embedded.ts';
-import { createLogger } from '../src/logging/logger.ts';
-import { Envelope, type KeyEncryptionKey } from '../src/crypto/envelope.ts';
-import { SecretRepository } from '../src/repositories/secret-repository.ts';
-import { rewrapSealedSecrets, type CollectionReport } from '../src/repositories/sealed-secret-scanner.ts';
+import { connectDatabase } from '../src/platform/db/connect.ts';
+import { startEmbeddedDatabase } from '../src/platform/db/embedded.ts';
+import { createLogger } from '../src/platform/logging/logger.ts';
+import { Envelope, type KeyEncryptionKey } from '../src/platform/crypto/envelope.ts';
+import { SecretRepository } from '../src/platform/crypto/secret-repository.ts';
+import { rewrapSealedSecrets, type CollectionReport } from '../src/platform/crypto/sealed-secret-repository.ts';
 
 const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
 const dryRun = values['dry-run']!;

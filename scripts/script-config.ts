@@ -1,6 +1,6 @@
 /** Configuration for the command-line scripts: the problem on stderr and an exit code, not a stack trace. */
-import type { Config } from '../src/config/schema.ts';
-import { ConfigError, loadConfigFromProcess } from '../src/config/load-config.ts';
+import type { Config } from '../src/platform/config/schema.ts';
+import { ConfigError, loadConfigFromProcess } from '../src/platform/config/load-config.ts';
 
 export function loadScriptConfig(exitCode: number): Config {
   try {

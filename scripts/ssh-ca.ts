@@ -16,10 +16,10 @@
 import { parseArgs } from 'node:util';
 import { loadScriptConfig } from './script-config.ts';
 import { compose } from '../src/compose.ts';
-import { createLogger } from '../src/logging/logger.ts';
-import { AppError } from '../src/errors/app-error.ts';
-import { CA_ALGORITHMS, type CaAlgorithm } from '../src/crypto/ssh-ca-key.ts';
-import type { CaKeyView } from '../src/services/ssh-ca-service.ts';
+import { createLogger } from '../src/platform/logging/logger.ts';
+import { AppError } from '../src/platform/errors/app-error.ts';
+import { CA_ALGORITHMS, type CaAlgorithm } from '../src/features/ssh-ca/ssh-ca-key.ts';
+import type { CaKeyView } from '../src/features/ssh-ca/ssh-ca-service.ts';
 
 const USAGE = 'usage: node scripts/ssh-ca.ts list | rotate [--algorithm ed25519|ecdsa-p256|ecdsa-p384|ecdsa-p521] | activate <id> | retire <id>  [-o json]';
 

@@ -21,8 +21,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../src/logging/logger.ts';
-import { ensureFerretDbBinary, ferretDbBinaryPath, startEmbeddedDatabase, type EmbeddedDatabase } from '../src/db/embedded.ts';
+import { createLogger } from '../src/platform/logging/logger.ts';
+import { ensureFerretDbBinary, ferretDbBinaryPath, startEmbeddedDatabase, type EmbeddedDatabase } from '../src/platform/db/embedded.ts';
 
 /** Debian packages the tests need, and which tests: add a line to add one (e.g. slapd for LDAP tests). */
 const SYSTEM_PACKAGES: { name: string; usedBy: string }[] = [

@@ -8,49 +8,47 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { Config } from './config/schema.ts';
-import { createLogger, type Logger } from './logging/logger.ts';
-import { connectDatabase, pingDatabase } from './db/connect.ts';
-import { startEmbeddedDatabase } from './db/embedded.ts';
-import { AccountRepository } from './repositories/account-repository.ts';
-import { OrganizationRepository } from './repositories/organization-repository.ts';
-import { OidcPayloadRepository } from './repositories/oidc-payload-repository.ts';
-import { ThrottleRepository } from './repositories/throttle-repository.ts';
-import { SecretRepository } from './repositories/secret-repository.ts';
-import { OnceMarkerRepository } from './repositories/once-marker-repository.ts';
-import { PasswordHasher } from './crypto/password-hasher.ts';
-import { PasswordPolicy } from './services/password-policy.ts';
-import { ThrottleService } from './services/throttle-service.ts';
-import { AccountService } from './services/account-service.ts';
-import { OrganizationService } from './services/organization-service.ts';
-import { loadServerKeys, type ServerKeys } from './services/server-keys.ts';
-import { bootstrapInitialAdmin } from './services/bootstrap.ts';
-import { createProvider } from './oidc/provider.ts';
-import { createViews } from './http/views.ts';
+import type { Config } from './platform/config/schema.ts';
+import { createLogger, type Logger } from './platform/logging/logger.ts';
+import { connectDatabase, pingDatabase, type Connection } from './platform/db/connect.ts';
+import { startEmbeddedDatabase } from './platform/db/embedded.ts';
+import { AccountRepository } from './platform/directory/account-repository.ts';
+import { OrganizationRepository } from './platform/directory/organization-repository.ts';
+import { PolicyRepository } from './platform/directory/policy-repository.ts';
+import { AuditRepository } from './platform/directory/audit-repository.ts';
+import { AccountService } from './platform/directory/account-service.ts';
+import { OrganizationService } from './platform/directory/organization-service.ts';
+import { PolicyService } from './platform/directory/policy-service.ts';
+import { AuditService } from './platform/directory/audit-service.ts';
+import { PasswordPolicy } from './platform/directory/password-policy.ts';
+import { bootstrapInitialAdmin } from './platform/directory/bootstrap.ts';
+import { OidcPayloadRepository } from './platform/oidc/oidc-payload-repository.ts';
+import { createProvider } from './platform/oidc/provider.ts';
+import { lateProvider } from './platform/oidc/late-provider.ts';
+import { ThrottleRepository } from './platform/throttle/throttle-repository.ts';
+import { ThrottleService } from './platform/throttle/throttle-service.ts';
+import { SecretRepository } from './platform/crypto/secret-repository.ts';
+import { PasswordHasher } from './platform/crypto/password-hasher.ts';
+import { loadServerKeys, type ServerKeys } from './platform/crypto/server-keys.ts';
+import { OnceMarkerRepository } from './platform/store/once-marker-repository.ts';
+import { ChangeSignalRepository } from './platform/store/change-signal-repository.ts';
+import { ChangeSignal, CREDENTIAL_REVOCATIONS } from './platform/store/change-signal.ts';
+import { directoryCache } from './platform/store/directory-cache.ts';
+import { DpopProofs } from './platform/auth/dpop-proof.ts';
+import type { SudoGuard } from './platform/auth/sudo-service.ts';
+import { createViews } from './platform/http/views.ts';
+import type { Feature } from './platform/feature.ts';
+import type { Platform } from './platform/platform.ts';
 import { createApp } from './app.ts';
-import type { Connection } from './db/connect.ts';
-import { PolicyRepository } from './repositories/policy-repository.ts';
-import { AuditRepository } from './repositories/audit-repository.ts';
-import { PolicyService } from './services/policy-service.ts';
-import { AuditService } from './services/audit-service.ts';
-import { sessionAuthenticator } from './http/auth/session-authenticator.ts';
-import { DpopProofs } from './http/auth/dpop-proof.ts';
-import { foundationFeatures } from './foundation-features.ts';
-import { ChangeSignalRepository } from './repositories/change-signal-repository.ts';
-import { ChangeSignal, CREDENTIAL_REVOCATIONS } from './services/change-signal.ts';
-import { directoryCache } from './services/directory-cache.ts';
-import { composeCredentials, type CredentialsParts } from './credentials-composition.ts';
-import type { SudoGuard } from './services/sudo-service.ts';
-import { composeMfa, type MfaParts } from './mfa-composition.ts';
-import { mfaFeatures } from './http/mfa-features.ts';
-import { SshPublicKeyRepository } from './repositories/ssh-public-key-repository.ts';
-import { SshPrivateKeyRepository } from './repositories/ssh-private-key-repository.ts';
-import { SshKeyService } from './services/ssh-key-service.ts';
-import { SshPrivateKeyService } from './services/ssh-private-key-service.ts';
-import { PrivateKeyReader } from './services/ssh-private-key-reader.ts';
-import { sshKeyFeatures } from './ssh-key-features.ts';
-import { composeDeviceLogin, type DeviceLoginParts } from './device-login-composition.ts';
-import { composeSshCa, type SshCaParts } from './ssh-ca-composition.ts';
+import * as account from './features/account/index.ts';
+import * as mfa from './features/mfa/index.ts';
+import * as apiKeys from './features/api-keys/index.ts';
+import * as signIn from './features/sign-in/index.ts';
+import * as policies from './features/policies/index.ts';
+import * as sshKeys from './features/ssh-keys/index.ts';
+import * as sshPrivateKeys from './features/ssh-private-keys/index.ts';
+import * as deviceLogin from './features/device-login/index.ts';
+import * as sshCa from './features/ssh-ca/index.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -66,12 +64,12 @@ export interface Container {
   /** Claims one-time values exactly once (once-marker-repository.ts). */
   once: OnceMarkerRepository;
   sudo: SudoGuard;
-  mfa: MfaParts;
-  credentials: CredentialsParts;
+  mfa: mfa.MfaParts;
+  apiKeys: apiKeys.ApiKeysProvides;
   /** Announces credential revocations to every process (see change-signal.ts). */
   revocations: ChangeSignal;
-  deviceLogin: DeviceLoginParts;
-  sshCa: SshCaParts;
+  deviceLogin: deviceLogin.DeviceLoginProvides;
+  sshCa: Awaited<ReturnType<typeof sshCa.compose>>['provides'];
   provider: Provider;
   app: Koa;
   close(): Promise<void>;
@@ -138,73 +136,63 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const throttle = new ThrottleService(throttles, now);
     const accounts = new AccountService({ repo: accountsRepo, hasher, policy, throttle, rules: config.throttle, dummyHash: await hasher.hash(randomUUID()), revocations });
     const organizations = new OrganizationService(orgRepo);
-    const policies = new PolicyService(policyRepo);
+    const policyService = new PolicyService(policyRepo);
     const audit = new AuditService({ repo: auditRepo, organizations, logger, now });
-    // --- 2-step verification (issue 3) ---
-    const mfa = await composeMfa({ connection, config, now, keys, throttle, audit, policies, organizations, once, directory });
-    const sudo: SudoGuard = mfa.sudo;
+    const views = createViews(root('views'), { productName: 'Keyward' });
+    const late = lateProvider();
+    const platform: Platform = {
+      config, logger, now, connection, keys, accounts, organizations, policies: policyService, audit, auditRepo, once, throttle, revocations,
+      directory, dpop, views, payloads, provider: late.provider, sweeps: options.sweeps !== false,
+    };
+
+    // The features, in order: each may use what the earlier ones provide (README "Architecture").
+    const mfaParts = await mfa.compose(platform);
+    const apiKeyParts = await apiKeys.compose(platform, { mfa: mfaParts.provides });
+    const signInParts = await signIn.compose(platform, { mfa: mfaParts.provides });
+    const deviceParts = await deviceLogin.compose(platform, { session: signInParts.provides.session });
+    const sshCaParts = await sshCa.compose(platform, { mfa: mfaParts.provides, apiKeys: apiKeyParts.provides });
+    const features: Feature[] = [
+      (await account.compose(platform)).feature,
+      mfaParts.feature,
+      apiKeyParts.feature,
+      signInParts.feature,
+      (await policies.compose(platform, { mfa: mfaParts.provides })).feature,
+      (await sshKeys.compose(platform, { mfa: mfaParts.provides })).feature,
+      (await sshPrivateKeys.compose(platform, { mfa: mfaParts.provides })).feature,
+      deviceParts.feature,
+      sshCaParts.feature,
+    ];
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
 
+    const provider = createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, options: features.flatMap((f) => (f.providerOptions ? [f.providerOptions] : [])) });
+    late.set(provider);
+    for (const f of features) f.withProvider?.(provider);
+    for (const f of features) if (f.stop) closers.push(f.stop);
+
     if (options.sweeps !== false) {
       if (!ttl) logger.info({ event: 'db.ttl_unsupported', sweepIntervalSeconds: config.sweepIntervalSeconds }, 'the database has no TTL indexes; expired OIDC artefacts are swept periodically');
+      const failed = (what: string) => (err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, `${what} sweep failed`);
       const sweep = setInterval(() => {
-        payloads.sweepExpired().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'sweep failed'));
+        payloads.sweepExpired().catch(failed('OIDC'));
         throttles.sweepOlderThan(new Date(now() - 30 * 86400_000)).catch(() => undefined);
-        once.sweepExpired().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'once-marker sweep failed'));
+        once.sweepExpired().catch(failed('once-marker'));
+        for (const f of features) f.sweep?.().catch(failed(f.name));
       }, config.sweepIntervalSeconds * 1000);
       sweep.unref();
       closers.push(async () => clearInterval(sweep));
     }
 
-    const views = createViews(root('views'), { productName: 'Keyward' });
-    const provider = createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, mfaDecision: mfa.decide });
-    // --- SSH public keys for cluster login, SSH private keys for the platform (issue 6) ---
-    const sshPublicRepo = new SshPublicKeyRepository(connection, now);
-    const sshPrivateRepo = new SshPrivateKeyRepository(connection, now);
-    await sshPublicRepo.ensureIndexes();
-    await sshPrivateRepo.ensureIndexes();
-    const sshFeatures = sshKeyFeatures({
-      publicKeys: new SshKeyService({ repo: sshPublicRepo, accounts, audit, now }),
-      privateKeys: new SshPrivateKeyService({ repo: sshPrivateRepo, envelope: keys.envelope, accounts, audit, auditRepo, reader: new PrivateKeyReader(), logger }),
-      accounts, organizations, sudo, provider, dpop, now,
-      access: { public: config.sshKeys.authorizedKeysPublic, secret: config.sshKeys.authorizedKeysSecret },
-    });
-
-    // --- API keys, CLI tokens, token exchange, credential introspection (issue 4) ---
-    const credentials = await composeCredentials({
-      connection, config, logger, now, keys, provider, accounts, organizations, policies, audit, sudo, throttle, revocations, dpop,
-      membersOf: async (organizationId) => (await orgRepo.membersOf(organizationId)).map((m) => m.accountId),
-      hasSecondFactor: (accountId) => mfa.mfa.hasMfa(accountId),
-    });
-    if (options.sweeps !== false) {
-      const credentialSweep = setInterval(() => {
-        credentials.sweep().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'credential sweep failed'));
-      }, config.sweepIntervalSeconds * 1000);
-      credentialSweep.unref();
-      closers.push(async () => clearInterval(credentialSweep));
-    }
-
-    // --- CLI sign-in with the device flow, signed-in devices / connected apps (issue 5) ---
-    const browserSession = sessionAuthenticator(provider, accounts, mfa);
-    const deviceLogin = await composeDeviceLogin({
-      config, connection, now, provider, throttle, once, policies, organizations, accounts, audit, views, logger,
-      signedIn: (ctx) => browserSession.authenticate(ctx),
-      sweeps: options.sweeps !== false,
-    });
-    closers.push(deviceLogin.stop);
-
-    // --- SSH certificate authority: short-lived user certificates (issue 7) ---
-    const sshCa = await composeSshCa({ connection, config, logger, now, keys, provider, organizations, policies, audit, mfa: mfa.mfa, credentials: credentials.service });
-
     const app = createApp({
-      config, logger, provider, views, accounts, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
+      config, logger, provider, views, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
       database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
-      beforeProvider: [...credentials.beforeProvider, ...deviceLogin.beforeProvider],
-      authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa)],
-      features: [...foundationFeatures({ accounts, audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature],
+      features,
     });
-    return { config, logger, connection, keys, accounts, organizations, policies, audit, once, sudo, mfa, credentials, revocations, deviceLogin, sshCa, provider, app, close };
+    return {
+      config, logger, connection, keys, accounts, organizations, policies: policyService, audit, once, sudo: mfaParts.provides.sudo,
+      mfa: mfaParts.provides, apiKeys: apiKeyParts.provides, revocations, deviceLogin: deviceParts.provides, sshCa: sshCaParts.provides,
+      provider, app, close,
+    };
   } catch (err) {
     await close();
     throw err;

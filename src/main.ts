@@ -1,13 +1,13 @@
 /** Entry point: configuration, composition, HTTP server, graceful shutdown. */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { ConfigError, loadConfigFromProcess } from './config/load-config.ts';
-import { EmbeddedDatabaseUnavailable } from './db/embedded.ts';
-import { isDatabaseUnavailable } from './db/connect.ts';
+import { ConfigError, loadConfigFromProcess } from './platform/config/load-config.ts';
+import { EmbeddedDatabaseUnavailable } from './platform/db/embedded.ts';
+import { isDatabaseUnavailable } from './platform/db/connect.ts';
 import { compose } from './compose.ts';
-import { createDevelopmentAdmin, initialAdminPasswordFile } from './services/bootstrap.ts';
-import { createLogger } from './logging/logger.ts';
-import type { Config } from './config/schema.ts';
+import { createDevelopmentAdmin, initialAdminPasswordFile } from './platform/directory/bootstrap.ts';
+import { createLogger } from './platform/logging/logger.ts';
+import type { Config } from './platform/config/schema.ts';
 import type { Container } from './compose.ts';
 
 function fail(message: string): never {

@@ -8,7 +8,7 @@ import { signedInBrowser, type Browser } from './helpers/browserless.ts';
 import { createUser, databaseUri, PASSWORD, startKeyward, TEST_ENCRYPTION_KEY, type Keyward } from './helpers/keyward.ts';
 import { basic, bearer, call, createKey } from './helpers/api-keys.ts';
 import { run } from './helpers/ssh-cert.ts';
-import { ChangeSignalRepository } from '../src/repositories/change-signal-repository.ts';
+import { ChangeSignalRepository } from '../src/platform/store/change-signal-repository.ts';
 
 let k: Keyward;
 let alice: Browser;

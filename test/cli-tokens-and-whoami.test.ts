@@ -9,7 +9,7 @@ import { Browser, signedInBrowser, signIn } from './helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { RP_CALLBACK, THIRD_SECRET, WEB_SECRET, testClients } from './helpers/clients.ts';
 import { basic, bearer, call, createKey, TOKEN_PATTERN } from './helpers/api-keys.ts';
-import { hostForBaseUrl } from '../src/services/credential-format.ts';
+import { hostForBaseUrl } from '../src/features/api-keys/api-key-format.ts';
 
 let k: Keyward;
 let alice: Browser;

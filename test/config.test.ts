@@ -1,6 +1,6 @@
 /** Configuration: defaults work with nothing set; every bad value is named; production is strict. */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from '../src/config/load-config.ts';
+import { ConfigError, loadConfig } from '../src/platform/config/load-config.ts';
 
 const KEY = randomBytes(32).toString('base64');
 const prodEnv = {

@@ -7,7 +7,7 @@
 import * as oidc from 'openid-client';
 import { Browser, formField, signedInBrowser, signIn } from './helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
-import { loadConfig } from '../src/config/load-config.ts';
+import { loadConfig } from '../src/platform/config/load-config.ts';
 import { approve, decide, enterCode, pollOnce, startDevice } from './helpers/device.ts';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };

@@ -5,7 +5,7 @@
  */
 import { dbCommands } from './helpers/db-commands.ts';
 import { createUser, startKeyward, type Keyward } from './helpers/keyward.ts';
-import { orgScope } from '../src/services/policy-service.ts';
+import { orgScope } from '../src/platform/directory/policy-service.ts';
 
 let a: Keyward;
 let b: Keyward;

@@ -7,7 +7,7 @@ import { signedInBrowser } from './helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { testClients } from './helpers/clients.ts';
 import { alignClock, api, oathtool, passwordStep, submitCode, webClient } from './helpers/mfa.ts';
-import { ACR_MFA } from '../src/oidc/mfa-prompt.ts';
+import { ACR_MFA } from '../src/platform/auth/second-factor.ts';
 
 let k: Keyward;
 beforeAll(async () => {

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { MongoClient } from 'mongodb';
 import { databaseUri, freePort } from './helpers/keyward.ts';
-import { ferretDbBinaryPath } from '../src/db/embedded.ts';
+import { ferretDbBinaryPath } from '../src/platform/db/embedded.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -13,7 +13,7 @@ import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyw
 import { RP_CALLBACK, RP_LOGOUT, RS_SECRET, THIRD_SECRET, WEB_SECRET, testClients } from './helpers/clients.ts';
 import { passwordStep, webClient } from './helpers/mfa.ts';
 import { atOnce } from './helpers/at-once.ts';
-import { ACR_MFA, ACR_PWD } from '../src/oidc/mfa-prompt.ts';
+import { ACR_MFA, ACR_PWD } from '../src/platform/auth/second-factor.ts';
 
 const insecure = { execute: [oidc.allowInsecureRequests] };
 let k: Keyward;

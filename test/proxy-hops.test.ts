@@ -6,7 +6,7 @@
  * the address the proxy appended, never a forged leftmost entry.
  */
 import { randomBytes } from 'node:crypto';
-import { ConfigError, loadConfig } from '../src/config/load-config.ts';
+import { ConfigError, loadConfig } from '../src/platform/config/load-config.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { Browser, formAction, formField, signedInBrowser } from './helpers/browserless.ts';
 import { createKey } from './helpers/api-keys.ts';

@@ -11,7 +11,7 @@ import { KeyDir, json } from './helpers/ssh.ts';
 import { bearer } from './helpers/api-keys.ts';
 import { alignClock, api, oathtool, passwordStep, submitCode, webClient } from './helpers/mfa.ts';
 import { approve, DEVICE_GRANT, startDevice } from './helpers/device.ts';
-import type { Principal } from '../src/http/auth/principal.ts';
+import type { Principal } from '../src/platform/auth/principal.ts';
 
 const PW_CLI = {
   client_id: 'pw-cli', client_name: 'Platform CLI', token_endpoint_auth_method: 'none', application_type: 'native',

@@ -11,8 +11,8 @@ import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyw
 import { KeyDir, dsaLine, json } from './helpers/ssh.ts';
 import { basic, bearer, call, createKey } from './helpers/api-keys.ts';
 import { keygenList, keygenTime, revokedByKrl, run } from './helpers/ssh-cert.ts';
-import { parseCertificate } from '../src/crypto/ssh-certificate.ts';
-import { agentVerify } from '../src/crypto/ssh-signer.ts';
+import { parseCertificate } from '../src/features/ssh-ca/ssh-certificate.ts';
+import { agentVerify } from '../src/platform/ssh/ssh-signer.ts';
 
 const kd = new KeyDir();
 let k: Keyward;

@@ -6,10 +6,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { AppError } from '../src/errors/app-error.ts';
-import { parsePublicKey, PRIVATE_KEY_PASTED } from '../src/services/ssh-key-parser.ts';
-import { decodePrivateKey, PASSPHRASE_REQUIRED, PASSPHRASE_WRONG } from '../src/services/ssh-private-key-decoder.ts';
-import { PrivateKeyReader } from '../src/services/ssh-private-key-reader.ts';
+import { AppError } from '../src/platform/errors/app-error.ts';
+import { parsePublicKey, PRIVATE_KEY_PASTED } from '../src/platform/ssh/ssh-key-parser.ts';
+import { decodePrivateKey, PASSPHRASE_REQUIRED, PASSPHRASE_WRONG } from '../src/features/ssh-private-keys/ssh-private-key-decoder.ts';
+import { PrivateKeyReader } from '../src/features/ssh-private-keys/ssh-private-key-reader.ts';
 import { KeyDir, dsaLine, securityKeyLines } from './helpers/ssh.ts';
 
 type GenOpts = NonNullable<Parameters<KeyDir['generate']>[1]>;

@@ -10,8 +10,8 @@ import sshpk from 'sshpk';
 import { createUser, PASSWORD, startKeyward, TEST_ENCRYPTION_KEY, type Keyward } from './helpers/keyward.ts';
 import { signedInBrowser } from './helpers/browserless.ts';
 import { KeyDir, PLATFORM_CLIENT_SECRET, clientToken, json, sshTestClients } from './helpers/ssh.ts';
-import { sealedIn } from '../src/repositories/sealed-secret-scanner.ts';
-import type { Sealed } from '../src/crypto/envelope.ts';
+import { sealedIn } from '../src/platform/crypto/sealed-secret-repository.ts';
+import type { Sealed } from '../src/platform/crypto/envelope.ts';
 
 const NEW_KEY = randomBytes(32).toString('base64');
 const kd = new KeyDir();

@@ -10,7 +10,7 @@ import sshpk from 'sshpk';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { Browser, signedInBrowser, signIn } from './helpers/browserless.ts';
 import { RP_CALLBACK, WEB_SECRET, testClients } from './helpers/clients.ts';
-import { sealAad } from '../src/services/ssh-private-key-service.ts';
+import { sealAad } from '../src/features/ssh-private-keys/ssh-private-key-service.ts';
 import { KeyDir, PLATFORM_CLIENT_SECRET, clientToken, json, sshTestClients } from './helpers/ssh.ts';
 
 const kd = new KeyDir();

@@ -220,7 +220,7 @@ test('public mode serves the lines without a credential; production refuses a we
   try {
     const account = await createUser(open, 'erin');
     const key = await kd.generate('ed25519');
-    const parsed = (await import('../src/services/ssh-key-parser.ts')).parsePublicKey(key.publicKey);
+    const parsed = (await import('../src/platform/ssh/ssh-key-parser.ts')).parsePublicKey(key.publicKey);
     await open.db.collection('ssh_public_keys').insertOne({
       _id: 'k1' as never, ownerId: account.id, usernameLower: 'erin', title: 't', type: parsed.type, blob: parsed.blob.toString('base64'),
       comment: '', bits: parsed.bits, fingerprint: parsed.fingerprint, createdAt: new Date(),
@@ -231,7 +231,7 @@ test('public mode serves the lines without a credential; production refuses a we
   } finally {
     await open.stop();
   }
-  const { loadConfig } = await import('../src/config/load-config.ts');
+  const { loadConfig } = await import('../src/platform/config/load-config.ts');
   expect(() => loadConfig({ NODE_ENV: 'production', KEYWARD_AUTHORIZED_KEYS_SECRET: 'short-but-16-chars!' }))
     .toThrow(/KEYWARD_AUTHORIZED_KEYS_SECRET is weak/);
 });

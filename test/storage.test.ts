@@ -2,10 +2,10 @@
 import { Browser, signIn } from './helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyward.ts';
 import { RP_CALLBACK, testClients } from './helpers/clients.ts';
-import { OidcPayloadRepository } from '../src/repositories/oidc-payload-repository.ts';
-import { AppError } from '../src/errors/app-error.ts';
+import { OidcPayloadRepository } from '../src/platform/oidc/oidc-payload-repository.ts';
+import { AppError } from '../src/platform/errors/app-error.ts';
 import { compose } from '../src/compose.ts';
-import { createLogger } from '../src/logging/logger.ts';
+import { createLogger } from '../src/platform/logging/logger.ts';
 
 let k: Keyward;
 beforeAll(async () => {

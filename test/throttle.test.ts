@@ -9,7 +9,7 @@ import { createUser, PASSWORD, startKeyward, type Keyward } from './helpers/keyw
 import { RP_CALLBACK, testClients } from './helpers/clients.ts';
 import { alignClock, api, oathtool, passwordStep, submitCode, webClient } from './helpers/mfa.ts';
 import { atOnce, wins } from './helpers/at-once.ts';
-import { ThrottleService } from '../src/services/throttle-service.ts';
+import { ThrottleService } from '../src/platform/throttle/throttle-service.ts';
 
 const FREE = 5;
 const account = { freeAttempts: FREE, baseDelaySeconds: 1, maxDelaySeconds: 900, maxConsecutiveFailures: 100, lockSeconds: 3600, resetAfterSeconds: 86400 };

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { ferretDbBinaryPath, freePort, isExecutable, portOpen } from '../../src/db/embedded.ts';
+import { ferretDbBinaryPath, freePort, isExecutable, portOpen } from '../../src/platform/db/embedded.ts';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 

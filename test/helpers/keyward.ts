@@ -2,10 +2,10 @@
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
-import { loadConfig } from '../../src/config/load-config.ts';
+import { loadConfig } from '../../src/platform/config/load-config.ts';
 import { compose, type Container } from '../../src/compose.ts';
-import { createLogger } from '../../src/logging/logger.ts';
-import { freePort } from '../../src/db/embedded.ts';
+import { createLogger } from '../../src/platform/logging/logger.ts';
+import { freePort } from '../../src/platform/db/embedded.ts';
 
 export { freePort };
 

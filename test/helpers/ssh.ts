@@ -5,7 +5,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { wire, wireMpint, wireString } from '../../src/crypto/ssh-wire.ts';
+import { wire, wireMpint, wireString } from '../../src/platform/ssh/ssh-wire.ts';
 
 export interface GeneratedKey { file: string; privateKey: string; publicKey: string }
 

@@ -1,0 +1,58 @@
+/**
+ * Does a sign-in (its amr) satisfy what the account and its organizations require, or what the
+ * client asked for (acr)? Answers what to do next: nothing, verify a factor, or enrol one.
+ */
+import { usedSecondFactor, usedSecurityKey } from '../../platform/auth/second-factor.ts';
+import type { ChallengeRepository } from '../../platform/store/challenge-repository.ts';
+import type { MfaService } from './mfa-service.ts';
+
+export type MfaNeed = 'ok' | 'verify' | 'enroll';
+
+export interface MfaDecision {
+  need: MfaNeed;
+  /** Only security keys count (enforce-webauthn-mfa). */
+  webauthnOnly: boolean;
+  fips: boolean;
+  hasOtp: boolean;
+  hasKeys: boolean;
+  /** Enrolment may be skipped until then (grace period). */
+  skippableUntil?: Date;
+  /** An organization policy (not only the user's own choice) requires the second factor. */
+  enforced: boolean;
+}
+
+
+export async function decideMfa(
+  accountId: string, amr: string[], requested: boolean,
+  deps: { mfa: MfaService; challenges: ChallengeRepository; now: () => number },
+): Promise<MfaDecision> {
+  const [factors, req] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
+  const hasOtp = factors.some((f) => f.type === 'otp');
+  const hasKeys = factors.some((f) => f.type === 'webauthn');
+  const webauthnOnly = !!req.webauthnLevel;
+  const base = { webauthnOnly, fips: req.webauthnLevel === 'fips', hasOtp, hasKeys, enforced: req.enforced };
+  const satisfied = webauthnOnly ? usedSecurityKey(amr) : usedSecondFactor(amr);
+  const needed = req.enforced || requested || factors.length > 0;
+  if (!needed || satisfied) return { need: 'ok', ...base };
+  if (webauthnOnly ? hasKeys : factors.length > 0) return { need: 'verify', ...base };
+  const inGrace = req.enforced && !requested && req.graceUntil && req.graceUntil.getTime() > deps.now();
+  if (inGrace && await deps.challenges.peek(`mfa-skip:${accountId}`)) return { need: 'ok', ...base };
+  return { need: 'enroll', ...base, skippableUntil: inGrace ? req.graceUntil : undefined };
+}
+
+export async function skipEnrolment(accountId: string, until: Date, deps: { challenges: ChallengeRepository; now: () => number }): Promise<void> {
+  await deps.challenges.put(`mfa-skip:${accountId}`, '1', Math.max(1, Math.floor((until.getTime() - deps.now()) / 1000)));
+}
+
+/**
+ * The browser session in which a user turns on 2-step verification stays valid for their own
+ * pages (enabling it does not sign them out); every other password-only session of theirs
+ * needs the second factor from then on. Policy requirements apply to it all the same.
+ */
+export async function keepSession(sessionUid: string, ttlSeconds: number, deps: { challenges: ChallengeRepository }): Promise<void> {
+  await deps.challenges.put(`mfa-kept-session:${sessionUid}`, '1', ttlSeconds);
+}
+
+export async function isKeptSession(sessionUid: string, deps: { challenges: ChallengeRepository }): Promise<boolean> {
+  return (await deps.challenges.peek(`mfa-kept-session:${sessionUid}`)) === '1';
+}

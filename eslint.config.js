@@ -1,6 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importGraph from './eslint-rules/import-graph.js';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'test-artifacts/', 'coverage/'] },
@@ -41,16 +41,7 @@ export default tseslint.config(
     // feature or the composition root; features never import the composition root; no cycles,
     // type-only imports included.
     files: ['src/**/*.ts'],
-    plugins: { 'import-x': importX },
-    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } }, 'import-x/extensions': ['.ts', '.js'] },
-    rules: {
-      'import-x/no-restricted-paths': ['error', {
-        zones: [
-          { target: './src/platform', from: './src/features', message: 'The platform kernel must not import a feature: pass what it needs in from the composition root.' },
-          { target: ['./src/platform', './src/features'], from: ['./src/compose.ts', './src/app.ts', './src/main.ts'], message: 'Only entry points import the composition root.' },
-        ],
-      }],
-      'import-x/no-cycle': ['error', { allowUnsafeDynamicCyclicDependency: false }],
-    },
+    plugins: { 'import-graph': importGraph },
+    rules: { 'import-graph/layers': 'error', 'import-graph/no-cycle': 'error' },
   },
 );

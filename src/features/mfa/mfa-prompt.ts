@@ -8,6 +8,13 @@ import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { MfaDecision } from './mfa-decision.ts';
 
 
+declare module 'koa' {
+  interface DefaultState {
+    /** The second-factor decision made by the mfa prompt for this request. */
+    mfaDecision?: MfaDecision;
+  }
+}
+
 const KNOWN_ACRS = new Set([ACR_PWD, ACR_MFA]);
 
 /** The first value Keyward knows: acr values are listed in order of preference (OIDC Core §3.1.2.1, §5.5.1). */

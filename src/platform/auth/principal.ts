@@ -39,8 +39,6 @@ declare module 'koa' {
     resolvePrincipal?: () => Promise<Principal | undefined>;
     /** Set when oidc-provider met a lost database (turned into a 503). */
     databaseUnavailable?: boolean;
-    /** The second-factor decision made by the mfa prompt for this request. */
-    mfaDecision?: import('../../features/mfa/mfa-decision.ts').MfaDecision;
   }
 }
 

@@ -1,0 +1,123 @@
+/**
+ * Two rules over the import graph of src/ (every import, type-only and `import('…')` types
+ * included, which import plugins skip):
+ *  - `layers`: the platform kernel (src/platform) never imports a feature (src/features) or the
+ *    composition root (src/*.ts); features never import the composition root.
+ *  - `no-cycle`: no file is part of an import cycle.
+ * The graph is read from the files on disk once per lint run.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+const SPEC = /(?:from\s+|import\s*\(\s*|import\s+)'(\.{1,2}\/[^']+)'/g;
+
+function listTs(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...listTs(p));
+    else if (p.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+const graphs = new Map();
+/** { edges: Map<file, {target, line}[]>, sccOf: Map<file, number>, sccSize: number[] } for the src folder. */
+function graphFor(srcDir) {
+  let g = graphs.get(srcDir);
+  if (g) return g;
+  const files = listTs(srcDir);
+  const edges = new Map();
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    const list = [];
+    for (const m of text.matchAll(SPEC)) {
+      const target = resolve(dirname(f), m[1]);
+      list.push({ target, index: m.index, spec: m[1] });
+    }
+    edges.set(f, list);
+  }
+  // Tarjan's strongly connected components.
+  let index = 0;
+  const idx = new Map(); const low = new Map(); const stack = []; const on = new Set();
+  const sccOf = new Map(); const sccSize = [];
+  const visit = (v) => {
+    idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+    for (const { target: w } of edges.get(v) ?? []) {
+      if (!edges.has(w)) continue;
+      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
+      else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const id = sccSize.length; let n = 0; let w;
+      do { w = stack.pop(); on.delete(w); sccOf.set(w, id); n++; } while (w !== v);
+      sccSize.push(n);
+    }
+  };
+  for (const f of files) if (!idx.has(f)) visit(f);
+  g = { edges, sccOf, sccSize };
+  graphs.set(srcDir, g);
+  return g;
+}
+
+const srcDirOf = (filename) => {
+  const parts = filename.split(sep);
+  const i = parts.lastIndexOf('src');
+  return i < 0 ? undefined : parts.slice(0, i + 1).join(sep);
+};
+const layerOf = (srcDir, file) => {
+  const rel = relative(srcDir, file).split(sep);
+  if (rel.length === 1) return 'root';
+  return rel[0] === 'platform' ? 'platform' : rel[0] === 'features' ? 'features' : 'other';
+};
+const FORBIDDEN = { platform: ['features', 'root'], features: ['root'] };
+
+function lineCol(text, index) {
+  const before = text.slice(0, index).split('\n');
+  return { line: before.length, column: before.at(-1).length };
+}
+
+export default {
+  rules: {
+    layers: {
+      meta: { type: 'problem', schema: [] },
+      create(context) {
+        const file = context.filename; const srcDir = srcDirOf(file);
+        if (!srcDir) return {};
+        return {
+          Program() {
+            const { edges } = graphFor(srcDir);
+            const from = layerOf(srcDir, file);
+            const text = context.sourceCode.text;
+            for (const e of edges.get(file) ?? []) {
+              const to = layerOf(srcDir, e.target);
+              if ((FORBIDDEN[from] ?? []).includes(to)) {
+                context.report({ loc: lineCol(text, e.index), message: `src/${from === 'platform' ? 'platform' : 'features'} must not import ${to === 'root' ? 'the composition root' : 'a feature'} ('${e.spec}'): pass what it needs in from src/compose.ts.` });
+              }
+            }
+          },
+        };
+      },
+    },
+    'no-cycle': {
+      meta: { type: 'problem', schema: [] },
+      create(context) {
+        const file = context.filename; const srcDir = srcDirOf(file);
+        if (!srcDir) return {};
+        return {
+          Program() {
+            const { edges, sccOf, sccSize } = graphFor(srcDir);
+            const mine = sccOf.get(file);
+            if (mine === undefined || sccSize[mine] < 2) return;
+            const text = context.sourceCode.text;
+            for (const e of edges.get(file) ?? []) {
+              if (sccOf.get(e.target) === mine) {
+                context.report({ loc: lineCol(text, e.index), message: `Import cycle: '${e.spec}' leads back to this file (type-only imports count).` });
+              }
+            }
+          },
+        };
+      },
+    },
+  },
+};

@@ -7,7 +7,7 @@
  *   DPoP <opaque> + DPoP: <proof>  the same, bound to a key (RFC 9449): only this way (dpop-proof.ts)
  *
  * One method per request: an Authorization header next to a browser session cookie is a 400.
- * A malformed value is a 401 before any database read (see credential-format.ts).
+ * A malformed value is a 401 before any database read (see api-key-format.ts).
  */
 import { SESSION_COOKIE } from '../../platform/oidc/session-cookie.ts';
 import { createHash } from 'node:crypto';

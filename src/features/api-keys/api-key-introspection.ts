@@ -1,58 +1,43 @@
 /**
- * RFC 7662 introspection of API keys and CLI tokens at `/api/oidc/introspect`. oidc-provider only
- * knows its own tokens, so this middleware sits in front of it: for a `token` with the pwt_/pwut_
- * prefix it authenticates the calling client itself and answers; every other request (and every
- * other token) goes to the provider untouched (the body is peeked, not consumed).
- * Only authenticated resource-server clients (`keyward_resource_server`) get `active: true`.
+ * RFC 7662 introspection of API keys and CLI tokens at `/api/oidc/introspect`. oidc-provider
+ * authenticates the calling client and parses the request as for its own tokens (every client
+ * authentication method it supports), and answers `active: false` for a token it does not know;
+ * this provider middleware then answers for a pwt_/pwut_ credential instead. Only authenticated
+ * resource-server clients (`keyward_resource_server`) get `active: true`.
  */
-import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import { kindOf } from './api-key-format.ts';
 import type { PersonalCredentialService } from './api-key-service.ts';
-import { peekForm } from '../../platform/http/middleware/body-peek.ts';
 import { RESOURCE_SERVER } from '../../platform/oidc/clients.ts';
-import { authenticateClient, OAuthError, sendOAuthError } from './client-authentication.ts';
 
 /** The `client_id` reported for credentials that no OAuth client requested. */
 export const CREDENTIAL_CLIENT_IDS = { apikey: 'keyward-apikey', token: 'keyward-cli-token' } as const;
 const SCOPE = 'openid profile email';
 
-export function credentialIntrospection(deps: { provider: Provider; credentials: PersonalCredentialService; mountPath: string }): Middleware {
-  const { provider, credentials } = deps;
-  const path = `${deps.mountPath}/introspect`;
-  return async (ctx, next) => {
-    if (ctx.path !== path || ctx.method !== 'POST') return next();
-    const params = await peekForm(ctx);
-    const token = params?.get('token');
-    const kind = token ? kindOf(token.trim()) : undefined;
-    if (!params || !token || !kind) return next();
-
-    try {
-      for (const name of ['token', 'client_id', 'client_secret']) {
-        if (params.getAll(name).length > 1) throw new OAuthError(400, 'invalid_request', `'${name}' parameter must not be provided twice`);
-      }
-      const client = await authenticateClient(provider, ctx, params);
-      ctx.set('Cache-Control', 'no-store');
-      ctx.body = { active: false };
-      if (client.clientAuthMethod === 'none' || client.metadata()[RESOURCE_SERVER] !== true) return;
-      const found = await credentials.lookup(token);
-      if ('problem' in found) return;
-      const { credential, account } = found;
-      ctx.body = {
-        active: true,
-        sub: account.id,
-        username: account.username,
-        client_id: CREDENTIAL_CLIENT_IDS[kind],
-        scope: SCOPE,
-        iat: Math.floor(credential.createdAt.getTime() / 1000),
-        ...(credential.expiresAt ? { exp: Math.floor(credential.expiresAt.getTime() / 1000) } : {}),
-        iss: provider.issuer,
-        token_type: 'Bearer',
-        credential_type: kind,
-      };
-    } catch (err) {
-      if (!(err instanceof OAuthError)) throw err;
-      sendOAuthError(ctx, err, provider.issuer);
-    }
+export function apiKeyIntrospection(deps: { credentials: PersonalCredentialService }): Parameters<Provider['use']>[0] {
+  return async (koaCtx, next) => {
+    await next();
+    const ctx = koaCtx as unknown as KoaContextWithOIDC;
+    if (ctx.oidc?.route !== 'introspection' || (ctx.body as { active?: boolean } | undefined)?.active !== false) return;
+    const token = ctx.oidc.params?.token;
+    const kind = typeof token === 'string' ? kindOf(token.trim()) : undefined;
+    const client = ctx.oidc.client;
+    if (!kind || !client || client.clientAuthMethod === 'none' || client.metadata()[RESOURCE_SERVER] !== true) return;
+    const found = await deps.credentials.lookup(token as string);
+    if ('problem' in found) return;
+    const { credential, account } = found;
+    ctx.body = {
+      active: true,
+      sub: account.id,
+      username: account.username,
+      client_id: CREDENTIAL_CLIENT_IDS[kind],
+      scope: SCOPE,
+      iat: Math.floor(credential.createdAt.getTime() / 1000),
+      ...(credential.expiresAt ? { exp: Math.floor(credential.expiresAt.getTime() / 1000) } : {}),
+      iss: ctx.oidc.provider.issuer,
+      token_type: 'Bearer',
+      credential_type: kind,
+    };
   };
 }

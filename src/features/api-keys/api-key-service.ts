@@ -33,7 +33,7 @@ export interface PersonalCredentialDeps {
   audit: AuditService;
   sudo: SudoGuard;
   now: () => number;
-  /** The host named inside every credential (see credential-format.ts). */
+  /** The host named inside every credential (see api-key-format.ts). */
   host: string;
   /** lastUsedAt is written at most this often per credential. */
   lastUsedWriteMs: number;

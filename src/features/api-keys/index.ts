@@ -21,7 +21,7 @@ import { registerApiKeyPages } from './api-key-pages.ts';
 import { registerAuthRoutes } from './cli-token-routes.ts';
 import { registerTokenExchange } from './token-exchange.ts';
 import { tokenExchangeContract } from './token-exchange-contract.ts';
-import { credentialIntrospection } from './api-key-introspection.ts';
+import { apiKeyIntrospection } from './api-key-introspection.ts';
 import { createJwtSigner } from '../../platform/oidc/jwt-signer.ts';
 
 /** Where app.ts mounts the provider. */
@@ -70,10 +70,12 @@ export async function compose(p: Platform, uses: { mfa: MfaParts }): Promise<Com
     provides: { service, mfaEffects },
     feature: {
       name: 'api-keys',
-      withProvider: (real) => registerTokenExchange(real, { ...authDeps, signer: createJwtSigner(p.keys.jwks), lifetimeSeconds: c.exchangeTokenSeconds, now }),
+      withProvider(real) {
+        registerTokenExchange(real, { ...authDeps, signer: createJwtSigner(p.keys.jwks), lifetimeSeconds: c.exchangeTokenSeconds, now });
+        real.use(apiKeyIntrospection({ credentials: service }));
+      },
       authenticators: [credentialAuthenticator(authDeps)],
       beforeProvider: [
-        credentialIntrospection({ provider, credentials: service, mountPath: PROVIDER_MOUNT }),
         tokenExchangeContract({ provider, mountPath: PROVIDER_MOUNT }),
       ],
       register: ({ router, api, nav, kit }) => {

@@ -9,7 +9,7 @@
 import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import { peekForm, replaceForm } from '../../platform/http/middleware/body-peek.ts';
-import { OAuthError, sendOAuthError } from './client-authentication.ts';
+import { OAuthError, sendOAuthError } from './oauth-error.ts';
 import { TOKEN_EXCHANGE } from './token-exchange.ts';
 
 export function tokenExchangeContract(deps: { provider: Provider; mountPath: string }): Middleware {

@@ -1,6 +1,6 @@
 /**
  * In front of oidc-provider's device pages (`/api/oidc/device`, `/api/oidc/device/:uid`), which
- * the provider renders through our templates (src/oidc/device-flow.ts):
+ * the provider renders through our templates (device-flow-options.ts):
  *
  * - the person signs in first (with MFA per policy), so every code entry belongs to an account;
  * - wrong codes are limited per IP and per account: a locked caller gets a "too many attempts"

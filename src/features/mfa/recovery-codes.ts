@@ -1,4 +1,4 @@
-/** Recovery codes: 10 codes of 10 base32 characters (50 bits), shown once, stored as HMAC-SHA-256 with a sealed server pepper. */
+/** Recovery codes: 10 codes of 10 characters from a 31-letter alphabet (49.5 bits each), shown once, stored as HMAC-SHA-256 with a sealed server pepper. */
 import { createHmac, randomInt } from 'node:crypto';
 
 const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789'; // no 0/o, 1/l/i

@@ -3,7 +3,7 @@
  * differently:
  *  - browser session: its own amr;
  *  - CLI token (and API key): whether the session that created it had a second factor
- *    (`createdWithMfa`, recorded by personal-credential-service.ts; which factor is not kept);
+ *    (`createdWithMfa`, recorded by api-key-service.ts; which factor is not kept);
  *  - OAuth access token (device flow, first-party apps): the amr of the browser session it was
  *    issued in, looked up by the token's session id while that session exists. When the session is
  *    gone the sign-in can no longer be shown to have used a second factor.

@@ -58,7 +58,7 @@ export const clientSchema = z.object({
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
 
-/** An API that accepts Keyward's access tokens (RFC 8707), and the token format it wants (see oidc/api-resources.ts). */
+/** An API that accepts Keyward's access tokens (RFC 8707), and the token format it wants (see platform/oidc/api-resources.ts). */
 export const apiResourceSchema = z.object({
   identifier: z.url({ error: 'must be the API\'s absolute URL (it becomes the token\'s aud)' }),
   scope: z.string().min(1, 'must list the scopes the API understands, space-separated'),
@@ -163,7 +163,7 @@ export const configSchema = z.object({
     /** Leaked-credential revocation endpoint: requests per IP before progressive delays, and the quiet window that resets the count. */
     revokeFreeRequests: int(1, 10000),
     revokeWindowSeconds: int(1, 86400),
-    /** Remember successful verifications in memory at most this long (0: off; see credential-verify-cache.ts). */
+    /** Remember successful verifications in memory at most this long (0: off; see revocable-cache.ts). */
     verifyCacheMs: int(0, 600000),
     /** How often each process checks for revocations made by other processes (the cross-process delay). */
     revocationPollMs: int(50, 5000),

@@ -1,6 +1,6 @@
 /**
  * Tells every Keyward process that credentials were revoked somewhere, so that in-memory
- * verification caches (credential-verify-cache.ts) can be dropped.
+ * verification caches (revocable-cache.ts) can be dropped.
  *
  * - `announce()` is called after a revocation is stored (a key or token deleted or reported as
  *   leaked, credentials suspended by a policy, an account disabled). It moves this process to a

@@ -1,7 +1,7 @@
 /**
  * The read cache that repositories of read-mostly data (accounts by id, memberships,
  * organizations, policies, 2-step factors) read through, and tell after each of their writes.
- * Implemented by services/directory-cache.ts over the cross-process change signal; without one
+ * Implemented by directory-cache.ts over the cross-process change signal; without one
  * (scripts, tests that build a repository by hand) every read goes to the database.
  */
 export interface ReadThrough {

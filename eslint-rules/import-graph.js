@@ -77,47 +77,36 @@ function lineCol(text, index) {
   return { line: before.length, column: before.at(-1).length };
 }
 
+/** A rule that looks at this file's imports in the graph once, at its Program node. */
+function graphRule(check) {
+  return {
+    meta: { type: 'problem', schema: [] },
+    create(context) {
+      const file = context.filename; const srcDir = srcDirOf(file);
+      if (!srcDir) return {};
+      const report = (e, message) => context.report({ loc: lineCol(context.sourceCode.text, e.index), message });
+      return { Program: () => check({ graph: graphFor(srcDir), srcDir, file, report }) };
+    },
+  };
+}
+
 export default {
   rules: {
-    layers: {
-      meta: { type: 'problem', schema: [] },
-      create(context) {
-        const file = context.filename; const srcDir = srcDirOf(file);
-        if (!srcDir) return {};
-        return {
-          Program() {
-            const { edges } = graphFor(srcDir);
-            const from = layerOf(srcDir, file);
-            const text = context.sourceCode.text;
-            for (const e of edges.get(file) ?? []) {
-              const to = layerOf(srcDir, e.target);
-              if ((FORBIDDEN[from] ?? []).includes(to)) {
-                context.report({ loc: lineCol(text, e.index), message: `src/${from === 'platform' ? 'platform' : 'features'} must not import ${to === 'root' ? 'the composition root' : 'a feature'} ('${e.spec}'): pass what it needs in from src/compose.ts.` });
-              }
-            }
-          },
-        };
-      },
-    },
-    'no-cycle': {
-      meta: { type: 'problem', schema: [] },
-      create(context) {
-        const file = context.filename; const srcDir = srcDirOf(file);
-        if (!srcDir) return {};
-        return {
-          Program() {
-            const { edges, sccOf, sccSize } = graphFor(srcDir);
-            const mine = sccOf.get(file);
-            if (mine === undefined || sccSize[mine] < 2) return;
-            const text = context.sourceCode.text;
-            for (const e of edges.get(file) ?? []) {
-              if (sccOf.get(e.target) === mine) {
-                context.report({ loc: lineCol(text, e.index), message: `Import cycle: '${e.spec}' leads back to this file (type-only imports count).` });
-              }
-            }
-          },
-        };
-      },
-    },
+    layers: graphRule(({ graph, srcDir, file, report }) => {
+      const from = layerOf(srcDir, file);
+      for (const e of graph.edges.get(file) ?? []) {
+        const to = layerOf(srcDir, e.target);
+        if ((FORBIDDEN[from] ?? []).includes(to)) {
+          report(e, `src/${from} must not import ${to === 'root' ? 'the composition root' : 'a feature'} ('${e.spec}'): pass what it needs in from src/compose.ts.`);
+        }
+      }
+    }),
+    'no-cycle': graphRule(({ graph, file, report }) => {
+      const mine = graph.sccOf.get(file);
+      if (mine === undefined || graph.sccSize[mine] < 2) return;
+      for (const e of graph.edges.get(file) ?? []) {
+        if (graph.sccOf.get(e.target) === mine) report(e, `Import cycle: '${e.spec}' leads back to this file (type-only imports count).`);
+      }
+    }),
   },
 };

@@ -7,10 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
-import type Provider from 'oidc-provider';
 import type { Config } from './platform/config/schema.ts';
 import { createLogger, type Logger } from './platform/logging/logger.ts';
-import { connectDatabase, pingDatabase, type Connection } from './platform/db/connect.ts';
+import { connectDatabase, pingDatabase } from './platform/db/connect.ts';
 import { startEmbeddedDatabase } from './platform/db/embedded.ts';
 import { AccountRepository } from './platform/directory/account-repository.ts';
 import { OrganizationRepository } from './platform/directory/organization-repository.ts';
@@ -29,7 +28,7 @@ import { ThrottleRepository } from './platform/throttle/throttle-repository.ts';
 import { ThrottleService } from './platform/throttle/throttle-service.ts';
 import { SecretRepository } from './platform/crypto/secret-repository.ts';
 import { PasswordHasher } from './platform/crypto/password-hasher.ts';
-import { loadServerKeys, type ServerKeys } from './platform/crypto/server-keys.ts';
+import { loadServerKeys } from './platform/crypto/server-keys.ts';
 import { OnceMarkerRepository } from './platform/store/once-marker-repository.ts';
 import { ChangeSignalRepository } from './platform/store/change-signal-repository.ts';
 import { ChangeSignal, CREDENTIAL_REVOCATIONS } from './platform/store/change-signal.ts';
@@ -52,25 +51,13 @@ import * as sshCa from './features/ssh-ca/index.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
-export interface Container {
-  config: Config;
-  logger: Logger;
-  connection: Connection;
-  keys: ServerKeys;
-  accounts: AccountService;
-  organizations: OrganizationService;
-  policies: PolicyService;
-  audit: AuditService;
-  /** Claims one-time values exactly once (once-marker-repository.ts). */
-  once: OnceMarkerRepository;
+/** Everything composed: the kernel, what the features provide, the app, and one `close()`. */
+export interface Container extends Platform {
   sudo: SudoGuard;
   mfa: mfa.MfaParts;
   apiKeys: apiKeys.ApiKeysProvides;
-  /** Announces credential revocations to every process (see change-signal.ts). */
-  revocations: ChangeSignal;
   deviceLogin: deviceLogin.DeviceLoginProvides;
   sshCa: Awaited<ReturnType<typeof sshCa.compose>>['provides'];
-  provider: Provider;
   app: Koa;
   close(): Promise<void>;
 }
@@ -189,9 +176,8 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       features,
     });
     return {
-      config, logger, connection, keys, accounts, organizations, policies: policyService, audit, once, sudo: mfaParts.provides.sudo,
-      mfa: mfaParts.provides, apiKeys: apiKeyParts.provides, revocations, deviceLogin: deviceParts.provides, sshCa: sshCaParts.provides,
-      provider, app, close,
+      ...platform, provider, sudo: mfaParts.provides.sudo,
+      mfa: mfaParts.provides, apiKeys: apiKeyParts.provides, deviceLogin: deviceParts.provides, sshCa: sshCaParts.provides, app, close,
     };
   } catch (err) {
     await close();

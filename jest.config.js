@@ -8,7 +8,8 @@ export default {
       module: { type: 'es6' },
     }],
   },
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // Integration tests in test/, unit tests beside the pure modules they test (src/**/<module>.test.ts).
+  testMatch: ['<rootDir>/test/**/*.test.ts', '<rootDir>/src/**/*.test.ts'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 60000,

@@ -5,6 +5,8 @@
 import { usedSecondFactor, usedSecurityKey } from '../../platform/auth/second-factor.ts';
 import type { ChallengeRepository } from '../../platform/store/challenge-repository.ts';
 import type { MfaService } from './mfa-service.ts';
+import type { MfaFactor } from './mfa-factor-repository.ts';
+import type { MfaRequirement } from './mfa-policy.ts';
 
 export type MfaNeed = 'ok' | 'verify' | 'enroll';
 
@@ -22,11 +24,23 @@ export interface MfaDecision {
 }
 
 
-export async function decideMfa(
-  accountId: string, amr: string[], requested: boolean,
-  deps: { mfa: MfaService; challenges: ChallengeRepository; now: () => number },
-): Promise<MfaDecision> {
-  const [factors, req] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
+/** What `mfaDecision` decides from: the account's enabled factors, its organizations' requirement, the sign-in. */
+export interface MfaDecisionInput {
+  factors: readonly Pick<MfaFactor, 'type'>[];
+  requirement: MfaRequirement;
+  /** The sign-in's methods so far. */
+  amr: readonly string[];
+  /** The client asked for a second factor (acr). */
+  requested: boolean;
+  nowMs: number;
+}
+
+/**
+ * The rule, pure: a second factor is needed when a policy enforces it, the client asks for it, or
+ * the user has one; a security key only counts under enforce-webauthn-mfa. An `enroll` answer
+ * with `skippableUntil` is in its grace period: decideMfa answers `ok` if the user skipped it.
+ */
+export function mfaDecision({ factors, requirement: req, amr, requested, nowMs }: MfaDecisionInput): MfaDecision {
   const hasOtp = factors.some((f) => f.type === 'otp');
   const hasKeys = factors.some((f) => f.type === 'webauthn');
   const webauthnOnly = !!req.webauthnLevel;
@@ -35,9 +49,21 @@ export async function decideMfa(
   const needed = req.enforced || requested || factors.length > 0;
   if (!needed || satisfied) return { need: 'ok', ...base };
   if (webauthnOnly ? hasKeys : factors.length > 0) return { need: 'verify', ...base };
-  const inGrace = req.enforced && !requested && req.graceUntil && req.graceUntil.getTime() > deps.now();
-  if (inGrace && await deps.challenges.peek(`mfa-skip:${accountId}`)) return { need: 'ok', ...base };
+  const inGrace = req.enforced && !requested && req.graceUntil && req.graceUntil.getTime() > nowMs;
   return { need: 'enroll', ...base, skippableUntil: inGrace ? req.graceUntil : undefined };
+}
+
+export async function decideMfa(
+  accountId: string, amr: string[], requested: boolean,
+  deps: { mfa: MfaService; challenges: ChallengeRepository; now: () => number },
+): Promise<MfaDecision> {
+  const [factors, requirement] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
+  const decision = mfaDecision({ factors, requirement, amr, requested, nowMs: deps.now() });
+  if (decision.skippableUntil && await deps.challenges.peek(`mfa-skip:${accountId}`)) {
+    const { skippableUntil: _, ...rest } = decision;
+    return { ...rest, need: 'ok' };
+  }
+  return decision;
 }
 
 export async function skipEnrolment(accountId: string, until: Date, deps: { challenges: ChallengeRepository; now: () => number }): Promise<void> {

@@ -42,6 +42,21 @@ interface Held { subject: ThrottleSubject; slot: number; earlier: boolean; wait?
 
 export type Reservation = { wait: number; attempt?: undefined } | { wait: 0; attempt: Attempt };
 
+/** The failures that count (those in the last `resetAfterSeconds`) and when the latest was (0: none). */
+export function countedFailures(
+  rule: ThrottleRule, failureTimesMs: number[], nowMs: number,
+): { failures: number; lastAt: number } {
+  const since = nowMs - rule.resetAfterSeconds * 1000;
+  const counted = failureTimesMs.filter((t) => t > since);
+  return { failures: counted.length, lastAt: counted.reduce((t, at) => Math.max(t, at), 0) };
+}
+
+/** Seconds to wait before attempt number `failures` (0-based) when the previous one was at `lastAt`. */
+export function waitSeconds(rule: ThrottleRule, failures: number, lastAt: number, nowMs: number): number {
+  const delay = ThrottleService.delaySeconds(rule, failures);
+  return delay === 0 ? 0 : Math.max(0, Math.ceil((lastAt + delay * 1000 - nowMs) / 1000));
+}
+
 /** Attempts a claim may lose to concurrent ones before it gives up and asks the caller to wait. */
 const MAX_CLAIM_TRIES = 64;
 
@@ -63,19 +78,14 @@ export class ThrottleService {
   /** Where the subject stands: the next free slot, the failures that count, and the latest one. */
   async #standing(subject: ThrottleSubject) {
     const { slots } = await this.#repo.attempts(subject.key);
-    const since = this.#now() - subject.rule.resetAfterSeconds * 1000;
-    const counted = slots.filter((s) => s.at.getTime() > since);
     return {
       next: slots.length ? slots[slots.length - 1].slot + 1 : 0,
-      failures: counted.length,
-      lastAt: counted.reduce((t, s) => Math.max(t, s.at.getTime()), 0),
+      ...countedFailures(subject.rule, slots.map((s) => s.at.getTime()), this.#now()),
     };
   }
 
-  /** Seconds to wait before attempt number `failures` (0-based) when the previous one was at `lastAt`. */
   #wait(rule: ThrottleRule, failures: number, lastAt: number): number {
-    const delay = ThrottleService.delaySeconds(rule, failures);
-    return delay === 0 ? 0 : Math.max(0, Math.ceil((lastAt + delay * 1000 - this.#now()) / 1000));
+    return waitSeconds(rule, failures, lastAt, this.#now());
   }
 
   /** Seconds the caller must still wait before another attempt (0: go ahead); reserves nothing. */

@@ -3,7 +3,7 @@
  * services, provider, app), one `close()` out. Entry points and tests call this; nothing else
  * constructs long-lived objects.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
@@ -51,6 +51,7 @@ import { PrivateKeyReader } from './services/ssh-private-key-reader.ts';
 import { sshKeyFeatures } from './ssh-key-features.ts';
 import { composeDeviceLogin, type DeviceLoginParts } from './device-login-composition.ts';
 import { composeSshCa, type SshCaParts } from './ssh-ca-composition.ts';
+import { composePasskeys } from './features/passkeys/passkey-features.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -197,12 +198,19 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     // --- SSH certificate authority: short-lived user certificates (issue 7) ---
     const sshCa = await composeSshCa({ connection, config, logger, now, keys, provider, organizations, policies, audit, mfa: mfa.mfa, credentials: credentials.service });
 
+    // --- Passkeys: sign in without a password (issue 16) ---
+    const passkeys = composePasskeys({
+      connection, config, now, provider, mfa, factors: mfa.factors, once, audit, throttle, accounts, policies, organizations,
+      unusableHash: () => hasher.hash(randomBytes(32).toString('base64url')),
+      setPasswordHash: (accountId, hash) => accountsRepo.setPasswordHash(accountId, hash),
+    });
+
     const app = createApp({
       config, logger, provider, views, accounts, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
       database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
       beforeProvider: [...credentials.beforeProvider, ...deviceLogin.beforeProvider],
       authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa)],
-      features: [...foundationFeatures({ accounts, audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature],
+      features: [...foundationFeatures({ accounts, audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature, ...passkeys.features],
     });
     return { config, logger, connection, keys, accounts, organizations, policies, audit, once, sudo, mfa, credentials, revocations, deviceLogin, sshCa, provider, app, close };
   } catch (err) {

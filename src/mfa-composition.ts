@@ -40,7 +40,7 @@ export async function composeMfa(deps: {
     isKept: (sessionUid: string) => isKeptSession(sessionUid, { challenges }),
   };
   const sudo = new SessionSudo({ challenges, hasMfa: (id) => mfa.hasMfa(id), windowSeconds: config.mfa.sudoWindowSeconds, now });
-  return { mfa, webauthn, challenges, decide, sessions, sudo, now };
+  return { mfa, webauthn, factors, challenges, decide, sessions, sudo, now };
 }
 
 export type MfaParts = Awaited<ReturnType<typeof composeMfa>>;

@@ -1,0 +1,186 @@
+/**
+ * Passkeys over HTTP with a software authenticator (soft-authenticator.ts): registration through
+ * the REST API, sign-in on the sign-in page with no username through an OIDC code flow (amr,
+ * acr), the WebAuthn §6.1.1 counter rule (a clone refused, also when N sign-ins race), origin and
+ * user-verification checks, removal, the MFA policies, throttling, and audit events.
+ */
+import * as oidc from 'openid-client';
+import { Browser } from '../helpers/browserless.ts';
+import { createUser, startKeyward, type Keyward } from '../helpers/keyward.ts';
+import { RP_CALLBACK, testClients } from '../helpers/clients.ts';
+import { api, webClient } from '../helpers/mfa.ts';
+import { atOnce, wins } from '../helpers/at-once.ts';
+import { ACR_MFA } from '../../src/oidc/mfa-prompt.ts';
+import { followRedirect, openSignIn, passkeySignIn, postJson, signInOptions, softAuthenticator, sudoWithPasskey, userWithPasskey } from './passkey-helpers.ts';
+
+let k: Keyward;
+let cfg: oidc.Configuration;
+const atRp = (u: string) => u.startsWith(RP_CALLBACK);
+
+beforeAll(async () => {
+  // Every test signs in from 127.0.0.1: the per-IP allowance is raised; per-passkey throttling is tested below.
+  k = await startKeyward({ clients: testClients, throttle: { ip: { freeAttempts: 500, baseDelaySeconds: 1, maxDelaySeconds: 900, maxConsecutiveFailures: 1000, lockSeconds: 3600, resetAfterSeconds: 3600 } } });
+  cfg = await webClient(k);
+});
+afterAll(async () => k?.stop());
+
+/** An authorization request of test-web (PKCE); `finish` redeems the callback for tokens. */
+async function codeFlow(extra: Record<string, string> = {}) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(cfg, {
+    redirect_uri: RP_CALLBACK, scope: 'openid profile', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra,
+  }).toString();
+  return { url, finish: (callback: string) => oidc.authorizationCodeGrant(cfg, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state }) };
+}
+
+const events = (accountId: string, type: string) => k.db.collection('audit_events').find({ accountId, type }).toArray();
+
+test('register a passkey, then sign in with it and no username: the code flow gets amr hwk + user + mfa', async () => {
+  const pia = await createUser(k, 'pia');
+  const { browser, auth, options, done } = await userWithPasskey(k, 'pia', { name: 'Pia laptop', aaguid: 'bada5566-a7aa-401f-bd96-45619a55120d' });
+  // Discoverable, user verification required.
+  expect(options.authenticatorSelection).toMatchObject({ residentKey: 'required', requireResidentKey: true, userVerification: 'required' });
+  expect(done.status).toBe(200);
+  expect(done.body.recoveryCodes).toHaveLength(10); // the first factor of the account, like a first security key
+  const list = await api(browser, k.baseUrl, 'GET', '/api/sso/passkeys');
+  expect(list.body).toMatchObject({ passwordless: false, passwordRequired: false, passkeys: [{ name: 'Pia laptop', authenticator: '1Password', synced: false }] });
+  expect(list.body.passkeys[0].lastUsedAt).toBeUndefined();
+  // It is a security key too (2-Step Verification lists it).
+  expect((await api(browser, k.baseUrl, 'GET', '/api/sso/mfa')).body.mfaSettings.map((f: { type: string; name: string }) => [f.type, f.name])).toEqual([['webauthn', 'Pia laptop']]);
+
+  const flow = await codeFlow();
+  const page = await openSignIn(flow.url, atRp);
+  const signedIn = await passkeySignIn(page, auth);
+  expect(signedIn.status).toBe(200);
+  const callback = await followRedirect(page, signedIn.body.redirect!, atRp);
+  expect(callback).toMatch(/^https:\/\/rp\.example\.test\/cb\?code=/); // no second prompt: the passkey is both factors
+  const claims = (await flow.finish(callback)).claims()!;
+  expect(claims.sub).toBe(pia.id);
+  expect(claims.amr).toEqual(['hwk', 'user', 'mfa']);
+  expect(claims.acr).toBe(ACR_MFA);
+
+  const after = await api(browser, k.baseUrl, 'GET', '/api/sso/passkeys');
+  expect(after.body.passkeys[0].lastUsedAt).toBeDefined();
+  expect(await events(pia.id, 'passkey.registered')).toHaveLength(1);
+  expect((await events(pia.id, 'passkey.used')).map((e) => e.outcome)).toEqual(['success']);
+});
+
+test('the challenge is single use and the origin, RP ID and user verification are checked', async () => {
+  await createUser(k, 'quin');
+  const { auth, browser } = await userWithPasskey(k, 'quin');
+  const page = await openSignIn((await codeFlow()).url, atRp);
+
+  const options = await signInOptions(page);
+  expect(options).toMatchObject({ userVerification: 'required' });
+  expect(options.allowCredentials ?? []).toEqual([]); // the authenticator offers its own passkeys: no username needed
+  const assertion = auth.get(options.challenge!);
+  const first = await postJson(page, `/interaction/${page.uid}/passkey`, { response: assertion });
+  expect(first.status).toBe(200);
+
+  // Another sign-in page: the assertion of the first is not accepted again (its challenge is gone).
+  const page2 = await openSignIn((await codeFlow({ prompt: 'login' })).url, atRp, new Browser());
+  await signInOptions(page2);
+  const replay = await postJson(page2, `/interaction/${page2.uid}/passkey`, { response: assertion });
+  expect(replay.status).toBe(401);
+
+  const wrongOrigin = await passkeySignIn(page2, auth, { origin: 'https://evil.example' });
+  expect(wrongOrigin.status).toBe(401);
+  expect(wrongOrigin.body.message).toMatch(/origin/i);
+  const wrongRp = await passkeySignIn(page2, auth, { rpId: 'evil.example' });
+  expect(wrongRp.status).toBe(401);
+  expect(wrongRp.body.message).toMatch(/RP ID/i);
+  // The right passkey without user verification (presence only) is not a sign-in.
+  auth.o.userVerified = false;
+  const unverified = await passkeySignIn(page2, auth);
+  auth.o.userVerified = true;
+  expect(unverified.status).toBe(401);
+  expect(unverified.body.message).toMatch(/user verification/i);
+  // A registration without user verification is refused (a passkey must verify the user).
+  await sudoWithPasskey(k, browser, auth);
+  const regOptions = await api(browser, k.baseUrl, 'POST', '/api/sso/passkeys/options');
+  const done = await api(browser, k.baseUrl, 'POST', '/api/sso/passkeys', { name: 'No UV', response: softAuthenticator(k, { userVerified: false }).create(regOptions.body) });
+  expect(done.status).toBe(400);
+  expect(done.body.message).toMatch(/user verification/i);
+  // A security key registered as a second factor only does not sign in on its own.
+  expect((await passkeySignIn(page2, softAuthenticator(k))).body.message).toMatch(/not registered/);
+});
+
+test('a cloned passkey (its counter going backwards or repeating) is refused', async () => {
+  const rae = await createUser(k, 'rae');
+  const { auth } = await userWithPasskey(k, 'rae');
+  const page = await openSignIn((await codeFlow()).url, atRp);
+  expect((await passkeySignIn(page, auth, { counter: 5 })).status).toBe(200);
+
+  for (const counter of [5, 3]) {
+    const again = await openSignIn((await codeFlow({ prompt: 'login' })).url, atRp, new Browser());
+    const clone = await passkeySignIn(again, auth, { counter });
+    expect(clone.status).toBe(401);
+    expect(clone.body.message).toMatch(/counter it has used before \(possibly a cloned authenticator\)/);
+  }
+  const next = await openSignIn((await codeFlow({ prompt: 'login' })).url, atRp, new Browser());
+  expect((await passkeySignIn(next, auth, { counter: 6 })).status).toBe(200);
+  expect((await events(rae.id, 'passkey.used')).map((e) => e.outcome)).toEqual(['success', 'failure', 'failure', 'success']);
+});
+
+test('N sign-ins at once with the same counter value (a clone racing the original): exactly one wins', async () => {
+  await createUser(k, 'sol');
+  const { auth } = await userWithPasskey(k, 'sol');
+  const N = 8;
+  const pages = await Promise.all(Array.from({ length: N }, async () => openSignIn((await codeFlow()).url, atRp, new Browser())));
+  const assertions = await Promise.all(pages.map(async (p) => auth.get((await signInOptions(p)).challenge!, { counter: 7 })));
+  const results = await atOnce(N, (i) => postJson(pages[i], `/interaction/${pages[i].uid}/passkey`, { response: assertions[i] }));
+  // The losers are refused as clones (401), or throttled (429) once the failures reach the per-passkey allowance.
+  expect(wins(results, (r) => r.status === 200)).toBe(1);
+  expect(results.filter((r) => r.status !== 200).every((r) => r.status === 401 || r.status === 429)).toBe(true);
+  const stored = await k.db.collection('mfa_factors').findOne({ 'webauthn.credentialId': auth.id });
+  expect(stored?.webauthn.counter).toBe(7);
+});
+
+test('a removed passkey no longer signs in; removal is audited', async () => {
+  const tao = await createUser(k, 'tao');
+  const { browser, auth, done } = await userWithPasskey(k, 'tao');
+  await sudoWithPasskey(k, browser, auth); // with a passkey, this password-only session must confirm it's you
+  expect((await api(browser, k.baseUrl, 'DELETE', `/api/sso/passkeys/${done.body.id}`)).status).toBe(204);
+  expect((await api(browser, k.baseUrl, 'GET', '/api/sso/passkeys')).body.passkeys).toEqual([]);
+  const page = await openSignIn((await codeFlow()).url, atRp);
+  const refused = await passkeySignIn(page, auth);
+  expect(refused.status).toBe(401);
+  expect(refused.body.message).toMatch(/not registered with Keyward/);
+  expect(await events(tao.id, 'passkey.removed')).toHaveLength(1);
+});
+
+test('failed passkey attempts are throttled per passkey like password attempts', async () => {
+  await createUser(k, 'uma');
+  const { auth } = await userWithPasskey(k, 'uma');
+  const page = await openSignIn((await codeFlow()).url, atRp);
+  expect((await passkeySignIn(page, auth, { counter: 50 })).status).toBe(200);
+  const statuses: number[] = [];
+  const retry = await openSignIn((await codeFlow({ prompt: 'login' })).url, atRp, new Browser());
+  for (let i = 0; i < 12; i++) statuses.push((await passkeySignIn(retry, auth, { counter: 1 })).status);
+  expect(statuses).toContain(429);
+  expect(statuses.slice(0, statuses.indexOf(429)).every((s) => s === 401)).toBe(true);
+});
+
+test('Enforce MFA and Enforce Security Key MFA (hardware) are satisfied by a passkey sign-in; FIPS needs a listed key', async () => {
+  const vic = await createUser(k, 'vic', { org: 'passkey-org' });
+  const { auth } = await userWithPasskey(k, 'vic');
+  const { organization } = (await k.container.organizations.primaryOf(vic.id))!;
+  for (const [name, value] of [['enforce-mfa', true], ['enforce-webauthn-mfa', 'hardware']] as const) {
+    await k.container.policies.set(`org:${organization.id}`, name, value);
+    const flow = await codeFlow();
+    const page = await openSignIn(flow.url, atRp);
+    const signedIn = await passkeySignIn(page, auth);
+    expect(signedIn.status).toBe(200);
+    const callback = await followRedirect(page, signedIn.body.redirect!, atRp);
+    expect(atRp(callback)).toBe(true); // no mfa step, no enrolment
+    expect((await flow.finish(callback)).claims()!.amr).toEqual(['hwk', 'user', 'mfa']);
+  }
+  await k.container.policies.set(`org:${organization.id}`, 'enforce-webauthn-mfa', 'fips');
+  const page = await openSignIn((await codeFlow()).url, atRp);
+  const fips = await passkeySignIn(page, auth);
+  expect(fips.status).toBe(403);
+  expect(fips.body.message).toMatch(/FIPS-certified/);
+  await k.container.policies.clear(`org:${organization.id}`, 'enforce-webauthn-mfa');
+  await k.container.policies.clear(`org:${organization.id}`, 'enforce-mfa');
+});

@@ -5,10 +5,11 @@
  * user-verification checks, removal, the MFA policies, throttling, and audit events.
  */
 import * as oidc from 'openid-client';
-import { Browser } from '../helpers/browserless.ts';
-import { createUser, startKeyward, type Keyward } from '../helpers/keyward.ts';
+import { Browser, signedInBrowser } from '../helpers/browserless.ts';
+import { createUser, PASSWORD, startKeyward, type Keyward } from '../helpers/keyward.ts';
 import { RP_CALLBACK, testClients } from '../helpers/clients.ts';
-import { api, webClient } from '../helpers/mfa.ts';
+import { api, passwordStep, webClient } from '../helpers/mfa.ts';
+import { approve, pollOnce, startDevice } from '../helpers/device.ts';
 import { atOnce, wins } from '../helpers/at-once.ts';
 import { ACR_MFA } from '../../src/oidc/mfa-prompt.ts';
 import { followRedirect, openSignIn, passkeySignIn, postJson, signInOptions, softAuthenticator, sudoWithPasskey, userWithPasskey } from './passkey-helpers.ts';
@@ -16,10 +17,15 @@ import { followRedirect, openSignIn, passkeySignIn, postJson, signInOptions, sof
 let k: Keyward;
 let cfg: oidc.Configuration;
 const atRp = (u: string) => u.startsWith(RP_CALLBACK);
+/** The platform CLI's device-flow client, as in config/default.json. */
+const CLI_CLIENT = {
+  client_id: 'pw-cli', client_name: 'Platform CLI', token_endpoint_auth_method: 'none', application_type: 'native', redirect_uris: ['http://127.0.0.1/callback'],
+  grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'], scope: 'openid profile email offline_access', firstParty: true,
+};
 
 beforeAll(async () => {
   // Every test signs in from 127.0.0.1: the per-IP allowance is raised; per-passkey throttling is tested below.
-  k = await startKeyward({ clients: testClients, throttle: { ip: { freeAttempts: 500, baseDelaySeconds: 1, maxDelaySeconds: 900, maxConsecutiveFailures: 1000, lockSeconds: 3600, resetAfterSeconds: 3600 } } });
+  k = await startKeyward({ clients: [...testClients, CLI_CLIENT], throttle: { ip: { freeAttempts: 500, baseDelaySeconds: 1, maxDelaySeconds: 900, maxConsecutiveFailures: 1000, lockSeconds: 3600, resetAfterSeconds: 3600 } } });
   cfg = await webClient(k);
 });
 afterAll(async () => k?.stop());
@@ -33,6 +39,9 @@ async function codeFlow(extra: Record<string, string> = {}) {
   }).toString();
   return { url, finish: (callback: string) => oidc.authorizationCodeGrant(cfg, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state }) };
 }
+
+/** The sign-in page's error message. */
+const errorOf = (html: string) => /id="login-error">([^<]*)</.exec(html)?.[1];
 
 const events = (accountId: string, type: string) => k.db.collection('audit_events').find({ accountId, type }).toArray();
 
@@ -183,4 +192,76 @@ test('Enforce MFA and Enforce Security Key MFA (hardware) are satisfied by a pas
   expect(fips.body.message).toMatch(/FIPS-certified/);
   await k.container.policies.clear(`org:${organization.id}`, 'enforce-webauthn-mfa');
   await k.container.policies.clear(`org:${organization.id}`, 'enforce-mfa');
+});
+
+test('passwordless: remove the password (sudo, a passkey, no require-password); a password sign-in then fails like a wrong one; set one again', async () => {
+  const wes = await createUser(k, 'wes', { org: 'passwordless-org' });
+  await createUser(k, 'xan');
+  const { organization } = (await k.container.organizations.primaryOf(wes.id))!;
+  const plain = await signedInBrowser(k.baseUrl, 'wes', PASSWORD);
+  const none = await api(plain, k.baseUrl, 'DELETE', '/api/account/password');
+  expect(none.status).toBe(400);
+  expect(none.body.message).toMatch(/Add a passkey first/);
+
+  const { browser, auth, done } = await userWithPasskey(k, 'wes');
+  // A password-only session of an account with a passkey must confirm it's you first.
+  const noSudo = await api(browser, k.baseUrl, 'DELETE', '/api/account/password');
+  expect(noSudo.status).toBe(403);
+  expect(noSudo.body.code).toBe('sudo_required');
+  await sudoWithPasskey(k, browser, auth);
+  await k.container.policies.set(`org:${organization.id}`, 'require-password', true);
+  const required = await api(browser, k.baseUrl, 'DELETE', '/api/account/password');
+  expect(required.status).toBe(403);
+  expect(required.body.message).toMatch(/requires a password/);
+  expect((await api(browser, k.baseUrl, 'GET', '/api/sso/passkeys')).body).toMatchObject({ passwordless: false, passwordRequired: true });
+  await k.container.policies.clear(`org:${organization.id}`, 'require-password');
+  expect((await api(browser, k.baseUrl, 'DELETE', '/api/account/password')).status).toBe(204);
+  expect((await api(browser, k.baseUrl, 'GET', '/api/sso/passkeys')).body).toMatchObject({ passwordless: true, passwordRequired: false });
+
+  // The old password now fails exactly like a wrong password of another account (no enumeration).
+  const old = await passwordStep(k, cfg, 'wes', PASSWORD);
+  const wrong = await passwordStep(k, cfg, 'xan', 'not the password of xan');
+  expect(old.callback).toBeUndefined();
+  expect([old.page!.status, errorOf(old.page!.html)]).toEqual([wrong.page!.status, errorOf(wrong.page!.html)]);
+  expect(errorOf(old.page!.html)).toBe('Invalid username or password.');
+
+  // A passkey still signs in.
+  const flow = await codeFlow();
+  const page = await openSignIn(flow.url, atRp);
+  const signedIn = await passkeySignIn(page, auth);
+  expect(signedIn.status).toBe(200);
+  expect((await flow.finish(await followRedirect(page, signedIn.body.redirect!, atRp))).claims()!.sub).toBe(wes.id);
+
+  // Its last passkey cannot go, neither alone nor with 2-step verification turned off.
+  const last = await api(browser, k.baseUrl, 'DELETE', `/api/sso/passkeys/${done.body.id}`);
+  expect(last.status).toBe(403);
+  expect(last.body.message).toMatch(/no password: keep at least one passkey/);
+  expect((await api(browser, k.baseUrl, 'DELETE', '/api/sso/mfa', { removeAll: true })).status).toBe(403);
+
+  // A password again: weak ones are refused by the password policy; then it signs in (and asks for the second step).
+  expect((await api(browser, k.baseUrl, 'PUT', '/api/account/password', { password: 'short' })).status).toBe(400);
+  const NEW = 'correct horse battery staple 2026';
+  expect((await api(browser, k.baseUrl, 'PUT', '/api/account/password', { password: NEW })).status).toBe(204);
+  expect((await api(browser, k.baseUrl, 'GET', '/api/sso/passkeys')).body.passwordless).toBe(false);
+  const back = await passwordStep(k, cfg, 'wes', NEW);
+  expect(back.page?.url).toMatch(/\/interaction\/[^/]+\/mfa$/);
+  expect(await events(wes.id, 'password.removed')).toHaveLength(1);
+  expect(await events(wes.id, 'password.added')).toHaveLength(1);
+});
+
+test("the CLI's device flow: a browser signed in with a passkey approves on the confirmation page", async () => {
+  await createUser(k, 'yan');
+  const { auth } = await userWithPasskey(k, 'yan');
+  const device = await startDevice(k.issuer);
+  const atCallback = (u: string) => u.startsWith(`${k.baseUrl}/signin/callback`);
+  const page = await openSignIn(`${k.baseUrl}/signin`, atCallback);
+  const signedIn = await passkeySignIn(page, auth);
+  expect(signedIn.status).toBe(200);
+  const callback = await followRedirect(page, signedIn.body.redirect!, atCallback);
+  expect((await page.browser.fetch(callback)).status).toBe(302);
+  const approved = await approve(page.browser, k.issuer, device.user_code);
+  expect(approved.status).toBe(200);
+  const token = await pollOnce(k.issuer, device.device_code);
+  expect(token.status).toBe(200);
+  expect(token.body.access_token).toBeTruthy();
 });

@@ -116,12 +116,6 @@ export class MfaFactorRepository {
     await this.#write(() => this.#model.updateOne({ _id: id, 'otp.lastStep': { $lt: step } }, { $set: { 'otp.lastStep': step, lastUsedAt: new Date(this.#now()) } }));
   }
 
-  /** Records a WebAuthn use; refuses a counter that did not move forward (when the key counts). */
-  async recordWebAuthnUse(id: string, previousCounter: number, newCounter: number): Promise<boolean> {
-    const res = await this.#write(() => this.#model.updateOne({ _id: id, 'webauthn.counter': previousCounter }, { $set: { 'webauthn.counter': newCounter, lastUsedAt: new Date(this.#now()) } }));
-    return res.modifiedCount === 1;
-  }
-
   /**
    * Moves a key's counter forward (never back) and records its use. Single use of each counter
    * value is the caller's once-marker; this write only keeps the highest value seen.

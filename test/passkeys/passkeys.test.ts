@@ -265,3 +265,19 @@ test("the CLI's device flow: a browser signed in with a passkey approves on the 
   expect(token.status).toBe(200);
   expect(token.body.access_token).toBeTruthy();
 });
+
+test('a passkey as the second factor after a password: N second steps at once with one counter value, exactly one wins', async () => {
+  await createUser(k, 'ada');
+  const { auth } = await userWithPasskey(k, 'ada');
+  const N = 8;
+  const steps = [];
+  for (let i = 0; i < N; i++) steps.push(await passwordStep(k, cfg, 'ada', PASSWORD)); // one by one: concurrent passwords are throttled
+  const pages = steps.map((s) => {
+    expect(s.page?.url).toMatch(/\/interaction\/[^/]+\/mfa$/);
+    return { browser: s.browser, url: s.page!.url, uid: new URL(s.page!.url).pathname.split('/')[2], csrf: /data-csrf="([^"]+)"/.exec(s.page!.html)![1] };
+  });
+  const assertions = await Promise.all(pages.map(async (p) => auth.get((await postJson(p, `/interaction/${p.uid}/mfa/webauthn/options`)).body.challenge!, { counter: 9 })));
+  const results = await atOnce(N, (i) => postJson(pages[i], `/interaction/${pages[i].uid}/mfa/webauthn`, { response: assertions[i] }));
+  expect(wins(results, (r) => r.status === 200)).toBe(1);
+  expect(results.filter((r) => r.status !== 200).every((r) => r.status === 401 || r.status === 429)).toBe(true);
+});

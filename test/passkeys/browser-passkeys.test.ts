@@ -7,7 +7,8 @@
  *   2. a cloned credential (the same key put back with a lower signature counter) is refused;
  *   3. Enforce Security Key MFA is satisfied by the passkey sign-in (no second step);
  *   4. the account goes passwordless: its old password fails like a wrong one, the passkey signs in;
- *   5. a password is set again, the passkey removed through its confirm dialog: it no longer signs in.
+ *   5. a password is set again, the passkey removed through its confirm dialog: it no longer signs in;
+ *   6. where the browser offers passkey autofill, the sign-in page starts it (username field, own challenge).
  * Keyward runs on http://localhost:PORT (its hostname is the RP ID). Screenshots: test-artifacts/passkeys-*.png.
  */
 import * as oidc from 'openid-client';
@@ -33,6 +34,11 @@ beforeAll(async () => {
   expect(k.baseUrl).toMatch(/^http:\/\/localhost:\d+$/);
   await createUser(k, 'zoe', { org: 'zoe-org' });
   ({ context, page, cspViolations } = await openPage(browser));
+  // Passkey autofill (conditional UI) off in this profile: with a discoverable credential present,
+  // headless Chromium's autofill offer blocks synthetic clicks on the sign-in page. Test 6 covers it.
+  await context.addInitScript(() => {
+    if (window.PublicKeyCredential) Object.defineProperty(window.PublicKeyCredential, 'isConditionalMediationAvailable', { value: async () => false });
+  });
   cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -209,4 +215,18 @@ test('5. set a password again, remove the passkey through its dialog: it no long
   await page.waitForURL(`${k.baseUrl}/`);
   await expectText(page.locator('.whoami-amr'), 'Signed in with password');
   expect(cspViolations).toEqual([]);
+}, TEST_TIMEOUT);
+
+test('6. passkey autofill: the sign-in page starts a conditional request with its own challenge', async () => {
+  const { context: ctx2, page: p2, cspViolations: csp2 } = await openPage(browser);
+  try {
+    const conditional = p2.waitForRequest((r) => /\/interaction\/[^/]+\/passkey\/options$/.test(r.url()) && r.postData() === '{"conditional":true}');
+    await p2.goto(`${k.baseUrl}/signin`);
+    expect(await p2.evaluate(() => PublicKeyCredential.isConditionalMediationAvailable())).toBe(true);
+    await conditional;
+    await visible(p2.locator('#username[autocomplete="username webauthn"]'));
+    expect(csp2).toEqual([]);
+  } finally {
+    await ctx2.close();
+  }
 }, TEST_TIMEOUT);

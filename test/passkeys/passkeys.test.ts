@@ -281,3 +281,19 @@ test('a passkey as the second factor after a password: N second steps at once wi
   expect(wins(results, (r) => r.status === 200)).toBe(1);
   expect(results.filter((r) => r.status !== 200).every((r) => r.status === 401 || r.status === 429)).toBe(true);
 });
+
+test('passkey autofill (conditional UI) has its own challenge: a button request meanwhile does not replace it', async () => {
+  await createUser(k, 'bea');
+  const { auth } = await userWithPasskey(k, 'bea');
+  const page = await openSignIn((await codeFlow()).url, atRp);
+  const autofill = await postJson(page, `/interaction/${page.uid}/passkey/options`, { conditional: true });
+  const button = await signInOptions(page);
+  expect(button.challenge).not.toBe(autofill.body.challenge);
+  // The autofill's assertion is not accepted as the button's, nor the other way round, but on its own path it signs in.
+  const wrongPath = await postJson(page, `/interaction/${page.uid}/passkey`, { response: auth.get(autofill.body.challenge!) });
+  expect(wrongPath.status).toBe(401);
+  const autofillAgain = await postJson(page, `/interaction/${page.uid}/passkey/options`, { conditional: true });
+  const done = await postJson(page, `/interaction/${page.uid}/passkey`, { conditional: true, response: auth.get(autofillAgain.body.challenge!) });
+  expect(done.status).toBe(200);
+  expect(done.body.redirect).toBeTruthy();
+});

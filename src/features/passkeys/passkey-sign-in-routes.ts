@@ -24,16 +24,20 @@ export function registerPasskeySignInRoutes(router: Router, deps: { provider: Pr
     return d;
   };
 
+  /** The challenge's key: the button's, or the autofill's (conditional UI) pending beside it. */
+  const challengeKey = (ctx: Context, uid: string) =>
+    `interaction:${uid}${(ctx.request.body as { conditional?: unknown } | undefined)?.conditional === true ? ':autofill' : ''}`;
+
   router.post('/interaction/:uid/passkey/options', async (ctx) => {
     const d = await loginStep(ctx);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await passkeys.signInOptions(`interaction:${d.uid}`);
+    ctx.body = await passkeys.signInOptions(challengeKey(ctx, d.uid));
   });
 
   router.post('/interaction/:uid/passkey', async (ctx) => {
     const d = await loginStep(ctx);
     const response = (ctx.request.body as { response?: unknown } | undefined)?.response;
-    const { account, amr } = await passkeys.signIn(`interaction:${d.uid}`, response, requestInfo(ctx));
+    const { account, amr } = await passkeys.signIn(challengeKey(ctx, d.uid), response, requestInfo(ctx));
     rememberDevice(ctx, account.id);
     const url = await finishInteraction(ctx, d, { login: { accountId: account.id, amr, acr: ACR_MFA, remember: true } });
     ctx.remove('Location');

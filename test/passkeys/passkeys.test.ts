@@ -254,11 +254,14 @@ test("the CLI's device flow: a browser signed in with a passkey approves on the 
   const { auth } = await userWithPasskey(k, 'yan');
   const device = await startDevice(k.issuer);
   const atCallback = (u: string) => u.startsWith(`${k.baseUrl}/signin/callback`);
-  const page = await openSignIn(`${k.baseUrl}/signin`, atCallback);
+  // Not signed in: the device page sends the browser to sign in, and back after.
+  const page = await openSignIn(`${k.issuer}/device`, atCallback);
   const signedIn = await passkeySignIn(page, auth);
   expect(signedIn.status).toBe(200);
   const callback = await followRedirect(page, signedIn.body.redirect!, atCallback);
-  expect((await page.browser.fetch(callback)).status).toBe(302);
+  const back = await page.browser.follow(callback);
+  expect(back.url).toBe(`${k.issuer}/device`);
+  expect(back.res.status).toBe(200);
   const approved = await approve(page.browser, k.issuer, device.user_code);
   expect(approved.status).toBe(200);
   const token = await pollOnce(k.issuer, device.device_code);

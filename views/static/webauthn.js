@@ -80,7 +80,7 @@
     } catch (err) {
       // Quiet unless Keyward refused a passkey the person picked (the browser's own errors stay unshown).
       const error = box.querySelector('[data-webauthn-error]');
-      if (!signal.aborted && err.code && error) { error.textContent = err.message; error.hidden = false; }
+      if (!signal.aborted && typeof err.code === 'string' && error) { error.textContent = err.message; error.hidden = false; }
     }
   }
   for (const box of document.querySelectorAll('[data-webauthn-conditional]')) startConditional(box);

@@ -58,3 +58,14 @@ export async function sudoWithPasskey(k: Keyward, browser: Browser, auth: SoftAu
   const res = await api(browser, k.baseUrl, 'POST', '/api/account/verify', { method: 'webauthn', response: auth.get(options.body.challenge) });
   if (res.status !== 204) throw new Error(`sudo answered ${res.status}: ${JSON.stringify(res.body)}`);
 }
+
+/** A browser signed in to Keyward itself with the passkey (home page's sign-in, no username). */
+export async function passkeyBrowser(k: Keyward, auth: SoftAuthenticator): Promise<Browser> {
+  const atCallback = (u: string) => u.startsWith(`${k.baseUrl}/signin/callback`);
+  const page = await openSignIn(`${k.baseUrl}/signin`, atCallback);
+  const signedIn = await passkeySignIn(page, auth);
+  if (signedIn.status !== 200) throw new Error(`passkey sign-in answered ${signedIn.status}: ${signedIn.body.message}`);
+  const done = await page.browser.fetch(await followRedirect(page, signedIn.body.redirect!, atCallback));
+  if (done.status !== 302) throw new Error(`sign-in callback answered ${done.status}`);
+  return page.browser;
+}

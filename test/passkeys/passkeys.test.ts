@@ -12,11 +12,12 @@ import { api, passwordStep, webClient } from '../helpers/mfa.ts';
 import { approve, pollOnce, startDevice } from '../helpers/device.ts';
 import { atOnce, wins } from '../helpers/at-once.ts';
 import { ACR_MFA } from '../../src/oidc/mfa-prompt.ts';
-import { followRedirect, openSignIn, passkeySignIn, postJson, signInOptions, softAuthenticator, sudoWithPasskey, userWithPasskey } from './passkey-helpers.ts';
+import { followRedirect, openSignIn, passkeyBrowser, passkeySignIn, postJson, signInOptions, softAuthenticator, sudoWithPasskey, userWithPasskey } from './passkey-helpers.ts';
 
 let k: Keyward;
 let cfg: oidc.Configuration;
 const atRp = (u: string) => u.startsWith(RP_CALLBACK);
+const FIPS_AAGUID = '73bb0cd4-e502-49b8-9c6f-b59445bf720b';
 /** The platform CLI's device-flow client, as in config/default.json. */
 const CLI_CLIENT = {
   client_id: 'pw-cli', client_name: 'Platform CLI', token_endpoint_auth_method: 'none', application_type: 'native', redirect_uris: ['http://127.0.0.1/callback'],
@@ -25,7 +26,7 @@ const CLI_CLIENT = {
 
 beforeAll(async () => {
   // Every test signs in from 127.0.0.1: the per-IP allowance is raised; per-passkey throttling is tested below.
-  k = await startKeyward({ clients: [...testClients, CLI_CLIENT], throttle: { ip: { freeAttempts: 500, baseDelaySeconds: 1, maxDelaySeconds: 900, maxConsecutiveFailures: 1000, lockSeconds: 3600, resetAfterSeconds: 3600 } } });
+  k = await startKeyward({ clients: [...testClients, CLI_CLIENT], mfa: { fipsAaguids: [FIPS_AAGUID] }, throttle: { ip: { freeAttempts: 500, baseDelaySeconds: 1, maxDelaySeconds: 900, maxConsecutiveFailures: 1000, lockSeconds: 3600, resetAfterSeconds: 3600 } } });
   cfg = await webClient(k);
 });
 afterAll(async () => k?.stop());
@@ -190,6 +191,18 @@ test('Enforce MFA and Enforce Security Key MFA (hardware) are satisfied by a pas
   const fips = await passkeySignIn(page, auth);
   expect(fips.status).toBe(403);
   expect(fips.body.message).toMatch(/FIPS-certified/);
+  // A passkey on an authenticator of the configured FIPS list satisfies it (added in a session signed in with the first one).
+  await k.container.policies.set(`org:${organization.id}`, 'enforce-webauthn-mfa', 'hardware');
+  const browser = await passkeyBrowser(k, auth);
+  await k.container.policies.set(`org:${organization.id}`, 'enforce-webauthn-mfa', 'fips');
+  const fipsKey = softAuthenticator(k, { aaguid: FIPS_AAGUID });
+  const options = await api(browser, k.baseUrl, 'POST', '/api/sso/passkeys/options');
+  expect((await api(browser, k.baseUrl, 'POST', '/api/sso/passkeys', { name: 'FIPS key', response: fipsKey.create(options.body) })).status).toBe(200);
+  const flow = await codeFlow();
+  const fipsPage = await openSignIn(flow.url, atRp);
+  const ok = await passkeySignIn(fipsPage, fipsKey);
+  expect(ok.status).toBe(200);
+  expect(atRp(await followRedirect(fipsPage, ok.body.redirect!, atRp))).toBe(true);
   await k.container.policies.clear(`org:${organization.id}`, 'enforce-webauthn-mfa');
   await k.container.policies.clear(`org:${organization.id}`, 'enforce-mfa');
 });

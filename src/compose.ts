@@ -153,6 +153,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
         payloads.sweepExpired().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'sweep failed'));
         throttles.sweepOlderThan(new Date(now() - 30 * 86400_000)).catch(() => undefined);
         once.sweepExpired().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'once-marker sweep failed'));
+        mfa.challenges.sweepExpired().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'challenge sweep failed'));
       }, config.sweepIntervalSeconds * 1000);
       sweep.unref();
       closers.push(async () => clearInterval(sweep));

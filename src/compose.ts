@@ -48,6 +48,7 @@ import * as sshKeys from './features/ssh-keys/index.ts';
 import * as sshPrivateKeys from './features/ssh-private-keys/index.ts';
 import * as deviceLogin from './features/device-login/index.ts';
 import * as sshCa from './features/ssh-ca/index.ts';
+import * as passkeys from './features/passkeys/index.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -148,6 +149,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       (await sshPrivateKeys.compose(platform, { mfa: mfaParts.provides })).feature,
       deviceParts.feature,
       sshCaParts.feature,
+      (await passkeys.compose(platform, { mfa: mfaParts.provides })).feature,
     ];
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });

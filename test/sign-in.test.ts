@@ -53,7 +53,7 @@ async function openSignIn(clientId = 'test-web', fromIp = ip()) {
   return { browser, html, pageUrl, action, submit };
 }
 
-const normalise = (html: string) => html.replace(/name="_csrf" value="[^"]*"/g, '').replace(/\/interaction\/[^/"]+/g, '/interaction/UID').replace(/value="[^"]*" autocomplete="username"/, '');
+const normalise = (html: string) => html.replace(/name="_csrf" value="[^"]*"/g, '').replace(/data-csrf="[^"]*"/g, '').replace(/\/interaction\/[^/"]+/g, '/interaction/UID').replace(/value="[^"]*" autocomplete="username"/, '');
 
 test('unknown user and wrong password get the same answer in similar time', async () => {
   const wrong = await openSignIn();

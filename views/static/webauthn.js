@@ -60,9 +60,35 @@
     return done;
   }
 
+  // Passkey autofill (conditional UI): a [data-webauthn-conditional] box starts a quiet request on
+  // load, offered in the username field's autofill; clicking its button aborts it and asks outright.
+  let conditional;
+  async function startConditional(box) {
+    const pkc = window.PublicKeyCredential;
+    if (!pkc || !pkc.isConditionalMediationAvailable || !(await pkc.isConditionalMediationAvailable())) return;
+    const field = document.querySelector(box.dataset.webauthnConditional);
+    if (field && !/\bwebauthn\b/.test(field.autocomplete)) field.setAttribute('autocomplete', `${field.getAttribute('autocomplete') || 'username'} webauthn`);
+    conditional = new window.AbortController();
+    const { signal } = conditional;
+    try {
+      // Its own challenge (`conditional`), so a click on the button meanwhile never replaces it.
+      const o = await post(box.dataset.options, box.dataset.csrf, { conditional: true });
+      if (signal.aborted) return;
+      const cred = await navigator.credentials.get({ publicKey: { ...o, challenge: b64uToBuf(o.challenge), allowCredentials: [] }, mediation: 'conditional', signal });
+      const done = await post(box.dataset.verify, box.dataset.csrf, { conditional: true, response: credentialJSON(cred) });
+      if (done.redirect) window.location.assign(done.redirect);
+    } catch (err) {
+      // Quiet unless Keyward refused a passkey the person picked (the browser's own errors stay unshown).
+      const error = box.querySelector('[data-webauthn-error]');
+      if (!signal.aborted && typeof err.code === 'string' && error) { error.textContent = err.message; error.hidden = false; }
+    }
+  }
+  for (const box of document.querySelectorAll('[data-webauthn-conditional]')) startConditional(box);
+
   document.addEventListener('click', async (event) => {
     const button = event.target.closest('[data-webauthn-start]');
     if (!button) return;
+    if (conditional) conditional.abort();
     const box = button.closest('[data-webauthn-signin],[data-webauthn-register]');
     const error = box.querySelector('[data-webauthn-error]');
     if (error) error.hidden = true;

@@ -28,6 +28,8 @@ export async function compose(p: Platform): Promise<Composed<MfaParts>> {
         registerMfaApiRoutes(f.api, deps);
         registerMfaPages(f, deps);
       },
+      // Expired challenges (sign-in and sudo steps, passkey autofill) are removed.
+      sweep: () => challenges.sweepExpired(),
     },
   };
 }

@@ -19,6 +19,8 @@ export interface WebAuthnData {
   deviceType: string;
   backedUp: boolean;
   attestationFormat: string;
+  /** A passkey: discoverable, registered with user verification (src/features/passkeys). */
+  passkey?: boolean;
 }
 
 export interface MfaFactor {
@@ -114,10 +116,12 @@ export class MfaFactorRepository {
     await this.#write(() => this.#model.updateOne({ _id: id, 'otp.lastStep': { $lt: step } }, { $set: { 'otp.lastStep': step, lastUsedAt: new Date(this.#now()) } }));
   }
 
-  /** Records a WebAuthn use; refuses a counter that did not move forward (when the key counts). */
-  async recordWebAuthnUse(id: string, previousCounter: number, newCounter: number): Promise<boolean> {
-    const res = await this.#write(() => this.#model.updateOne({ _id: id, 'webauthn.counter': previousCounter }, { $set: { 'webauthn.counter': newCounter, lastUsedAt: new Date(this.#now()) } }));
-    return res.modifiedCount === 1;
+  /**
+   * Moves a key's counter forward (never back) and records its use. Single use of each counter
+   * value is the caller's once-marker; this write only keeps the highest value seen.
+   */
+  async raiseWebAuthnCounter(id: string, counter: number): Promise<void> {
+    await this.#write(() => this.#model.updateOne({ _id: id }, { $max: { 'webauthn.counter': counter }, $set: { lastUsedAt: new Date(this.#now()) } }));
   }
 
   async remove(accountId: string, id: string): Promise<boolean> {

@@ -36,14 +36,14 @@ export async function buildMfa(deps: {
     rules: { account: config.throttle.mfa, ip: config.throttle.ip }, audit: deps.audit, now, issuerName: config.mfa.issuerName,
     requirement: (accountId) => mfaRequirement(accountId, deps),
   });
-  const webauthn = new WebAuthnService({ factors, challenges, audit: deps.audit, baseUrl: config.baseUrl, rpName: config.mfa.issuerName, fipsAaguids: config.mfa.fipsAaguids.map((a) => a.toLowerCase()) });
+  const webauthn = new WebAuthnService({ factors, challenges, once: deps.once, now, audit: deps.audit, baseUrl: config.baseUrl, rpName: config.mfa.issuerName, fipsAaguids: config.mfa.fipsAaguids.map((a) => a.toLowerCase()) });
   const decide = (accountId: string, amr: string[], requested: boolean) => decideMfa(accountId, amr, requested, { mfa, challenges, now });
   const sessions = {
     keep: (sessionUid: string) => keepSession(sessionUid, config.ttl.sessionSeconds, { challenges }),
     isKept: (sessionUid: string) => isKeptSession(sessionUid, { challenges }),
   };
   const sudo = new SessionSudo({ challenges, hasMfa: (id) => mfa.hasMfa(id), windowSeconds: config.mfa.sudoWindowSeconds, now });
-  return { mfa, webauthn, challenges, decide, sessions, sudo, now };
+  return { mfa, webauthn, factors, challenges, decide, sessions, sudo, now };
 }
 
 export type MfaParts = Awaited<ReturnType<typeof buildMfa>>;

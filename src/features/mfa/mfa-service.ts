@@ -34,11 +34,25 @@ export interface MfaDeps {
   now: () => number;
 }
 
+/** Answers why removing factors (leaving `remaining`) must not happen, or undefined to allow it. */
+export type RemovalGuard = (accountId: string, remaining: MfaFactor[]) => Promise<string | undefined>;
+
 const seedAad = (accountId: string, factorId: string) => `totp-seed:${accountId}:${factorId}`;
 
 export class MfaService {
   readonly #d: MfaDeps;
+  readonly #removalGuards: RemovalGuard[] = [];
   constructor(deps: MfaDeps) { this.#d = deps; }
+
+  /** Lets another feature veto a removal (e.g. the last passkey of an account without a password). */
+  guardRemoval(guard: RemovalGuard): void { this.#removalGuards.push(guard); }
+
+  async #checkGuards(accountId: string, remaining: MfaFactor[]): Promise<void> {
+    for (const guard of this.#removalGuards) {
+      const reason = await guard(accountId, remaining);
+      if (reason) throw new AppError('forbidden', reason);
+    }
+  }
 
   async factors(accountId: string): Promise<MfaFactor[]> {
     return (await this.#d.factors.listFor(accountId)).filter((f) => f.enabled);
@@ -155,6 +169,7 @@ export class MfaService {
           : 'Your organization requires 2-step verification: add another factor before removing this one.');
       }
     }
+    await this.#checkGuards(account.id, rest);
     await this.#d.factors.remove(account.id, factorId);
     if (rest.length === 0) await this.#d.recovery.removeAll(account.id);
     await this.#d.audit.record({ type: 'mfa.factor_removed', accountId: account.id, request, details: { factor: factor.type, name: factor.name } });
@@ -168,6 +183,7 @@ export class MfaService {
     if (req.enforced && !(req.webauthnLevel ? remaining.some((f) => f.type === 'webauthn') : remaining.length > 0)) {
       throw new AppError('forbidden', 'Your organization requires 2-step verification, so it cannot be turned off.');
     }
+    await this.#checkGuards(account.id, remaining);
     await this.#d.factors.removeAll(account.id, opts.type);
     if (!opts.type || remaining.length === 0) await this.#d.recovery.removeAll(account.id);
     await this.#d.audit.record({ type: opts.type ? 'mfa.factor_removed' : 'mfa.disabled', accountId: account.id, request, details: opts.type ? { factor: opts.type } : {} });

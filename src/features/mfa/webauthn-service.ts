@@ -12,10 +12,15 @@ import type { Account } from '../../platform/directory/account-repository.ts';
 import type { ChallengeRepository } from '../../platform/store/challenge-repository.ts';
 import type { MfaFactor, MfaFactorRepository } from './mfa-factor-repository.ts';
 import type { AuditService, RequestInfo } from '../../platform/directory/audit-service.ts';
+import type { OnceClaims } from '../../platform/store/once-marker-repository.ts';
+import { acceptCounter } from './webauthn-counter.ts';
 
 export interface WebAuthnDeps {
   factors: MfaFactorRepository;
   challenges: ChallengeRepository;
+  /** Each (key, counter) value is accepted once (webauthn-counter.ts). */
+  once: OnceClaims;
+  now: () => number;
   audit: AuditService;
   baseUrl: string;
   rpName: string;
@@ -111,16 +116,17 @@ export class WebAuthnService {
     try {
       result = await verifyAuthenticationResponse({
         response: response as AuthenticationResponseJSON, expectedChallenge: challenge, expectedOrigin: this.#origin, expectedRPID: this.#rpID,
-        credential: { id: w.credentialId, publicKey: new Uint8Array(Buffer.from(w.publicKey, 'base64')), counter: w.counter, transports: w.transports as never },
+        // Counter 0 here: the counter rule is acceptCounter's (race-free), not the library's read-then-compare.
+        credential: { id: w.credentialId, publicKey: new Uint8Array(Buffer.from(w.publicKey, 'base64')), counter: 0, transports: w.transports as never },
         requireUserVerification: false,
       });
     } catch (err) {
       throw await fail(`The security key response is not valid: ${(err as Error).message}`);
     }
     if (!result.verified) throw await fail('The security key could not be verified.');
-    const next = result.authenticationInfo.newCounter;
-    if ((w.counter > 0 || next > 0) && next <= w.counter) throw await fail('This security key reported a used counter value (possible clone); it was refused.');
-    if (!(await this.#d.factors.recordWebAuthnUse(factor.id, w.counter, next))) throw await fail('This security key was used concurrently; try again.');
+    if (!(await acceptCounter(this.#d, factor, result.authenticationInfo.newCounter))) {
+      throw await fail('This security key reported a used counter value (possible clone); it was refused.');
+    }
     await this.#d.audit.record({ type: 'mfa.webauthn', accountId, request, outcome: 'success', details: { name: factor.name } });
     return [w.deviceType === 'multiDevice' ? 'swk' : 'hwk'];
   }

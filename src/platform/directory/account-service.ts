@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors/app-error.ts';
 import type { PasswordHasher } from '../crypto/password-hasher.ts';
@@ -112,6 +113,16 @@ export class AccountService {
   }
 
   /** Replaces the person's name and standard profile claims (validated at the edge, see account-routes.ts). */
+  /** The hash of a fresh random secret: a password no one knows (passwordless accounts). */
+  async unusablePasswordHash(): Promise<string> {
+    return this.#hasher.hash(randomBytes(32).toString('base64url'));
+  }
+
+  /** Writes an already computed password hash (false: no such account). */
+  async setPasswordHash(accountId: string, passwordHash: string): Promise<boolean> {
+    return this.#repo.setPasswordHash(accountId, passwordHash);
+  }
+
   async setProfile(accountId: string, profile: AccountProfile): Promise<Account> {
     if (!(await this.#repo.setProfile(accountId, profile))) throw new AppError('not_found', 'This account no longer exists.');
     const account = await this.#repo.findById(accountId);

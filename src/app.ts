@@ -21,7 +21,10 @@ import { registerInteractionRoutes } from './http/routes/interaction-routes.ts';
 import { registerStaticRoutes } from './http/routes/static-routes.ts';
 import { registerHomeRoutes } from './http/routes/home-routes.ts';
 import { AccountNav } from './http/account-nav.ts';
-import { createAccountPageKit } from './http/routes/account-routes.ts';
+import { createAccountPageKit } from './platform/pages/account-page-kit.ts';
+import { oneTimeSecrets } from './platform/pages/one-time-secret.ts';
+import type { SudoGuard } from './services/sudo-service.ts';
+import type { OnceClaims } from './repositories/once-marker-repository.ts';
 import { principalResolver, type Authenticator } from './http/auth/principal.ts';
 import { SESSION_COOKIE } from './http/auth/session-authenticator.ts';
 import type { Feature } from './http/feature.ts';
@@ -41,6 +44,10 @@ export interface AppDeps {
   features: Feature[];
   /** Middleware run in front of the OIDC provider (e.g. answering for Keyward's own credentials). */
   beforeProvider?: Middleware[];
+  /** Sudo mode for the account pages' forms. */
+  sudo: SudoGuard;
+  /** Exactly-once claims (the account pages' one-time secrets). */
+  once: OnceClaims;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -60,7 +67,7 @@ export function createApp(deps: AppDeps): Koa {
   registerStaticRoutes(router, deps.staticDir);
   registerHomeRoutes(router, { provider, accounts: deps.accounts, views, baseUrl: config.baseUrl, issuer: config.issuer });
   const nav = new AccountNav();
-  const kit = createAccountPageKit(views, nav);
+  const kit = createAccountPageKit(views, nav, { sudo: deps.sudo, secrets: oneTimeSecrets(deps.once) });
   for (const feature of deps.features) feature.register({ router, api, nav, kit, views });
   api.mount(router);
 

@@ -198,7 +198,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const sshCa = await composeSshCa({ connection, config, logger, now, keys, provider, organizations, policies, audit, mfa: mfa.mfa, credentials: credentials.service });
 
     const app = createApp({
-      config, logger, provider, views, accounts, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
+      config, logger, provider, views, accounts, sudo, once, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
       database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
       beforeProvider: [...credentials.beforeProvider, ...deviceLogin.beforeProvider],
       authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa)],

@@ -1,58 +1,27 @@
 /**
  * The account area (`/account…`): browser-session pages. Unauthenticated visitors are sent to
  * sign in and brought back. Feature pages use `accountPage` to render inside the same frame.
+ * The Authentication overview and Security events live in src/features/account-pages/.
  * The profile page edits the name and the OIDC standard claims relying parties read with the
  * `profile` scope (given_name, family_name, locale, zoneinfo).
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { Views } from '../views.ts';
 import type { AccountNav } from '../account-nav.ts';
 import type { AuditService } from '../../services/audit-service.ts';
 import type { OrganizationService } from '../../services/organization-service.ts';
 import type { ApiRegistry } from '../api-registry.ts';
-import { optionalPrincipal, requirePrincipal, type Principal } from '../auth/principal.ts';
-import { issueCsrfToken, verifyCsrfToken } from '../middleware/csrf.ts';
+import { requirePrincipal, type Principal } from '../auth/principal.ts';
+import type { AccountPageKit } from '../../platform/pages/account-page-kit.ts';
+import { accountForm } from '../../platform/pages/account-form.ts';
+import { registerAuthenticationPage } from '../../features/account-pages/authentication-page.ts';
+import { showSecurityEvents } from '../../features/account-pages/security-events-page.ts';
 import type { AccountService } from '../../services/account-service.ts';
 import { requestInfo } from '../request-info.ts';
-import { changeThenRedirect } from './sudo-redirect.ts';
-import { AppError } from '../../errors/app-error.ts';
 
-export interface AccountPageKit {
-  /** The signed-in browser user, or a redirect to sign-in (answers undefined then). */
-  signedIn(ctx: Context): Promise<Principal | undefined>;
-  /** Renders `template` inside the account frame, with nav, CSRF token and the user. */
-  render(ctx: Context, principal: Principal, template: string, context: Record<string, unknown>): void;
-  /** The posted form, once its CSRF token (issued by `render` for this session) checks out. */
-  form(ctx: Context, principal: Principal): Record<string, unknown>;
-}
-
-const csrfPurpose = (principal: Principal) => `account:${principal.sessionUid}`;
-
-export function createAccountPageKit(views: Views, nav: AccountNav): AccountPageKit {
-  return {
-    async signedIn(ctx) {
-      const p = await optionalPrincipal(ctx);
-      if (p?.via === 'session') return p;
-      ctx.redirect(`/signin?next=${encodeURIComponent(ctx.originalUrl)}`);
-      return undefined;
-    },
-    render(ctx, principal, template, context) {
-      ctx.set('Cache-Control', 'no-store');
-      ctx.type = 'html';
-      ctx.body = views.render(template, {
-        ...context, account: principal.account, nav: nav.grouped(), active: ctx.path,
-        csrf: issueCsrfToken(ctx, csrfPurpose(principal)),
-      });
-    },
-    form(ctx, principal) {
-      const body = ((ctx.request as { body?: unknown }).body ?? {}) as Record<string, unknown>;
-      verifyCsrfToken(ctx, csrfPurpose(principal), body._csrf);
-      return body;
-    },
-  };
-}
+export type { AccountPageKit } from '../../platform/pages/account-page-kit.ts';
+export { createAccountPageKit } from '../../platform/pages/account-page-kit.ts';
 
 const eventSchema = z.object({
   id: z.string(), type: z.string(), outcome: z.enum(['success', 'failure']), at: z.date(),
@@ -101,8 +70,9 @@ export function registerAccountRoutes(router: Router, api: ApiRegistry, deps: {
   kit: AccountPageKit; nav: AccountNav; audit: AuditService; organizations: OrganizationService; accounts: AccountService;
 }): void {
   const { kit, nav, audit, organizations, accounts } = deps;
-  nav.add({ href: '/account', label: 'Profile', group: 'Account' });
-  nav.add({ href: '/account/security-events', label: 'Security events', group: 'Security' });
+  nav.add({ href: '/account', label: 'Profile', group: 'Account', order: 10 });
+  nav.add({ href: '/account/security-events', label: 'Security events', group: 'Security', order: 10 });
+  registerAuthenticationPage(router, kit, nav);
 
   async function showProfile(ctx: Context, p: Principal, extra: { error?: string; flash?: string; form?: Record<string, string> } = {}) {
     const memberships = await organizations.membershipsOf(p.account.id);
@@ -116,23 +86,20 @@ export function registerAccountRoutes(router: Router, api: ApiRegistry, deps: {
     await showProfile(ctx, p, { flash: ctx.query.done === 'saved' ? 'Profile saved.' : undefined });
   });
 
-  router.post('/account', async (ctx) => {
-    const p = await kit.signedIn(ctx);
-    if (!p) return;
-    const body = kit.form(ctx, p);
-    const form = Object.fromEntries(PROFILE_FIELDS.map((f) => [f, typeof body[f] === 'string' ? body[f] : '']));
-    await changeThenRedirect(ctx, async () => {
-      const parsed = profileForm.safeParse(form);
-      if (!parsed.success) throw new AppError('validation_failed', parsed.error.issues[0].message);
-      await accounts.setProfile(p.account.id, parsed.data);
+  router.post('/account', accountForm(kit, {
+    schema: profileForm,
+    change: async (ctx, p, form) => {
+      await accounts.setProfile(p.account.id, form);
       await audit.record({ type: 'account.profile_updated', accountId: p.account.id, request: requestInfo(ctx) });
-    }, (error) => showProfile(ctx, p, { error, form }), '/account?done=saved');
-  });
+      return '/account?done=saved';
+    },
+    rerender: (ctx, p, { error, form }) => showProfile(ctx, p, { error, form }),
+  }));
 
   router.get('/account/security-events', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    kit.render(ctx, p, 'account/security-events.njk', { events: await audit.forAccount(p.account.id, 100) });
+    await showSecurityEvents(ctx, kit, p, await audit.forAccount(p.account.id, 100));
   });
 
   api.add({

@@ -66,7 +66,7 @@ test('SSH keys page: a refused paste, add, copy, delete through the dialog', asy
 
     await row.getByRole('button', { name: 'Copy the public key Laptop' }).click();
     await eventually(async () => expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key.publicKey));
-    await expectText(row.getByRole('button', { name: 'Copy the public key Laptop' }), 'Copied');
+    await expectText(row.getByRole('button', { name: 'Copied the public key Laptop' }), 'Copied the public key Laptop');
 
     await row.getByRole('button', { name: 'Delete Laptop' }).click();
     const dialog = page.getByRole('dialog');

@@ -52,9 +52,10 @@ document.addEventListener('click', async (event) => {
   const source = document.querySelector(button.getAttribute('data-copy'));
   if (!source) return;
   await navigator.clipboard.writeText(source.value ?? source.textContent.trim());
-  const label = button.textContent;
-  button.textContent = 'Copied';
-  setTimeout(() => { button.textContent = label; }, 1500);
+  const target = button.querySelector('[data-copy-label]') ?? button; // keeps a visually hidden name
+  const label = target.textContent;
+  target.textContent = 'Copied';
+  setTimeout(() => { target.textContent = label; }, 1500);
 });
 
 document.addEventListener('submit', (event) => {

@@ -57,12 +57,14 @@ export function registerAdminPages({ router, nav, kit }: FeatureContext, deps: M
     }));
     const shown = groups().map((g) => ({
       ...g, editing: extra.editing?.group === g.id, confirm: extra.editing?.group === g.id ? extra.confirm : undefined,
+      setCount: g.policies.filter((entry) => setHere[entry.name] !== undefined).length,
+      open: g.id === 'sign-in' || extra.editing?.group === g.id,
       policies: g.policies.map((entry) => {
         const def = policies.definition(entry.name);
         const eff = effective[entry.name];
         const platformSet = eff?.level === 'platform';
         return {
-          ...entry, description: def.description,
+          ...entry, description: entry.help,
           here: describeValue(entry.control, setHere[entry.name]),
           fallback: def.defaultValue === undefined ? 'Not set' : describeValue(entry.control, def.defaultValue),
           effective: eff ? describeValue(entry.control, eff.value) : 'Not set', level: eff?.level,

@@ -17,6 +17,7 @@ import { accountForm, field, noFields, type FormFailure } from '../../platform/p
 
 const PATH = '/account/ssh-private-keys';
 const DONE: Record<string, string> = { deleted: 'SSH Private Key deleted.' };
+// After "Create SSH Private Key" the page shows the "created successfully" dialog once (one-time-secret.ts).
 
 const createForm = z.object({ name: field(), description: field(), privateKey: field(), passphrase: field() });
 
@@ -35,7 +36,8 @@ export function registerSshPrivateKeyPages(router: Router, deps: { kit: AccountP
   router.get(PATH, async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    await show(ctx, p, { flash: DONE[String(ctx.query.done)], created: ctx.query.done === 'created' });
+    const shown = await kit.secrets.take(ctx, p.sessionUid!); // "created" is said once, not again on refresh
+    await show(ctx, p, { flash: DONE[String(ctx.query.done)], created: shown?.page === PATH });
   });
 
   router.post(PATH, accountForm(kit, {
@@ -43,7 +45,7 @@ export function registerSshPrivateKeyPages(router: Router, deps: { kit: AccountP
     // Neither the key nor the passphrase is ever sent back to the browser.
     change: async (ctx, p, form) => {
       await keys.create(p.account, { name: form.name, description: form.description, privateKey: form.privateKey, passphrase: form.passphrase || undefined }, p.account, requestInfo(ctx));
-      return `${PATH}?done=created`;
+      return { to: PATH, secret: { page: PATH, created: form.name } };
     },
   }));
 

@@ -226,10 +226,14 @@ test('2. register a named security key, sign out, sign in again with the key', a
   await submitSignIn(page, 'dana', PASSWORD);
   await page.waitForURL(/\/interaction\/[^/]+\/mfa$/);
   await visible(page.getByRole('heading', { level: 1, name: '2-step verification' }));
-  await visible(page.getByLabel('Authenticator code'));
-  await visible(page.getByRole('link', { name: 'Use a security key' }));
+  // The security key is offered first (dana has one); the app and a recovery code are the other ways.
+  await visible(page.getByRole('button', { name: 'Use security key' }));
+  await visible(page.getByRole('link', { name: 'Use your authenticator app' }));
   await visible(page.getByRole('link', { name: 'Use a recovery code' }));
   await shot('mfa-sign-in-step.png');
+  await page.getByRole('link', { name: 'Use your authenticator app' }).click();
+  await visible(page.getByLabel('Authenticator code'));
+  await visible(page.getByRole('link', { name: 'Use a security key' }));
 
   // A wrong code keeps us on the step with a clear message.
   const right = oathtool(secret, Math.floor((Date.now() + k.clock.offsetMs) / 1000));

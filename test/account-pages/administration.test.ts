@@ -6,6 +6,8 @@
  */
 import { Browser, formField, signedInBrowser } from '../helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from '../helpers/keyward.ts';
+import { alignClock, api, oathtool, passwordStep, submitCode, webClient } from '../helpers/mfa.ts';
+import { testClients } from '../helpers/clients.ts';
 
 let k: Keyward;
 let ada: Browser;
@@ -13,7 +15,7 @@ let max: Browser;
 let orgId: string;
 
 beforeAll(async () => {
-  k = await startKeyward();
+  k = await startKeyward({ clients: testClients });
   await createUser(k, 'ada', { org: 'acme', admin: true });
   await createUser(k, 'max', { org: 'acme' });
   await createUser(k, 'una', { org: 'acme' });
@@ -99,4 +101,23 @@ test('security events in words, with the raw type kept for support, a local-time
   const filtered = await html(ada, '/account/security-events?kind=profile');
   expect(filtered).not.toContain('data-type="policy.set"');
   expect(filtered).toContain('No events of this kind.');
+});
+
+test('while a policy requires 2-step verification, Turn Off is not offered and the page says why', async () => {
+  const una = await signedInBrowser(k.baseUrl, 'una', PASSWORD);
+  const setup = await api(una, k.baseUrl, 'POST', '/api/sso/mfa/otp');
+  expect((await api(una, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', { code: oathtool(setup.body.secret, alignClock(k)) })).status).toBeLessThan(300);
+  expect(await html(una, '/account/mfa')).toContain('>Turn Off</button>');
+  await k.container.policies.set(`org:${orgId}`, 'enforce-mfa', true);
+  try {
+    // Signed in again with the second factor, as the policy now requires.
+    const step = await passwordStep(k, await webClient(k), 'una', PASSWORD);
+    k.clock.offsetMs += 30_000;
+    expect((await submitCode(step, 'otp', oathtool(setup.body.secret, alignClock(k)))).callback).toBeDefined();
+    const page = await html(step.browser, '/account/mfa');
+    expect(page).not.toContain('>Turn Off</button>');
+    expect(page).toContain('Your organization requires 2-step verification, so it cannot be turned off here.');
+  } finally {
+    await k.container.policies.clear(`org:${orgId}`, 'enforce-mfa');
+  }
 });

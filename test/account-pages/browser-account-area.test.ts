@@ -14,7 +14,8 @@ import { launchChromium, STEP_TIMEOUT, submitSignIn, visible, expectText } from 
 import { createUser, PASSWORD, startKeyward, type Keyward } from '../helpers/keyward.ts';
 import { basic, call, KEY_PATTERN, TOKEN_PATTERN } from '../helpers/api-keys.ts';
 import { KeyDir } from '../helpers/ssh.ts';
-import { oathtool } from '../helpers/mfa.ts';
+import { alignClock, api, oathtool } from '../helpers/mfa.ts';
+import { signedInBrowser } from '../helpers/browserless.ts';
 
 const TEST_TIMEOUT = 240_000;
 const SHOTS = '/tmp/kw-pages-shots';
@@ -31,6 +32,8 @@ beforeAll(async () => {
   await createUser(k, 'laptop-user', { org: 'acme' });
   await createUser(k, 'phone-user', { org: 'acme' });
   await createUser(k, 'ada', { org: 'acme', admin: true });
+  await createUser(k, 'otto', { org: 'acme' });
+  await createUser(k, 'enya', { org: 'strict' });
 }, TEST_TIMEOUT);
 
 afterAll(async () => {
@@ -292,6 +295,37 @@ test('the organization page for an admin, on both widths: axe, no sideways scrol
       await visible(page.getByRole('alert').filter({ hasText: 'You have no security key yet' }));
       await visible(page.getByRole('link', { name: 'Register a security key first' }));
       await check(page, vp.width, 'admin-lockout-warning');
+    } finally {
+      await context.close();
+    }
+  }
+}, TEST_TIMEOUT);
+
+test('the sign-in steps on both widths: the second step (app, recovery code) and enrolment pass axe without sideways scrolling', async () => {
+  // otto has an authenticator app; the "strict" organization requires 2-step verification of enya, who has none.
+  const otto = await signedInBrowser(k.baseUrl, 'otto', PASSWORD);
+  const setup = await api(otto, k.baseUrl, 'POST', '/api/sso/mfa/otp');
+  expect((await api(otto, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', { code: oathtool(setup.body.secret, alignClock(k)) })).status).toBeLessThan(300);
+  const strict = (await k.container.organizations.findByName('strict'))!;
+  await k.container.policies.set(`org:${strict.id}`, 'enforce-mfa', true);
+  for (const vp of VIEWPORTS) {
+    const context = await browser.newContext({ viewport: { width: vp.width, height: vp.height }, deviceScaleFactor: 1, locale: 'en-US' });
+    context.setDefaultTimeout(STEP_TIMEOUT);
+    const page = await context.newPage();
+    try {
+      await page.goto(`${k.baseUrl}/signin`);
+      await submitSignIn(page, 'otto', PASSWORD);
+      await page.waitForURL(/\/interaction\/[^/]+\/mfa$/);
+      await visible(page.getByLabel('Authenticator code'));
+      await check(page, vp.width, 'sign-in-second-step');
+      await page.getByRole('link', { name: 'Use a recovery code' }).click();
+      await page.waitForURL(/method=recovery$/);
+      await check(page, vp.width, 'sign-in-recovery-code');
+      await context.clearCookies();
+      await page.goto(`${k.baseUrl}/signin`);
+      await submitSignIn(page, 'enya', PASSWORD);
+      await page.waitForURL(/\/interaction\/[^/]+\/mfa\/enroll$/);
+      await check(page, vp.width, 'sign-in-enrol');
     } finally {
       await context.close();
     }

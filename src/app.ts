@@ -23,6 +23,9 @@ import { principalResolver } from './platform/auth/principal.ts';
 import { SESSION_COOKIE } from './platform/oidc/session-cookie.ts';
 import { PROVIDER_MOUNT } from './platform/oidc/provider-mount.ts';
 import type { Feature } from './platform/feature.ts';
+import { oneTimeSecrets } from './platform/pages/one-time-secret.ts';
+import type { SudoGuard } from './platform/auth/sudo-service.ts';
+import type { OnceClaims } from './platform/store/once-marker-repository.ts';
 
 export interface AppDeps {
   config: Config;
@@ -34,6 +37,10 @@ export interface AppDeps {
   staticDir: string;
   /** The features (src/features/*), in order: their routes, pages, API, credential checkers and the middleware they run in front of the provider. */
   features: Feature[];
+  /** Sudo mode for the account pages' forms. */
+  sudo: SudoGuard;
+  /** Exactly-once claims (the account pages' one-time secrets). */
+  once: OnceClaims;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -51,7 +58,7 @@ export function createApp(deps: AppDeps): Koa {
   const router = new Router();
   registerStaticRoutes(router, deps.staticDir);
   const nav = new AccountNav();
-  const kit = createAccountPageKit(views, nav);
+  const kit = createAccountPageKit(views, nav, { sudo: deps.sudo, secrets: oneTimeSecrets(deps.once) });
   for (const feature of deps.features) feature.register?.({ router, api, nav, kit, views });
   api.mount(router);
 

@@ -173,7 +173,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     }
 
     const app = createApp({
-      config, logger, provider, views, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
+      config, logger, provider, views, sudo: mfaParts.provides.sudo, once, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
       database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
       features,
     });

@@ -31,6 +31,9 @@ async function setPolicy(b: Browser, path: string, value: unknown): Promise<{ st
 const org = (name: string, value: unknown) => setPolicy(olga, `/api/organizations/acme/policies/${name}`, value);
 const days = (c: { created: string; expiration?: string }) => (Date.parse(c.expiration!) - Date.parse(c.created)) / 86_400_000;
 const page = async (b: Browser) => (await b.fetch(`${k.baseUrl}/account/api-keys`)).text();
+/** The page with the "Add Key" form open (its Expiration list). */
+const keyForm = async (b: Browser) => (await b.fetch(`${k.baseUrl}/account/api-keys?new=key`)).text();
+const expirationList = (html: string) => [...html.matchAll(/<option value="([^"]*)"[^>]*>([^<]*)<\/option>/g)].map((m) => m[2]);
 
 test('policy values are validated and listed with their defaults', async () => {
   const listed = await olga.fetch(`${k.baseUrl}/api/organizations/acme/policies`, { headers: { accept: 'application/json' } });
@@ -53,7 +56,8 @@ test('max-api-key-ttl: the maximum applies to duration, expiresIn and the defaul
   expect(over.json.message).toMatch(/at most 30 days/);
   expect((await postKey(mike, k.baseUrl, { expiresIn: 31 * 86400 })).status).toBe(400);
   expect(days(await createKey(mike, k.baseUrl, {}))).toBeCloseTo(30, 3);
-  let html = await page(mike);
+  let html = await keyForm(mike);
+  expect(expirationList(html)).toEqual(['7 days', '30 days']);
   expect(html).toMatch(/<option value="7"[^>]*>7 days<\/option>/);
   expect(html).toMatch(/<option value="30"[^>]*>30 days<\/option>/);
   expect(html).not.toMatch(/value="60"|value="90"|No expiration/);
@@ -63,7 +67,9 @@ test('max-api-key-ttl: the maximum applies to duration, expiresIn and the defaul
   expect(never.expiration).toBeUndefined();
   expect((await createKey(mike, k.baseUrl, { duration: '0' })).expiration).toBeUndefined();
   expect(days(await createKey(mike, k.baseUrl, { duration: '1000' }))).toBeCloseTo(1000, 3);
-  html = await page(mike);
+  html = await keyForm(mike);
+  // The documentation's list, exactly, when the organization allows keys that never expire.
+  expect(expirationList(html)).toEqual(['No expiration', '7 days', '30 days', '60 days', '90 days']);
   expect(html).toMatch(/<option value="none"[^>]*>No expiration<\/option>/);
   expect(html).toMatch(/value="90"/);
 

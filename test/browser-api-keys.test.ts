@@ -35,13 +35,14 @@ test('add a key, copy it once, use it, delete it through the dialog, see it fail
     await submitSignIn(page, 'alice', PASSWORD);
     await page.waitForURL(`${k.baseUrl}/account/api-keys`);
     await visible(page.getByRole('heading', { level: 1, name: 'API Keys' }));
-    await visible(page.getByRole('link', { name: 'API Keys' }));
+    await visible(page.getByRole('navigation', { name: 'Authentication' }).getByRole('link', { name: 'API Keys' }));
     await visible(page.getByText('No API keys or tokens yet.'));
 
-    // Add Key: name and expiration (7/30/60/90 days and the 730-day maximum under the default policy; No expiration only when Unlimited).
+    // Add Key opens the form: name and expiration (7/30/60/90 days under the default 730-day maximum; No expiration only when Unlimited).
+    await page.getByRole('link', { name: 'Add Key' }).click();
     await page.getByLabel('Key Name').fill('laptop');
     const options = await page.getByLabel('Expiration').first().locator('option').allInnerTexts();
-    expect(options).toEqual(['7 days', '30 days', '60 days', '90 days', '730 days (maximum)']);
+    expect(options).toEqual(['7 days', '30 days', '60 days', '90 days']);
     await page.getByLabel('Expiration').first().selectOption('30');
     await page.getByRole('button', { name: 'Add Key' }).click();
 
@@ -74,8 +75,9 @@ test('add a key, copy it once, use it, delete it through the dialog, see it fail
     expect(cells[5]).toBe(`pwt_…${key.slice(-4)}`);
 
     // Generate a CLI token (2 hours).
+    await page.getByRole('link', { name: 'Generate Token' }).click();
     await page.locator('#token-ttl').selectOption('2');
-    await page.getByRole('button', { name: 'Generate Token' }).click();
+    await page.getByRole('button', { name: 'Add Token' }).click();
     await visible(secret);
     const token = (await secret.innerText()).trim();
     expect(token).toMatch(TOKEN_PATTERN);
@@ -92,7 +94,7 @@ test('add a key, copy it once, use it, delete it through the dialog, see it fail
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     expect(await call(k.baseUrl, '/api/auth/whoami', basic(key))).toMatchObject({ status: 200 });
     await row.getByRole('button', { name: 'Delete laptop' }).click();
-    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete API Key' }).click();
     await page.waitForURL(`${k.baseUrl}/account/api-keys?done=deleted`);
     await visible(page.getByRole('status').filter({ hasText: 'Deleted' }));
     expect(await page.getByRole('row', { name: /laptop/ }).count()).toBe(0);
@@ -113,6 +115,7 @@ test('form errors stay on the page: a duplicate name is reported with the name k
     await submitSignIn(page, 'alice', PASSWORD);
     await page.waitForURL(`${k.baseUrl}/account/api-keys`);
     for (let i = 0; i < 2; i++) {
+      await page.getByRole('link', { name: 'Add Key' }).click();
       await page.getByLabel('Key Name').fill('twice');
       await page.getByRole('button', { name: 'Add Key' }).click();
       await page.waitForLoadState();

@@ -128,7 +128,7 @@ test('1. sign in, open 2-Step Verification, set up an authenticator app from its
   // "Use Authenticator": the QR code (a server-rendered PNG) and the key behind a disclosure.
   await page.getByRole('link', { name: 'Use Authenticator' }).click();
   await page.waitForURL(`${k.baseUrl}/account/mfa/authenticator`);
-  await visible(page.getByRole('heading', { level: 1, name: 'Set up an authenticator app' }));
+  await visible(page.getByRole('heading', { level: 1, name: 'Setup Authenticator App' }));
   const qr = page.getByRole('img', { name: /QR code/ });
   await visible(qr);
   expect(await qr.getAttribute('src')).toMatch(/^data:image\/png;base64,/);
@@ -144,7 +144,7 @@ test('1. sign in, open 2-Step Verification, set up an authenticator app from its
 
   // A wrong code: an error, nothing enabled, the setup page again (today with a new key: read it again).
   const good = oathtool(secret, Math.floor((Date.now() + k.clock.offsetMs) / 1000));
-  await page.getByLabel('6-digit code').fill(good === '000000' ? '111111' : '000000');
+  await page.getByLabel('Verification code').fill(good === '000000' ? '111111' : '000000');
   await page.getByRole('button', { name: 'Enable 2FA' }).click();
   await expectText(page.getByRole('alert'), /That code is not valid/);
   await visible(page.getByRole('img', { name: /QR code/ }));
@@ -152,10 +152,11 @@ test('1. sign in, open 2-Step Verification, set up an authenticator app from its
   await page.getByText("Can't scan the QR code?").click();
   secret = (await page.locator('#otp-secret').innerText()).replace(/\s+/g, '');
 
-  // The right code from oathtool: "MFA setup successful" and ten recovery codes, shown once.
-  await page.getByLabel('6-digit code').fill(freshCode());
+  // The right code from oathtool: the "MFA setup successful" dialog and ten recovery codes, shown once.
+  await page.getByLabel('Verification code').fill(freshCode());
   await page.getByRole('button', { name: 'Enable 2FA' }).click();
-  await visible(page.getByRole('heading', { level: 1, name: 'MFA setup successful' }));
+  await page.waitForURL(`${k.baseUrl}/account/mfa?done=added`);
+  await visible(page.getByRole('dialog').getByRole('heading', { level: 2, name: 'MFA setup successful' }));
   const codes = (await page.locator('#recovery-codes').innerText()).split('\n').map((c) => c.trim()).filter(Boolean);
   expect(codes).toHaveLength(10);
   expect(new Set(codes).size).toBe(10);
@@ -163,8 +164,10 @@ test('1. sign in, open 2-Step Verification, set up an authenticator app from its
   await visible(page.getByRole('link', { name: 'Download' }));
   await shot('mfa-setup-success.png');
 
-  await page.getByRole('link', { name: 'Done' }).click();
-  await page.waitForURL(`${k.baseUrl}/account/mfa?done=added`);
+  await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
+  await page.reload(); // post/redirect/get: the codes were shown once
+  expect(await page.locator('#recovery-codes').count()).toBe(0);
+  expect(await page.content()).not.toContain(codes[0]);
   await expectText(statusPill(), 'On');
   await visible(page.getByText('Authenticator app', { exact: true }).last());
   const settings = await mfaSettings();
@@ -223,10 +226,14 @@ test('2. register a named security key, sign out, sign in again with the key', a
   await submitSignIn(page, 'dana', PASSWORD);
   await page.waitForURL(/\/interaction\/[^/]+\/mfa$/);
   await visible(page.getByRole('heading', { level: 1, name: '2-step verification' }));
-  await visible(page.getByLabel('Authenticator code'));
-  await visible(page.getByRole('link', { name: 'Use a security key' }));
+  // The security key is offered first (dana has one); the app and a recovery code are the other ways.
+  await visible(page.getByRole('button', { name: 'Use security key' }));
+  await visible(page.getByRole('link', { name: 'Use your authenticator app' }));
   await visible(page.getByRole('link', { name: 'Use a recovery code' }));
   await shot('mfa-sign-in-step.png');
+  await page.getByRole('link', { name: 'Use your authenticator app' }).click();
+  await visible(page.getByLabel('Authenticator code'));
+  await visible(page.getByRole('link', { name: 'Use a security key' }));
 
   // A wrong code keeps us on the step with a clear message.
   const right = oathtool(secret, Math.floor((Date.now() + k.clock.offsetMs) / 1000));
@@ -291,7 +298,7 @@ test('3. remove the key and the app through their dialogs; set the app up again 
   await expectText(statusPill(), 'On');
 
   // Remove the authenticator app: 2-step verification is off.
-  await confirmDialog(page.getByRole('button', { name: 'Remove authenticator app' }), 'Remove Authenticator app', 'Remove');
+  await confirmDialog(page.getByRole('button', { name: 'Remove Authenticator app' }), 'Remove Authenticator app', 'Remove Authenticator app');
   await landsOn('/account/mfa?done=removed');
   await expectText(statusPill(), 'Off');
   await visible(page.getByRole('link', { name: 'Use Authenticator' }));
@@ -301,16 +308,16 @@ test('3. remove the key and the app through their dialogs; set the app up again 
   await page.getByRole('link', { name: 'Use Authenticator' }).click();
   await page.getByText("Can't scan the QR code?").click();
   secret = (await page.locator('#otp-secret').innerText()).replace(/\s+/g, '');
-  await page.getByLabel('6-digit code').fill(freshCode());
+  await page.getByLabel('Verification code').fill(freshCode());
   await page.getByRole('button', { name: 'Enable 2FA' }).click();
-  await visible(page.getByRole('heading', { level: 1, name: 'MFA setup successful' }));
-  await page.getByRole('link', { name: 'Done' }).click();
+  await visible(page.getByRole('dialog').getByRole('heading', { level: 2, name: 'MFA setup successful' }));
+  await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
   await expectText(statusPill(), 'On');
   await page.getByRole('button', { name: 'Turn Off' }).click();
   await visible(page.getByRole('dialog'));
-  await expectText(page.getByRole('dialog').getByRole('heading'), 'Turn off 2-Step Verification');
+  await expectText(page.getByRole('dialog').getByRole('heading'), 'Turn off 2-Step Verification?');
   await shot('mfa-turn-off-dialog.png', true);
-  await page.getByRole('dialog').getByRole('button', { name: 'Turn Off', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Turn off 2-Step Verification', exact: true }).click();
   await landsOn('/account/mfa?done=off');
   await expectText(page.getByRole('status'), '2-step verification is off.');
   await expectText(statusPill(), 'Off');

@@ -66,7 +66,8 @@ test('home → sign in (wrong password, then right) → signed in → sign out',
     await page.waitForURL(`${k.baseUrl}/`);
     await expectText(page.getByRole('heading', { level: 1 }), /Welcome/);
     await expectText(page.locator('.lead'), 'You are signed in to Keyward.');
-    await visible(page.getByText('Alice', { exact: true })); // the username
+    await visible(page.locator('#content').getByText('Alice', { exact: true })); // the username
+    await visible(page.getByRole('banner').getByText('Alice', { exact: true })); // and the user menu in the header
     await visible(page.getByRole('link', { name: 'Sign out', exact: true }));
     await shot(page, 'home-signed-in.png');
 

@@ -43,7 +43,7 @@ test('SSH keys page: a refused paste, add, copy, delete through the dialog', asy
   try {
     await expectText(page.getByRole('heading', { level: 1 }), 'SSH Keys');
     await expectText(page.locator('table.ssh-keys tbody'), /No SSH keys yet/);
-    await expect(page.getByRole('link', { name: 'SSH Keys' }).getAttribute('aria-current')).resolves.toBe('page');
+    await expect(page.getByRole('navigation', { name: 'Authentication' }).getByRole('link', { name: 'SSH Keys' }).getAttribute('aria-current')).resolves.toBe('page');
 
     // A private key pasted by mistake: refused, said so, not echoed back into the form.
     const key = await kd.generate('ed25519', { comment: 'alice@laptop' });
@@ -66,7 +66,7 @@ test('SSH keys page: a refused paste, add, copy, delete through the dialog', asy
 
     await row.getByRole('button', { name: 'Copy the public key Laptop' }).click();
     await eventually(async () => expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key.publicKey));
-    await expectText(row.getByRole('button', { name: 'Copy the public key Laptop' }), 'Copied');
+    await expectText(row.locator('.icon-copy [data-copy-label]'), 'Copied');
 
     await row.getByRole('button', { name: 'Delete Laptop' }).click();
     const dialog = page.getByRole('dialog');
@@ -90,10 +90,11 @@ test('SSH private keys page: passphrase asked for, created successfully, deleted
     await expectText(page.getByRole('heading', { level: 1 }), 'SSH Private Keys');
     const key = await kd.generate('ed25519', { passphrase: 'a fine passphrase' });
 
+    await page.getByRole('link', { name: 'New SSH Private Key' }).click();
     await page.getByLabel('Name', { exact: true }).fill('hpc-archive');
     await page.getByLabel('Description').fill('Archive cluster at the lab');
     await page.getByLabel('Remote Resource SSH Private Key').fill(key.privateKey);
-    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('button', { name: 'Create SSH Private Key' }).click();
     await expectText(page.getByRole('alert'), /^This private key is protected by a passphrase\. Enter the passphrase/);
     expect(await page.getByLabel('Name', { exact: true }).inputValue()).toBe('hpc-archive');
     expect(await page.getByLabel('Remote Resource SSH Private Key').inputValue()).toBe('');
@@ -101,8 +102,9 @@ test('SSH private keys page: passphrase asked for, created successfully, deleted
 
     await page.getByLabel('Remote Resource SSH Private Key').fill(key.privateKey);
     await page.getByLabel(/^Passphrase/).fill('a fine passphrase');
-    await page.getByRole('button', { name: 'Create' }).click();
-    await expectText(page.getByRole('status'), 'SSH Private Key created successfully');
+    await page.getByRole('button', { name: 'Create SSH Private Key' }).click();
+    await expectText(page.getByRole('dialog').getByRole('heading'), 'SSH Private Key created successfully');
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
     await shot(page, 'ssh-private-keys-success.png');
     const row = page.locator('table.ssh-private-keys tbody tr', { hasText: 'hpc-archive' });
     await expectText(row.locator('.key-title'), /^hpc-archive\s*ssh-ed25519\s*256 bits$/);

@@ -14,11 +14,15 @@ test('unknown API route: 404 in the error envelope', async () => {
   expect(res.body).toEqual({ error: true, message: 'No route for GET /api/nothing-here.', code: 'not_found', errors: null, params: {} });
 });
 
-test('unknown page for a browser: a rendered 404 page', async () => {
+test('unknown page for a browser: a 404 page in words, with a way back', async () => {
   const res = await api().get('/no/such/page').set('accept', 'text/html');
   expect(res.status).toBe(404);
   expect(res.type).toBe('text/html');
-  expect(res.text).toContain('No route for GET /no/such/page.');
+  expect(res.text).toContain('<h1>Page not found</h1>');
+  expect(res.text).toContain('There is no page at this address.');
+  expect(res.text).not.toContain('No route for');
+  expect(res.text).toContain('<a class="button primary" href="/account">Go to your account</a>');
+  expect(res.text).toContain('<a class="button secondary" href="/">Home</a>');
 });
 
 test('problem+json when the client asks for it (RFC 9457)', async () => {

@@ -164,7 +164,7 @@ test('the admin page sets policies and resets a member', async () => {
   expect(html).toMatch(/hal[\s\S]*?On/);
   const csrf = formField(html, '_csrf');
   const grace = await admin.postForm(`${k.baseUrl}/account/admin/acme/policies/mfa-grace-period-hours`, { _csrf: csrf, value: '12' });
-  expect(grace.status).toBe(302);
+  expect(grace.status).toBe(303); // post/redirect/get
   expect(await k.container.policies.effective('mfa-grace-period-hours', (await k.container.organizations.findByName('acme'))!.id)).toBe(12);
   const bad = await admin.postForm(`${k.baseUrl}/account/admin/acme/policies/mfa-grace-period-hours`, { _csrf: csrf, value: '9999' });
   expect(bad.status).toBe(400);
@@ -174,7 +174,7 @@ test('the admin page sets policies and resets a member', async () => {
   await admin.postForm(`${k.baseUrl}/account/admin/acme/policies/mfa-grace-period-hours`, { _csrf: csrf, value: '' });
 
   const reset = await admin.postForm(`${k.baseUrl}/account/admin/acme/users/hal/mfa-reset`, { _csrf: csrf });
-  expect(reset.status).toBe(302);
+  expect(reset.status).toBe(303);
   expect((await api(hal, k.baseUrl, 'GET', '/api/sso/mfa')).body.enabled).toBe(false);
   const forged = await admin.postForm(`${k.baseUrl}/account/admin/acme/users/hal/mfa-reset`, { _csrf: 'nope' });
   expect(forged.status).toBe(403);

@@ -99,7 +99,8 @@ test('1. register a passkey, sign out, sign in to a relying party with it and no
   await page.waitForURL(`${k.baseUrl}/`);
 
   await page.goto(`${k.baseUrl}/account`);
-  await page.getByRole('navigation', { name: 'Account' }).getByRole('link', { name: 'Passkeys' }).click();
+  await page.getByRole('navigation', { name: 'Account' }).getByRole('link', { name: '2-Step Verification' }).click();
+  await page.getByRole('link', { name: 'Manage passkeys' }).click();
   await page.waitForURL(`${k.baseUrl}/account/passkeys`);
   await visible(page.getByRole('heading', { level: 1, name: 'Passkeys' }));
   await visible(page.getByText('No passkeys yet.'));

@@ -1,6 +1,7 @@
 /**
  * The account area (`/account…`): browser-session pages. Unauthenticated visitors are sent to
  * sign in and brought back. Feature pages use `accountPage` to render inside the same frame.
+ * The Authentication overview and Security events are authentication-page.ts and security-events-page.ts.
  * The profile page edits the name and the OIDC standard claims relying parties read with the
  * `profile` scope (given_name, family_name, locale, zoneinfo).
  */
@@ -11,12 +12,14 @@ import type { AccountNav } from '../../platform/pages/account-nav.ts';
 import type { AuditService } from '../../platform/directory/audit-service.ts';
 import type { OrganizationService } from '../../platform/directory/organization-service.ts';
 import type { ApiRegistry } from '../../platform/http/api-registry.ts';
-import type { AccountPageKit } from '../../platform/pages/account-page-kit.ts';
 import { requirePrincipal, type Principal } from '../../platform/auth/principal.ts';
+import type { AccountPageKit } from '../../platform/pages/account-page-kit.ts';
+import { accountForm } from '../../platform/pages/account-form.ts';
+import { registerAuthenticationPage } from './authentication-page.ts';
+import { showSecurityEvents } from './security-events-page.ts';
 import type { AccountService } from '../../platform/directory/account-service.ts';
 import { requestInfo } from '../../platform/http/request-info.ts';
-import { changeThenRedirect } from '../../platform/pages/sudo-redirect.ts';
-import { AppError } from '../../platform/errors/app-error.ts';
+
 
 const eventSchema = z.object({
   id: z.string(), type: z.string(), outcome: z.enum(['success', 'failure']), at: z.date(),
@@ -65,8 +68,9 @@ export function registerAccountRoutes(router: Router, api: ApiRegistry, deps: {
   kit: AccountPageKit; nav: AccountNav; audit: AuditService; organizations: OrganizationService; accounts: AccountService;
 }): void {
   const { kit, nav, audit, organizations, accounts } = deps;
-  nav.add({ href: '/account', label: 'Profile', group: 'Account' });
-  nav.add({ href: '/account/security-events', label: 'Security events', group: 'Security' });
+  nav.add({ href: '/account', label: 'Profile', group: 'Account', order: 10 });
+  nav.add({ href: '/account/security-events', label: 'Security events', group: 'Security', order: 10 });
+  registerAuthenticationPage(router, kit, nav);
 
   async function showProfile(ctx: Context, p: Principal, extra: { error?: string; flash?: string; form?: Record<string, string> } = {}) {
     const memberships = await organizations.membershipsOf(p.account.id);
@@ -80,23 +84,20 @@ export function registerAccountRoutes(router: Router, api: ApiRegistry, deps: {
     await showProfile(ctx, p, { flash: ctx.query.done === 'saved' ? 'Profile saved.' : undefined });
   });
 
-  router.post('/account', async (ctx) => {
-    const p = await kit.signedIn(ctx);
-    if (!p) return;
-    const body = kit.form(ctx, p);
-    const form = Object.fromEntries(PROFILE_FIELDS.map((f) => [f, typeof body[f] === 'string' ? body[f] : '']));
-    await changeThenRedirect(ctx, async () => {
-      const parsed = profileForm.safeParse(form);
-      if (!parsed.success) throw new AppError('validation_failed', parsed.error.issues[0].message);
-      await accounts.setProfile(p.account.id, parsed.data);
+  router.post('/account', accountForm(kit, {
+    schema: profileForm,
+    change: async (ctx, p, form) => {
+      await accounts.setProfile(p.account.id, form);
       await audit.record({ type: 'account.profile_updated', accountId: p.account.id, request: requestInfo(ctx) });
-    }, (error) => showProfile(ctx, p, { error, form }), '/account?done=saved');
-  });
+      return '/account?done=saved';
+    },
+    rerender: (ctx, p, { error, form }) => showProfile(ctx, p, { error, form }),
+  }));
 
   router.get('/account/security-events', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    kit.render(ctx, p, 'account/security-events.njk', { events: await audit.forAccount(p.account.id, 100) });
+    await showSecurityEvents(ctx, kit, p, await audit.forAccount(p.account.id, 100));
   });
 
   api.add({

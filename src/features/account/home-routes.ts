@@ -21,8 +21,9 @@ export function registerHomeRoutes(router: Router, deps: { provider: Provider; a
     const account = session.accountId ? await accounts.findById(session.accountId) : undefined;
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
+    const signedIn = account && !account.disabled ? account : undefined;
     ctx.body = views.render('home.njk', {
-      account: account && !account.disabled ? account : undefined,
+      account: signedIn, viewer: signedIn,
       amr: (session.amr ?? []).join(', '),
       issuer,
     });

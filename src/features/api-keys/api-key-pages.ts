@@ -1,97 +1,104 @@
 /**
- * Account > Authentication > API Keys: add a key (name + expiration when the organization lets
- * users choose), generate a short-term CLI token (1–24 h), list, delete behind a confirm dialog.
- * A new secret is rendered in the POST response only — after a refresh or navigation it is gone.
+ * Account > Authentication > API Keys: "Add Key" opens the new-key form (Key Name, Expiration when
+ * the organization lets users choose), "Generate Token" the short-term CLI token form (1–24 h); the
+ * list; delete behind the "Delete API Key" dialog. Forms post, then redirect (post/redirect/get):
+ * the new secret rides to the page once (one-time-secret.ts) and is gone on refresh.
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { isAppError } from '../../platform/errors/app-error.ts';
+import { z } from 'zod';
 import type { PersonalCredentialService } from './api-key-service.ts';
 import type { LifetimeRules } from './api-key-policies.ts';
 import type { AccountNav } from '../../platform/pages/account-nav.ts';
 import type { Principal } from '../../platform/auth/principal.ts';
-import { redirectToVerify } from '../../platform/pages/sudo-redirect.ts';
 import { requestInfo } from '../../platform/http/request-info.ts';
 import type { AccountPageKit } from '../../platform/pages/account-page-kit.ts';
 import { toApiKeyResponse } from './api-key-routes.ts';
+import { accountForm, field, noFields, type FormFailure } from '../../platform/pages/account-form.ts';
 
 const PAGE = '/account/api-keys';
+/** The documentation's Expiration list: No expiration, 7, 30, 60, 90 days (trimmed by the maximum). */
 const KEY_DAYS = [7, 30, 60, 90];
 const FLASH: Record<string, string> = { deleted: 'Deleted. It stopped working immediately.' };
 
-type Form = Record<string, string | undefined>;
-
 /** A UTC timestamp for the list: `{ date: '2026-01-31', time: '14:05 UTC' }`, or `{ text }` (e.g. Never). */
-const when = (d: Date | undefined, none: string) => (d ? { date: d.toISOString().slice(0, 10), time: `${d.toISOString().slice(11, 16)} UTC` } : { text: none });
+const when = (d: Date | undefined, none: string) => (d ? { iso: d.toISOString(), date: d.toISOString().slice(0, 10), time: `${d.toISOString().slice(11, 16)} UTC` } : { text: none });
 
-/** The Expiration dropdown: none (only when Unlimited) and 7/30/60/90 days within the maximum. */
-function keyChoices(rules: LifetimeRules): { value: string; label: string }[] {
+/** The Expiration dropdown: No expiration (only when Unlimited) and 7/30/60/90 days within the maximum. */
+export function keyChoices(rules: LifetimeRules): { value: string; label: string }[] {
   const max = rules.maxKeyDays;
   const out = KEY_DAYS.filter((d) => max === undefined || d <= max).map((d) => ({ value: String(d), label: `${d} days` }));
   if (max === undefined) out.unshift({ value: 'none', label: 'No expiration' });
-  else if (!KEY_DAYS.includes(max)) out.push({ value: String(max), label: `${max} days (maximum)` });
+  else if (!out.length) out.push({ value: String(max), label: `${max} day${max === 1 ? '' : 's'} (maximum)` });
   return out;
 }
 
+const keyForm = z.object({ title: field(), expiration: field() });
+const tokenForm = z.object({ ttl: field() });
+
 export function registerApiKeyPages(router: Router, deps: { kit: AccountPageKit; nav: AccountNav; credentials: PersonalCredentialService; now: () => number }): void {
   const { kit, nav, credentials, now } = deps;
-  nav.add({ href: PAGE, label: 'API Keys', group: 'Authentication' });
+  nav.add({
+    href: PAGE, label: 'API Keys', group: 'Authentication', order: 10,
+    description: 'Keys for scripts and the SDKs, and short-term tokens for the CLI.',
+  });
 
-  async function render(ctx: Context, p: Principal, extra: Record<string, unknown> = {}, status = 200): Promise<void> {
+  async function render(ctx: Context, p: Principal, extra: Record<string, unknown> = {}): Promise<void> {
     const rules = await credentials.rulesFor(p.account.id);
     const rows = (await credentials.list(p.account.id)).map((c) => {
       const r = toApiKeyResponse(c, now());
       return { ...r, type: c.kind === 'apikey' ? 'API key' : 'CLI token', created: when(r.created, ''), expiration: when(r.expiration, 'Never'), lastUsedAt: when(r.lastUsedAt, 'Never') };
     });
+    const choices = keyChoices(rules);
     kit.render(ctx, p, 'account/api-keys.njk', {
-      rows, rules, keyChoices: keyChoices(rules), hours: Array.from({ length: 24 }, (_, i) => i + 1),
-      defaultKeyChoice: rules.maxKeyDays === undefined ? 'none' : String(Math.min(90, rules.maxKeyDays)),
+      rows, rules, keyChoices: choices, hours: Array.from({ length: 24 }, (_, i) => i + 1),
+      defaultKeyChoice: choices.some((c) => c.value === '30') ? '30' : choices[choices.length - 1].value,
+      open: ctx.query.new === 'key' || ctx.query.new === 'token' ? ctx.query.new : undefined,
       ...extra,
     });
-    ctx.status = status;
   }
 
-  /** Runs a form action; a rule the user broke is shown on the page (with its status), not as an error page. */
-  async function action(ctx: Context, run: (p: Principal, form: Form) => Promise<Record<string, unknown> | void>): Promise<void> {
-    const p = await kit.signedIn(ctx);
-    if (!p) return;
-    const form = kit.form(ctx, p) as Form;
-    try {
-      const shown = await run(p, form);
-      if (shown) await render(ctx, p, shown);
-    } catch (err) {
-      // Sudo mode: confirm it's you first (the 2-step verification pages), then come back here.
-      if (isAppError(err) && err.code === 'sudo_required') return redirectToVerify(ctx, err, PAGE);
-      if (!isAppError(err) || err.status >= 500 || err.code === 'unauthenticated') throw err;
-      await render(ctx, p, { error: err.message, title: form.title }, err.status);
-    }
-  }
+  const failed = (open: string) => (ctx: Context, p: Principal, f: FormFailure) =>
+    render(ctx, p, { error: f.error, title: f.form.title, expiration: f.form.expiration, open });
 
   router.get(PAGE, async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
+    const created = await kit.secrets.take(ctx, p.sessionUid!);
     const flash = typeof ctx.query.done === 'string' ? FLASH[ctx.query.done] : undefined;
-    await render(ctx, p, { flash });
+    await render(ctx, p, { flash, created: created?.page === PAGE ? created : undefined });
   });
 
-  router.post(PAGE, (ctx) => action(ctx, async (p, form) => {
-    const rules = await credentials.rulesFor(p.account.id);
-    const choice = rules.choice ? form.expiration : undefined;
-    const lifetime = choice === undefined || choice === '' ? {} : { duration: choice === 'none' ? '' : choice };
-    const title = form.title?.trim() ? form.title : undefined;
-    const { credential, plaintext } = await credentials.createKey(p, { title, ...lifetime }, requestInfo(ctx));
-    return { created: { plaintext, name: credential.name, label: 'API key' } };
+  router.post(PAGE, accountForm(kit, {
+    schema: keyForm,
+    rerender: failed('key'),
+    change: async (ctx, p, form) => {
+      const rules = await credentials.rulesFor(p.account.id);
+      const choice = rules.choice ? form.expiration : '';
+      const lifetime = choice === '' ? {} : { duration: choice === 'none' ? '' : choice };
+      const title = form.title.trim() ? form.title : undefined;
+      const { credential, plaintext } = await credentials.createKey(p, { title, ...lifetime }, requestInfo(ctx));
+      return { to: PAGE, secret: { page: PAGE, plaintext, name: credential.name, label: 'API key' } };
+    },
   }));
 
-  router.post(`${PAGE}/tokens`, (ctx) => action(ctx, async (p, form) => {
-    const rules = await credentials.rulesFor(p.account.id);
-    const ttl = rules.choice && form.ttl ? Number(form.ttl) : undefined;
-    const { credential, plaintext } = await credentials.createToken(p, ttl, requestInfo(ctx));
-    return { created: { plaintext, name: credential.name, label: 'CLI token' } };
+  router.post(`${PAGE}/tokens`, accountForm(kit, {
+    schema: tokenForm,
+    rerender: failed('token'),
+    change: async (ctx, p, form) => {
+      const rules = await credentials.rulesFor(p.account.id);
+      const ttl = rules.choice && form.ttl ? Number(form.ttl) : undefined;
+      const { credential, plaintext } = await credentials.createToken(p, ttl, requestInfo(ctx));
+      return { to: PAGE, secret: { page: PAGE, plaintext, name: credential.name, label: 'CLI token' } };
+    },
   }));
 
-  router.post(`${PAGE}/:id/delete`, (ctx) => action(ctx, async (p) => {
-    await credentials.deleteById(p, ctx.params.id, requestInfo(ctx));
-    ctx.redirect(`${PAGE}?done=deleted`);
+  router.post(`${PAGE}/:id/delete`, accountForm(kit, {
+    schema: noFields,
+    rerender: (ctx, p, f) => render(ctx, p, { error: f.error }),
+    change: async (ctx, p) => {
+      await credentials.deleteById(p, ctx.params.id, requestInfo(ctx));
+      return `${PAGE}?done=deleted`;
+    },
   }));
 }

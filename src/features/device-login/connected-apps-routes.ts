@@ -19,6 +19,9 @@ import type { AuditService } from '../../platform/directory/audit-service.ts';
 import { AppError } from '../../platform/errors/app-error.ts';
 import { requirePrincipal } from '../../platform/auth/principal.ts';
 import { requestInfo } from '../../platform/http/request-info.ts';
+import type { Context } from 'koa';
+import type { Principal } from '../../platform/auth/principal.ts';
+import { accountForm, noFields } from '../../platform/pages/account-form.ts';
 
 const PAGE = '/account/devices';
 const FLASH: Record<string, string> = {
@@ -46,7 +49,7 @@ const when = (d: Date | undefined) => (d ? `${d.toISOString().slice(0, 16).repla
 
 export function registerConnectedAppsRoutes(router: Router, api: ApiRegistry, deps: { kit: AccountPageKit; nav: AccountNav; apps: ConnectedAppsService; audit: AuditService }): void {
   const { kit, nav, apps, audit } = deps;
-  nav.add({ href: PAGE, label: 'Signed-in devices', group: 'Security' });
+  nav.add({ href: PAGE, label: 'Signed-in devices', group: 'Security', order: 20 });
 
   api.add({
     method: 'get', path: '/api/oidc/connected-apps', summary: 'Apps connected to your account, with each signed-in CLI device', tags: ['OIDC'],
@@ -79,33 +82,34 @@ export function registerConnectedAppsRoutes(router: Router, api: ApiRegistry, de
   router.get(PAGE, async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
+    await showList(ctx, p, { flash: typeof ctx.query.done === 'string' ? FLASH[ctx.query.done] : undefined });
+  });
+
+  const showList = async (ctx: Context, p: Principal, extra: { error?: string; flash?: string } = {}) => {
     const list = (await apps.list(p.account.id)).map((a) => ({
       ...a, connectedAt: when(a.connectedAt), lastUsedAt: when(a.lastUsedAt),
       devices: a.devices?.map((d) => ({ ...d, firstSeenAt: when(d.firstSeenAt).replace(' UTC', ''), lastSeenAt: when(d.lastSeenAt).replace(' UTC', '') })),
     }));
-    const flash = typeof ctx.query.done === 'string' ? FLASH[ctx.query.done] : undefined;
-    kit.render(ctx, p, 'account/devices.njk', { apps: list, flash });
-  });
+    kit.render(ctx, p, 'account/devices.njk', { apps: list, ...extra });
+  };
 
-  router.post(`${PAGE}/:clientId/:deviceId/sign-out`, async (ctx) => {
-    const p = await kit.signedIn(ctx);
-    if (!p) return;
-    kit.form(ctx, p);
-    const { clientId, deviceId } = pathParams(deviceParams, ctx.params);
-    const { name } = await apps.signOutDevice(p.account.id, clientId, deviceId);
-    await audit.record({ type: 'oidc.device_signed_out', accountId: p.account.id, request: requestInfo(ctx), details: { client: clientId, device: name } });
-    ctx.status = 303;
-    ctx.redirect(`${PAGE}?done=device`);
-  });
+  router.post(`${PAGE}/:clientId/:deviceId/sign-out`, accountForm(kit, {
+    schema: noFields, back: () => PAGE, rerender: (ctx, p, f) => showList(ctx, p, { error: f.error }),
+    change: async (ctx, p) => {
+      const { clientId, deviceId } = pathParams(deviceParams, ctx.params);
+      const { name } = await apps.signOutDevice(p.account.id, clientId, deviceId);
+      await audit.record({ type: 'oidc.device_signed_out', accountId: p.account.id, request: requestInfo(ctx), details: { client: clientId, device: name } });
+      return `${PAGE}?done=device`;
+    },
+  }));
 
-  router.post(`${PAGE}/:clientId/disconnect`, async (ctx) => {
-    const p = await kit.signedIn(ctx);
-    if (!p) return;
-    kit.form(ctx, p);
-    const { clientId } = pathParams(clientParams, ctx.params);
-    const { grants } = await apps.disconnect(p.account.id, clientId);
-    await audit.record({ type: 'oidc.app_disconnected', accountId: p.account.id, request: requestInfo(ctx), details: { client: clientId, grants } });
-    ctx.status = 303;
-    ctx.redirect(`${PAGE}?done=app`);
-  });
+  router.post(`${PAGE}/:clientId/disconnect`, accountForm(kit, {
+    schema: noFields, back: () => PAGE, rerender: (ctx, p, f) => showList(ctx, p, { error: f.error }),
+    change: async (ctx, p) => {
+      const { clientId } = pathParams(clientParams, ctx.params);
+      const { grants } = await apps.disconnect(p.account.id, clientId);
+      await audit.record({ type: 'oidc.app_disconnected', accountId: p.account.id, request: requestInfo(ctx), details: { client: clientId, grants } });
+      return `${PAGE}?done=app`;
+    },
+  }));
 }

@@ -52,7 +52,8 @@ export function registerMfaInteractionRoutes(router: Router, deps: MfaInteractio
     ctx.type = 'html';
     ctx.body = views.render('mfa-challenge.njk', {
       uid: s.d.uid, clientName: await clientNameOf(provider, s.d), csrf: issueCsrfToken(ctx, s.d.uid), decision: s.decision,
-      username: s.account.username, method: extra.method ?? (s.decision.webauthnOnly || !s.decision.hasOtp ? 'webauthn' : 'otp'),
+      // A security key first when the user has one (phishing-resistant); the app and recovery codes stay offered.
+      username: s.account.username, method: extra.method ?? (s.decision.webauthnOnly || s.decision.hasKeys || !s.decision.hasOtp ? 'webauthn' : 'otp'),
       recoveryLeft: await mfa.recoveryCodesLeft(s.account.id), error: extra.error,
     });
   }

@@ -137,7 +137,12 @@ export class MfaService {
       throw new AppError('rate_limited', `Too many wrong codes. Try again in ${wait < 120 ? `${wait} seconds` : `${Math.ceil(wait / 60)} minutes`}.`, { headers: { 'Retry-After': String(wait) } });
     }
     await this.#d.audit.record({ type: event, accountId, request, outcome: result ? 'success' : 'failure' });
-    if (!result) throw new AppError('unauthenticated', 'That code is not valid. Check your authenticator app (or the recovery code) and try again.');
+    if (!result) {
+      // During setup there are no recovery codes yet: only the app's current code can be meant.
+      throw new AppError('unauthenticated', event === 'mfa.otp_setup'
+        ? 'That code is not valid. Enter the code your authenticator app shows now, and check that your phone\'s clock is set automatically.'
+        : 'That code is not valid. Check your authenticator app (or the recovery code) and try again.');
+    }
   }
 
   async regenerateRecoveryCodes(account: Account, request: RequestInfo): Promise<string[]> {

@@ -35,7 +35,10 @@ export function errorHandler(logger: Logger, views: Views, baseUrl: string): Mid
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}.`);
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.state.noRoute = true; // the browser gets a "Page not found" page with a way back
+        throw new AppError('not_found', `No route for ${ctx.method} ${ctx.path}.`);
+      }
     } catch (raw) {
       const err = normalise(raw);
       if (err.code === 'unavailable') {
@@ -47,7 +50,12 @@ export function errorHandler(logger: Logger, views: Views, baseUrl: string): Mid
       for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
       if (!wantsJson(ctx)) {
         ctx.type = 'html';
-        ctx.body = views.render('error.njk', { title: err.status === 410 ? 'This page has expired' : err.status >= 500 ? 'Something went wrong' : 'Request problem', message: err.message, code: err.code, requestId: ctx.state.requestId });
+        const noRoute = ctx.state.noRoute === true;
+        ctx.body = views.render('error.njk', {
+          title: noRoute ? 'Page not found' : err.status === 410 ? 'This page has expired' : err.status >= 500 ? 'Something went wrong' : 'Request problem',
+          message: noRoute ? "There is no page at this address. It may have moved, or the link may be mistyped." : err.message,
+          code: err.code, requestId: ctx.state.requestId, noRoute,
+        });
       } else if (ctx.accepts('application/json', 'application/problem+json') === 'application/problem+json' && !ctx.get('accept').startsWith('application/json')) {
         ctx.type = 'application/problem+json';
         ctx.body = {

@@ -17,7 +17,7 @@ import { sameOriginGuard } from './http/middleware/same-origin-guard.ts';
 import { requestBody } from './http/middleware/request-body.ts';
 import { registerHealthRoutes } from './http/routes/health-routes.ts';
 import { registerOpenApiRoute } from './http/routes/openapi-routes.ts';
-import { registerInteractionRoutes } from './http/routes/interaction-routes.ts';
+import { registerInteractionRoutes, type SignInHooks } from './http/routes/interaction-routes.ts';
 import { registerStaticRoutes } from './http/routes/static-routes.ts';
 import { registerHomeRoutes } from './http/routes/home-routes.ts';
 import { AccountNav } from './http/account-nav.ts';
@@ -41,6 +41,8 @@ export interface AppDeps {
   features: Feature[];
   /** Middleware run in front of the OIDC provider (e.g. answering for Keyward's own credentials). */
   beforeProvider?: Middleware[];
+  /** The organization sign-in methods' part in the login step (src/features/sign-in-methods). */
+  signInHooks?: SignInHooks;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -56,7 +58,7 @@ export function createApp(deps: AppDeps): Koa {
   registerOpenApiRoute(api, { version: VERSION, serverUrl: config.baseUrl });
 
   const router = new Router();
-  registerInteractionRoutes(router, { provider, accounts: deps.accounts, views });
+  registerInteractionRoutes(router, { provider, accounts: deps.accounts, views, signIn: deps.signInHooks });
   registerStaticRoutes(router, deps.staticDir);
   registerHomeRoutes(router, { provider, accounts: deps.accounts, views, baseUrl: config.baseUrl, issuer: config.issuer });
   const nav = new AccountNav();

@@ -51,6 +51,7 @@ import { PrivateKeyReader } from './services/ssh-private-key-reader.ts';
 import { sshKeyFeatures } from './ssh-key-features.ts';
 import { composeDeviceLogin, type DeviceLoginParts } from './device-login-composition.ts';
 import { composeSshCa, type SshCaParts } from './ssh-ca-composition.ts';
+import { composeSignInMethods, type SignInMethodsParts } from './features/sign-in-methods/compose.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -72,6 +73,7 @@ export interface Container {
   revocations: ChangeSignal;
   deviceLogin: DeviceLoginParts;
   sshCa: SshCaParts;
+  signInMethods: SignInMethodsParts;
   provider: Provider;
   app: Koa;
   close(): Promise<void>;
@@ -197,14 +199,28 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     // --- SSH certificate authority: short-lived user certificates (issue 7) ---
     const sshCa = await composeSshCa({ connection, config, logger, now, keys, provider, organizations, policies, audit, mfa: mfa.mfa, credentials: credentials.service });
 
+    // --- Organization sign-in methods: upstream OIDC and LDAP (issue 15) ---
+    const signInMethods = await composeSignInMethods({
+      connection, envelope: keys.envelope, provider, views, logger, baseUrl: config.baseUrl, now, accounts, organizations,
+      organizationById: (id) => orgRepo.findById(id), policies, audit, throttle, rules: config.throttle, once,
+    });
+    if (options.sweeps !== false) {
+      const ssoSweep = setInterval(() => {
+        signInMethods.sweep().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'sign-in transaction sweep failed'));
+      }, config.sweepIntervalSeconds * 1000);
+      ssoSweep.unref();
+      closers.push(async () => clearInterval(ssoSweep));
+    }
+
     const app = createApp({
       config, logger, provider, views, accounts, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
       database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
-      beforeProvider: [...credentials.beforeProvider, ...deviceLogin.beforeProvider],
+      beforeProvider: [...credentials.beforeProvider, ...deviceLogin.beforeProvider, ...signInMethods.beforeProvider],
+      signInHooks: signInMethods.hooks,
       authenticators: [credentials.authenticator, sessionAuthenticator(provider, accounts, mfa)],
-      features: [...foundationFeatures({ accounts, audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature],
+      features: [...foundationFeatures({ accounts, audit, organizations, policies }), ...mfaFeatures({ provider, accounts, organizations, audit, mfa, payloads, config, policies }), ...sshFeatures, credentials.feature, ...deviceLogin.features, sshCa.feature, signInMethods.feature],
     });
-    return { config, logger, connection, keys, accounts, organizations, policies, audit, once, sudo, mfa, credentials, revocations, deviceLogin, sshCa, provider, app, close };
+    return { config, logger, connection, keys, accounts, organizations, policies, audit, once, sudo, mfa, credentials, revocations, deviceLogin, sshCa, signInMethods, provider, app, close };
   } catch (err) {
     await close();
     throw err;

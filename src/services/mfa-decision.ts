@@ -4,6 +4,7 @@
  */
 import type { ChallengeRepository } from '../repositories/challenge-repository.ts';
 import type { MfaService } from './mfa-service.ts';
+import type { MfaRequirement } from './mfa-policy.ts';
 
 export type MfaNeed = 'ok' | 'verify' | 'enroll';
 
@@ -20,13 +21,24 @@ export interface MfaDecision {
   enforced: boolean;
 }
 
-const SECOND_FACTORS = ['otp', 'hwk', 'swk'];
+/** 'mfa': a multi-factor sign-in vouched for elsewhere (an upstream IdP trusted with skipMfaVerification). */
+const SECOND_FACTORS = ['otp', 'hwk', 'swk', 'mfa'];
+
+/**
+ * Enforce Security Key MFA (enforce-webauthn-mfa) exempts federated sign-ins (amr `fed`), as the
+ * platform's documentation says; enforce-mfa still applies to them.
+ */
+export function effectiveRequirement(amr: string[], req: MfaRequirement): MfaRequirement {
+  if (!amr.includes('fed') || !req.webauthnLevel) return req;
+  return { ...req, webauthnLevel: undefined, enforced: req.secondFactorPolicy === true };
+}
 
 export async function decideMfa(
   accountId: string, amr: string[], requested: boolean,
   deps: { mfa: MfaService; challenges: ChallengeRepository; now: () => number },
 ): Promise<MfaDecision> {
-  const [factors, req] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
+  const [factors, required] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
+  const req = effectiveRequirement(amr, required);
   const hasOtp = factors.some((f) => f.type === 'otp');
   const hasKeys = factors.some((f) => f.type === 'webauthn');
   const webauthnOnly = !!req.webauthnLevel;

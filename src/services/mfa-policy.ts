@@ -14,6 +14,8 @@ export interface MfaRequirement {
   webauthnLevel?: 'hardware' | 'fips';
   /** Until when a member without a factor may still skip enrolment. */
   graceUntil?: Date;
+  /** `enforce-mfa` itself is on (not only `enforce-webauthn-mfa`, from which federated sign-ins are exempt). */
+  secondFactorPolicy?: boolean;
 }
 
 export function registerMfaPolicies(policies: PolicyService): void {
@@ -31,6 +33,7 @@ export async function mfaRequirement(accountId: string, deps: { policies: Policy
     const p = await deps.policies.effectiveAll(orgId);
     const level = p['enforce-webauthn-mfa']?.value as 'hardware' | 'fips' | undefined;
     if (level) out.webauthnLevel = out.webauthnLevel === 'fips' ? 'fips' : level;
+    if (p['enforce-mfa']?.value === true) out.secondFactorPolicy = true;
     if (p['enforce-mfa']?.value !== true && !level) continue;
     out.enforced = true;
     const hours = Number(p['mfa-grace-period-hours']?.value ?? 0);

@@ -10,6 +10,7 @@
  */
 import type { Principal } from '../http/auth/principal.ts';
 import type { MfaRequirement } from './mfa-policy.ts';
+import { effectiveRequirement } from './mfa-decision.ts';
 
 export interface SignInEvidenceSources {
   /** Whether the API key / CLI token was created in a sign-in with a second factor. */
@@ -36,7 +37,8 @@ export async function signInMethods(p: Principal, sources: SignInEvidenceSources
  * enforce-webauthn-mfa a CLI token that recorded only "a second factor" is accepted, because its
  * record does not say which one (a known limitation, documented in the README).
  */
-export function meetsRequirement(methods: string[], req: MfaRequirement): boolean {
+export function meetsRequirement(methods: string[], required: MfaRequirement): boolean {
+  const req = effectiveRequirement(methods, required);
   if (!req.enforced && !req.webauthnLevel) return true;
   return methods.some((m) => (req.webauthnLevel ? SECURITY_KEYS : SECOND_FACTORS).includes(m));
 }

@@ -59,8 +59,10 @@ function clientAuth(s: OidcSettings, secrets: OidcSecrets): client.ClientAuth {
 }
 
 const upstreamFailure = (what: string, err: unknown) => {
-  if (err instanceof AppError) return err;
-  const detail = err instanceof Error ? err.message : String(err);
+  // openid-client wraps what its fetch threw (the SSRF guard's refusal, say): that is the answer.
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof AppError) return e;
+  const cause = err instanceof Error && err.cause instanceof Error ? ` (${err.cause.message})` : '';
+  const detail = err instanceof Error ? `${err.message}${cause}` : String(err);
   return new AppError('unauthenticated', `The organization's identity provider ${what}: ${detail}`, { cause: err });
 };
 
@@ -86,7 +88,10 @@ export async function relyingParty(s: OidcSettings, secrets: OidcSecrets): Promi
     }
     config = new client.Configuration({
       issuer: s.issuer!, authorization_endpoint: s.authorizationEndpoint, token_endpoint: s.tokenEndpoint,
-      jwks_uri: s.jwksUri, userinfo_endpoint: s.userinfoEndpoint || undefined, end_session_endpoint: s.endSessionEndpoint || undefined,
+      jwks_uri: s.jwksUri,
+      // Without discovery the IdP's algorithms are unknown: any asymmetric one its JWKS can verify.
+      id_token_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'RS384', 'RS512', 'PS384', 'PS512'],
+      userinfo_endpoint: s.userinfoEndpoint || undefined, end_session_endpoint: s.endSessionEndpoint || undefined,
     }, s.clientId, metadata, auth);
     config[client.customFetch] = fetch as client.CustomFetch;
     if (s.allowPrivateAddress) client.allowInsecureRequests(config);

@@ -33,8 +33,13 @@ export function escapeFilterValue(value: string): string {
   return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-const unreachable = (url: string, err: unknown) => new AppError('unavailable',
-  `The directory at ${url} could not be used: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+const unreachable = (url: string, err: unknown) => {
+  const code = String((err as { code?: unknown }).code ?? '');
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) {
+    return new AppError('validation_failed', `The directory at ${url} has a TLS certificate Keyward does not trust (${code}); set caCertificate.`, { cause: err });
+  }
+  return new AppError('unavailable', `The directory at ${url} could not be used: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+};
 
 async function connect(s: LdapSettings): Promise<Client> {
   const url = new URL(s.url);
@@ -43,7 +48,9 @@ async function connect(s: LdapSettings): Promise<Client> {
   const tlsOptions: ConnectionOptions = { ...(s.caCertificate ? { ca: s.caCertificate } : {}), ...(isIP(host) ? {} : { servername: host }), minVersion: 'TLSv1.2' };
   const port = url.port || (url.protocol === 'ldaps:' ? '636' : '389');
   const target = `${url.protocol}//${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
-  const c = new Client({ url: target, tlsOptions, connectTimeout: 5000, timeout: 10_000, strictDN: false });
+  // ldapts speaks TLS from the start whenever it is given tlsOptions: only for ldaps://.
+  const secure = url.protocol === 'ldaps:';
+  const c = new Client({ url: target, ...(secure ? { tlsOptions } : {}), connectTimeout: 5000, timeout: 10_000, strictDN: false });
   if (s.startTLS && url.protocol === 'ldap:') {
     try { await c.startTLS(tlsOptions); } catch (err) { await c.unbind().catch(() => undefined); throw unreachable(s.url, err); }
   }

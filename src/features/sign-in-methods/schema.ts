@@ -76,7 +76,7 @@ export const ldapOut = z.object({ ...ldapPublic, id: z.string(), type: z.literal
 
 /** Optionally, a user to look up and sign in as, to prove the whole path works. */
 const testUser = { username: z.string().max(320).optional(), password: z.string().max(4096).optional() };
-export const ldapConnectionTest = z.object({ ...ldapFields, ...testUser });
+export const ldapConnectionTest = z.object({ ...ldapFields, name: name.optional(), ...testUser });
 export const ldapSavedConnectionTest = z.object(testUser);
 
 export const externalIdentityOut = z.object({

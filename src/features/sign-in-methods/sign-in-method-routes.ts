@@ -88,7 +88,7 @@ export function registerSignInMethodRoutes(api: ApiRegistry, deps: { service: Si
     response: { status: 204 },
     handler: async (ctx, { params, body }) => {
       const { account } = await admin(ctx, params.organization);
-      const { username, password, bindPassword, ...settings } = body;
+      const { username, password, bindPassword, name: _name, ...settings } = body;
       await service.testLdap(settings as LdapSettings, bindPassword, account, { username, password });
     },
   });

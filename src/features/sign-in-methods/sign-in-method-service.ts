@@ -29,7 +29,7 @@ const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export interface Actor { id: string; platformAdmin: boolean }
 
 /** What the sign-in page offers for an identifier. */
-export interface SignInOptions { organization?: Organization; methods: StoredMethod[]; password: boolean }
+export interface SignInOptions { organization?: Organization; methods: StoredMethod[]; password: boolean; byOrganizationName?: boolean }
 
 /** The outcome of a federated sign-in, for the interaction to finish. */
 export interface FederatedAccount { account: Account; created: boolean }
@@ -228,7 +228,7 @@ export class SignInMethodService {
     if (!org) return { methods: [], password: true };
     const methods = (await this.#d.repo.listFor(org.id)).filter((m) => m.type !== 'password');
     const disabled = (await this.#d.policies.effective<boolean>(DISABLE_PASSWORD_LOGIN, org.id)) === true;
-    return { organization: org, methods, password: !disabled || methods.length === 0 };
+    return { organization: org, methods, password: !disabled || methods.length === 0, byOrganizationName: true };
   }
 
   /** The relying-party configuration of an OIDC method (discovered once, then kept until the method changes). */

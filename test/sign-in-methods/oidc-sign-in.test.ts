@@ -55,7 +55,11 @@ beforeAll(async () => {
     client('kw-post', 'client_secret_post', { client_secret: SECRET }),
     client('kw-jwt', 'private_key_jwt', { jwks: { keys: [key.jwk] }, token_endpoint_auth_signing_alg: 'RS256' }),
   ], accounts);
-  k = await startKeyward({ port, clients: testClients });
+  const cli = {
+    client_id: 'pw-cli', client_name: 'Platform CLI', token_endpoint_auth_method: 'none', application_type: 'native', redirect_uris: ['http://127.0.0.1/callback'],
+    grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'], scope: 'openid profile email offline_access', firstParty: true,
+  };
+  k = await startKeyward({ port, clients: [...testClients, cli] });
   await k.container.accounts.register({ username: 'root', email: 'root@example.com', password: PASSWORD, displayName: 'Root', platformAdmin: true });
   await createUser(k, 'acme-admin', { org: 'acme', admin: true });
   await createUser(k, 'bobby', { org: 'acme' });
@@ -296,6 +300,24 @@ test('contract routes: redirect/{authID} answers 204 with Location into the sign
   expect(hop.url).toContain('/signin/callback?code=');
   const sector = await fetch(`${k.baseUrl}/api/oidc/sso/${id}/sector-identifier`);
   expect(await sector.json()).toEqual([`${k.baseUrl}/api/auth/sso/oidc/callback`]);
+});
+
+test('device flow: the CLI signs in through the upstream IdP with nothing changed on its side', async () => {
+  const { startDevice, approve, pollOnce } = await import('../helpers/device.ts');
+  const start = await startDevice(k.issuer);
+  const b = new Browser();
+  const first = await b.follow(`${k.issuer}/device`);
+  const page = { url: first.url, html: await first.res.text() };
+  expect(page.url).toContain('/interaction/');
+  const hop = await signInUpstream(b, page, 'acme', 'acme-sso', { username: 'alice', password: 'alice-pw' }, (u) => u === `${k.issuer}/device`);
+  expect(hop.url).toBe(`${k.issuer}/device`);
+  const done = await approve(b, k.issuer, start.user_code);
+  expect(done.html).toContain('Device signed in');
+  const poll = await pollOnce(k.issuer, start.device_code);
+  expect(poll.status).toBe(200);
+  const idToken = decodeJwt(poll.body.id_token);
+  expect(idToken.sub).toBe((await k.container.accounts.findByLogin('alice'))!.id);
+  expect(idToken.amr).toEqual(['fed']);
 });
 
 test('deleting a method deletes its links', async () => {

@@ -320,6 +320,29 @@ test('device flow: the CLI signs in through the upstream IdP with nothing change
   expect(idToken.amr).toEqual(['fed']);
 });
 
+test('admin page: link and unlink a member\'s identity; the member sees it on the profile page', async () => {
+  const { formField } = await import('../helpers/browserless.ts');
+  const page = await (await orgAdmin.fetch(`${k.baseUrl}/account/admin/sign-in-methods?org=acme`)).text();
+  expect(page).toContain('acme-sso');
+  const linked = await orgAdmin.postForm(`${k.baseUrl}/account/admin/sign-in-methods/acme/link`, { _csrf: formField(page, '_csrf'), username: 'victim', method: 'acme-sso', externalId: 'acme-victim' });
+  expect(linked.status).toBe(302);
+  const victim = (await k.container.accounts.findByLogin('victim'))!;
+  expect(await k.db.collection('external_identities').findOne({ _id: `${(await k.db.collection('sign_in_methods').findOne({ name: 'acme-sso' }))!._id}:acme-victim` } as never)).toMatchObject({ accountId: victim.id });
+  const again = await orgAdmin.postForm(`${k.baseUrl}/account/admin/sign-in-methods/acme/link`, { _csrf: formField(page, '_csrf'), username: 'bobby', method: 'acme-sso', externalId: 'acme-victim' });
+  expect(again.status).toBe(409);
+  expect(await again.text()).toContain('already linked');
+
+  const member = await browserAs('victim');
+  expect(await (await member.fetch(`${k.baseUrl}/account`)).text()).toContain('acme-victim');
+  expect((await json(member, 'POST', '/api/organizations/acme/users/victim/external-ids', { method: 'acme-sso', externalId: 'x' })).status).toBe(403);
+
+  const unlinked = await orgAdmin.postForm(`${k.baseUrl}/account/admin/sign-in-methods/acme/unlink`, { _csrf: formField(page, '_csrf'), username: 'victim', method: 'acme-sso', externalId: 'acme-victim' });
+  expect(unlinked.status).toBe(302);
+  expect(await k.db.collection('external_identities').countDocuments({ accountId: victim.id })).toBe(0);
+  const types = (await k.db.collection('audit_events').find({ accountId: victim.id }).toArray()).map((e) => e.type);
+  expect(types).toEqual(expect.arrayContaining(['external_identity.linked', 'external_identity.unlinked']));
+});
+
 test('deleting a method deletes its links', async () => {
   expect(await k.db.collection('external_identities').countDocuments({ externalId: 'acme-bob' })).toBe(1);
   expect((await json(orgAdmin, 'DELETE', '/api/organizations/acme/auth-methods/acme-linked')).status).toBe(204);

@@ -20,6 +20,9 @@ export function registerSignInMethodAccountPages(
   const { service, organizations, accounts } = deps;
   nav.add({ href: '/account/identities', label: 'Linked identities', group: 'Account' });
   nav.add({ href: '/account/admin/sign-in-methods', label: 'Sign-in methods', group: 'Administration' });
+  kit.profileFacts.push(async (accountId) => (await service.linksOf(accountId)).map(({ link, method }) => ({
+    label: `${method.displayName || method.name} identity`, value: link.externalId, href: '/account/identities',
+  })));
 
   router.get('/account/identities', async (ctx) => {
     const p = await kit.signedIn(ctx);

@@ -74,7 +74,8 @@ export function signInPages(deps: SignInPagesDeps) {
     ctx.body = views.render('sign-in-methods/choose.njk', {
       uid: d.uid, clientName: await clientNameOf(provider, d), csrf: issueCsrfToken(ctx, d.uid), username, error,
       oidc: options.methods.filter((m) => m.type === 'oidc'), ldap: options.methods.filter((m) => m.type === 'ldap'), password: options.password,
-      directoryUsername: options.byOrganizationName ? '' : username,
+      directoryUsername: options.byOrganizationName ? '' : username, byOrganization: options.byOrganizationName === true,
+      organizationName: options.organization?.displayName || options.organization?.name,
     });
   }
 

@@ -26,12 +26,17 @@ export interface AccountPageKit {
   render(ctx: Context, principal: Principal, template: string, context: Record<string, unknown>): void;
   /** The posted form, once its CSRF token (issued by `render` for this session) checks out. */
   form(ctx: Context, principal: Principal): Record<string, unknown>;
+  /** Facts features add to the profile page (e.g. linked sign-in identities). */
+  profileFacts: ((accountId: string) => Promise<ProfileFact[]>)[];
 }
+
+export interface ProfileFact { label: string; value: string; href?: string }
 
 const csrfPurpose = (principal: Principal) => `account:${principal.sessionUid}`;
 
 export function createAccountPageKit(views: Views, nav: AccountNav): AccountPageKit {
   return {
+    profileFacts: [],
     async signedIn(ctx) {
       const p = await optionalPrincipal(ctx);
       if (p?.via === 'session') return p;
@@ -107,7 +112,8 @@ export function registerAccountRoutes(router: Router, api: ApiRegistry, deps: {
   async function showProfile(ctx: Context, p: Principal, extra: { error?: string; flash?: string; form?: Record<string, string> } = {}) {
     const memberships = await organizations.membershipsOf(p.account.id);
     const form = extra.form ?? Object.fromEntries(PROFILE_FIELDS.map((f) => [f, p.account[f] ?? '']));
-    kit.render(ctx, p, 'account/profile.njk', { memberships, amr: p.amr.join(', '), form, error: extra.error, flash: extra.flash });
+    const facts = (await Promise.all(kit.profileFacts.map((f) => f(p.account.id)))).flat();
+    kit.render(ctx, p, 'account/profile.njk', { memberships, facts, amr: p.amr.join(', '), form, error: extra.error, flash: extra.flash });
   }
 
   router.get('/account', async (ctx) => {

@@ -292,6 +292,9 @@ test('a callback is single-use and bound to the browser that started the sign-in
 test('contract routes: redirect/{authID} answers 204 with Location into the sign-in, and the sector identifier lists the callback', async () => {
   const list = await (await json(orgAdmin, 'GET', '/api/organizations/acme/auth')).json() as { id: string; name: string }[];
   const id = list.find((m) => m.name === 'acme-sso')!.id;
+  const crossSite = await new Browser().fetch(`${k.baseUrl}/api/auth/sso/oidc/redirect/${id}`, { headers: { 'sec-fetch-site': 'cross-site' } });
+  expect(crossSite.status).toBe(403);
+  expect(crossSite.headers.get('set-cookie')).toBeNull();
   const b = new Browser();
   const r = await b.fetch(`${k.baseUrl}/api/auth/sso/oidc/redirect/${id}`, { headers: { accept: 'application/json' } });
   expect(r.status).toBe(204);

@@ -123,6 +123,8 @@ export function signInPages(deps: SignInPagesDeps) {
     // Contract §2.1: 204 with Location and Set-Cookie. The sign-in runs inside Keyward's own
     // sign-in (its interaction), which picks the method up from the cookie.
     router.get('/api/auth/sso/oidc/redirect/:authID', async (ctx) => {
+      // Another site may not pick the method for this browser's next sign-in (a login CSRF).
+      if (ctx.get('sec-fetch-site') === 'cross-site') throw new AppError('forbidden', 'A sign-in can only be started from this site.');
       const m = await service.findById(ctx.params.authID);
       if (!m || m.type !== 'oidc') throw new AppError('not_found', `No OIDC sign-in method "${ctx.params.authID}".`);
       ctx.cookies.set(START_COOKIE, m.id, { signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: TX_SECONDS * 1000 });

@@ -20,7 +20,7 @@ export interface MfaRequirement {
 
 export function registerMfaPolicies(policies: PolicyService): void {
   policies.register({ name: 'enforce-mfa', description: 'true: members must use a second factor to sign in.', schema: z.boolean(), defaultValue: false, platformAdminOnly: true });
-  policies.register({ name: 'enforce-webauthn-mfa', description: 'One of "hardware" or "fips": members must use a security key.', schema: z.enum(['hardware', 'fips']) });
+  policies.register({ name: 'enforce-webauthn-mfa', description: 'One of "hardware" or "fips": members must use a security key. Federated (OIDC) sign-ins are exempt.', schema: z.enum(['hardware', 'fips']) });
   policies.register({ name: 'mfa-grace-period-hours', description: 'Hours (0–720) after enforce-mfa is set during which members may skip enrolment.', schema: z.number().int().min(0).max(720), defaultValue: 0 });
 }
 

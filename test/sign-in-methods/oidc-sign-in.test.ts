@@ -27,6 +27,7 @@ const accounts = {
   erik: { password: 'erik-pw', sub: 'acme-erik', claims: { email: 'erik@beta.test', username: 'erik' }, amr: ['pwd', 'otp'] },
   fern: { password: 'fern-pw', sub: 'acme-fern', claims: { email: 'fern@beta.test', username: 'fern' } },
   gina: { password: 'gina-pw', sub: 'acme-gina', claims: { email: 'gina@gamma.test', username: 'gina' } },
+  hank: { password: 'hank-pw', sub: 'acme-hank', claims: { email: 'hank.hill@delta.test', preferred_username: 'hank.hill', name: 'Hank Hill' } },
   jit: { password: 'jit-pw', sub: 'acme-many', claims: { email: 'many@acme.test', username: 'many' } },
 };
 
@@ -66,6 +67,7 @@ beforeAll(async () => {
   await createUser(k, 'victim', { org: 'acme' });
   await createUser(k, 'beta-admin', { org: 'beta', admin: true });
   await createUser(k, 'gamma-admin', { org: 'gamma', admin: true });
+  await createUser(k, 'delta-admin', { org: 'delta', admin: true });
   root = await browserAs('root');
   orgAdmin = await browserAs('acme-admin');
   const base = { scopes: 'openid email profile', issuer: up.issuer, allowPrivateAddress: true };
@@ -77,6 +79,10 @@ beforeAll(async () => {
     }],
     ['beta', { ...base, name: 'beta-own-mfa', clientId: 'kw-jwt', privateKeyPEM: key.pem, discoverEndpoints: true, tokenEndpointAuthMethod: 'private_key_jwt', allowNewUserCreation: true }],
     ['gamma', { ...base, name: 'gamma-sso', clientId: 'kw-basic', clientSecret: SECRET, discoverEndpoints: true, tokenEndpointAuthMethod: 'client_secret_basic', allowNewUserCreation: true }],
+    ['delta', {
+      ...base, name: 'delta-sso', clientId: 'kw-basic', clientSecret: SECRET, discoverEndpoints: true, tokenEndpointAuthMethod: 'client_secret_basic',
+      allowNewUserCreation: true, titleCase: true, usernameClaim: 'preferred_username', externalIdClaim: 'email',
+    }],
     ['beta', { ...base, name: 'beta-trusted', clientId: 'kw-basic', clientSecret: SECRET, discoverEndpoints: true, tokenEndpointAuthMethod: 'client_secret_basic', allowNewUserCreation: true, skipMfaVerification: true }],
   ] as const) {
     const res = await json(root, 'POST', `/api/organizations/${org}/auth-methods/oidc`, body);
@@ -193,6 +199,14 @@ describe('MFA for federated sign-ins (enforce-mfa on beta)', () => {
   });
 });
 
+test('claims mapping: usernameClaim, externalIdClaim and titleCase shape the new account and its link', async () => {
+  const r = await federated('delta', 'delta-sso', 'hank');
+  expect(r.hop.url).toMatch(/^https:\/\/rp\.example\.test\/cb\?code=/);
+  const hank = (await k.container.accounts.findByLogin('hank.hill'))!;
+  expect(hank).toMatchObject({ username: 'Hank.Hill', displayName: 'Hank Hill', email: 'hank.hill@delta.test' });
+  expect(await k.db.collection('external_identities').findOne({ accountId: hank.id })).toMatchObject({ externalId: 'hank.hill@delta.test' });
+});
+
 test('Enforce Security Key MFA exempts federated sign-ins; password sign-ins still need a security key', async () => {
   expect((await json(root, 'POST', '/api/organizations/gamma/policies/enforce-webauthn-mfa', 'hardware')).status).toBe(200);
   const fed = await federated('gamma', 'gamma-sso', 'gina');
@@ -203,6 +217,8 @@ test('Enforce Security Key MFA exempts federated sign-ins; password sign-ins sti
   expect(pw.page?.url).toMatch(/\/mfa\/enroll$/);
   const page = await (await orgAdmin.fetch(`${k.baseUrl}/account/admin/sign-in-methods?org=acme`)).text();
   expect(page).toContain('does not apply to federated (OIDC) sign-ins');
+  const policies = await (await orgAdmin.fetch(`${k.baseUrl}/account/admin?org=acme`)).text();
+  expect(policies).toContain('Federated (OIDC) sign-ins are exempt.');
 });
 
 test('disable-password-login: members get no password field and a password sign-in is refused', async () => {

@@ -67,7 +67,7 @@ export async function upstreamLogin(browser: Browser, authorizeUrl: string, upst
   const page = await browser.follow(authorizeUrl, stopAt);
   if (stopAt(page.url)) return { url: page.url, status: page.res.status, html: '' };
   const html = await page.res.text();
-  if (page.res.status !== 200) { if (process.env.DEBUG_HOP) console.log(page.res.status, html); return { url: page.url, status: page.res.status, html }; }
+  if (page.res.status !== 200) return { url: page.url, status: page.res.status, html };
   const posted = await browser.postForm(new URL(formAction(html, '/login'), page.url).toString(), { username: upstream.username, password: upstream.password });
   if (posted.status >= 400) return { url: page.url, status: posted.status, html: await posted.text() };
   const done = await browser.follow(new URL(posted.headers.get('location')!, page.url).toString(), stopAt);

@@ -115,8 +115,8 @@ export function registerSignInMethodRoutes(api: ApiRegistry, deps: { service: Si
     method: 'post', path: `${base}/auth-methods/ldap/:authName/test`, summary: 'Test a saved LDAP method', tags, params: named, body: ldapSavedConnectionTest,
     response: { status: 204 },
     handler: async (ctx, { params, body }) => {
-      const { account, org: o } = await admin(ctx, params.organization);
-      await service.testSavedLdap(o, params.authName, account, body);
+      const { org: o } = await admin(ctx, params.organization);
+      await service.testSavedLdap(o, params.authName, body);
     },
   });
 

@@ -141,7 +141,7 @@ export class SignInMethodService {
     }
   }
 
-  async testSavedLdap(org: Organization, name: string, actor: Actor, user?: { username?: string; password?: string }): Promise<void> {
+  async testSavedLdap(org: Organization, name: string, user?: { username?: string; password?: string }): Promise<void> {
     const m = await this.require(org, name, 'ldap');
     const settings = m.settings as unknown as LdapSettings;
     await testConnection(settings, this.#open(m).bindPassword);
@@ -149,7 +149,6 @@ export class SignInMethodService {
       const found = await ldapAuthenticate(settings, this.#open(m).bindPassword, user.username, user.password ?? '');
       if (!found) throw new AppError('validation_failed', `The directory did not accept "${user.username}" with that password.`);
     }
-    void actor;
   }
 
   async delete(org: Organization, name: string, actor: Actor, request?: RequestInfo): Promise<void> {

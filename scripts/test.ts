@@ -33,6 +33,8 @@ const SYSTEM_PACKAGES: { name: string; usedBy: string }[] = [
   { name: 'curl', usedBy: 'the sshd AuthorizedKeysCommand script' },
   { name: 'python3', usedBy: 'the platform Python SDK test (CLIAuth running keyward)' },
   { name: 'python3-venv', usedBy: 'the platform Python SDK test (the SDK is installed from PyPI into a venv)' },
+  { name: 'slapd', usedBy: 'LDAP sign-in tests (a real OpenLDAP directory)' },
+  { name: 'ldap-utils', usedBy: 'LDAP sign-in tests (ldapadd loads the test directory)' },
 ];
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -49,6 +49,7 @@ import * as sshPrivateKeys from './features/ssh-private-keys/index.ts';
 import * as deviceLogin from './features/device-login/index.ts';
 import * as sshCa from './features/ssh-ca/index.ts';
 import * as passkeys from './features/passkeys/index.ts';
+import * as signInMethods from './features/sign-in-methods/index.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
@@ -59,6 +60,7 @@ export interface Container extends Platform {
   apiKeys: apiKeys.ApiKeysProvides;
   deviceLogin: deviceLogin.DeviceLoginProvides;
   sshCa: Awaited<ReturnType<typeof sshCa.compose>>['provides'];
+  signInMethods: Awaited<ReturnType<typeof signInMethods.compose>>['provides'];
   app: Koa;
   close(): Promise<void>;
 }
@@ -136,7 +138,8 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     // The features, in order: each may use what the earlier ones provide (README "Architecture").
     const mfaParts = await mfa.compose(platform);
     const apiKeyParts = await apiKeys.compose(platform, { mfa: mfaParts.provides });
-    const signInParts = await signIn.compose(platform, { mfa: mfaParts.provides });
+    const methodParts = await signInMethods.compose(platform);
+    const signInParts = await signIn.compose(platform, { mfa: mfaParts.provides, hooks: methodParts.provides.hooks });
     const deviceParts = await deviceLogin.compose(platform, { session: signInParts.provides.session });
     const sshCaParts = await sshCa.compose(platform, { mfa: mfaParts.provides, apiKeys: apiKeyParts.provides });
     const features: Feature[] = [
@@ -150,6 +153,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       deviceParts.feature,
       sshCaParts.feature,
       (await passkeys.compose(platform, { mfa: mfaParts.provides })).feature,
+      methodParts.feature,
     ];
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
@@ -179,7 +183,8 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     });
     return {
       ...platform, provider, sudo: mfaParts.provides.sudo,
-      mfa: mfaParts.provides, apiKeys: apiKeyParts.provides, deviceLogin: deviceParts.provides, sshCa: sshCaParts.provides, app, close,
+      mfa: mfaParts.provides, apiKeys: apiKeyParts.provides, deviceLogin: deviceParts.provides, sshCa: sshCaParts.provides,
+      signInMethods: methodParts.provides, app, close,
     };
   } catch (err) {
     await close();

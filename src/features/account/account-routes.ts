@@ -75,7 +75,8 @@ export function registerAccountRoutes(router: Router, api: ApiRegistry, deps: {
   async function showProfile(ctx: Context, p: Principal, extra: { error?: string; flash?: string; form?: Record<string, string> } = {}) {
     const memberships = await organizations.membershipsOf(p.account.id);
     const form = extra.form ?? Object.fromEntries(PROFILE_FIELDS.map((f) => [f, p.account[f] ?? '']));
-    kit.render(ctx, p, 'account/profile.njk', { memberships, amr: p.amr.join(', '), form, error: extra.error, flash: extra.flash });
+    const facts = (await Promise.all(kit.profileFacts.map((f) => f(p.account.id)))).flat();
+    kit.render(ctx, p, 'account/profile.njk', { memberships, facts, amr: p.amr.join(', '), form, error: extra.error, flash: extra.flash });
   }
 
   router.get('/account', async (ctx) => {

@@ -23,6 +23,14 @@ export interface MfaDecision {
   enforced: boolean;
 }
 
+/**
+ * Enforce Security Key MFA (enforce-webauthn-mfa) exempts federated sign-ins (amr `fed`), as the
+ * platform's documentation says; enforce-mfa still applies to them.
+ */
+export function effectiveRequirement(amr: readonly string[], req: MfaRequirement): MfaRequirement {
+  if (!amr.includes('fed') || !req.webauthnLevel) return req;
+  return { ...req, webauthnLevel: undefined, enforced: req.secondFactorPolicy === true };
+}
 
 /** What `mfaDecision` decides from: the account's enabled factors, its organizations' requirement, the sign-in. */
 export interface MfaDecisionInput {
@@ -40,7 +48,8 @@ export interface MfaDecisionInput {
  * the user has one; a security key only counts under enforce-webauthn-mfa. An `enroll` answer
  * with `skippableUntil` is in its grace period: decideMfa answers `ok` if the user skipped it.
  */
-export function mfaDecision({ factors, requirement: req, amr, requested, nowMs }: MfaDecisionInput): MfaDecision {
+export function mfaDecision({ factors, requirement, amr, requested, nowMs }: MfaDecisionInput): MfaDecision {
+  const req = effectiveRequirement(amr, requirement);
   const hasOtp = factors.some((f) => f.type === 'otp');
   const hasKeys = factors.some((f) => f.type === 'webauthn');
   const webauthnOnly = !!req.webauthnLevel;

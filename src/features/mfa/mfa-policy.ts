@@ -14,11 +14,13 @@ export interface MfaRequirement {
   webauthnLevel?: 'hardware' | 'fips';
   /** Until when a member without a factor may still skip enrolment. */
   graceUntil?: Date;
+  /** `enforce-mfa` itself is on (not only `enforce-webauthn-mfa`, from which federated sign-ins are exempt). */
+  secondFactorPolicy?: boolean;
 }
 
 export function registerMfaPolicies(policies: PolicyService): void {
   policies.register({ name: 'enforce-mfa', description: 'true: members must use a second factor to sign in.', schema: z.boolean(), defaultValue: false, platformAdminOnly: true });
-  policies.register({ name: 'enforce-webauthn-mfa', description: 'One of "hardware" or "fips": members must use a security key.', schema: z.enum(['hardware', 'fips']) });
+  policies.register({ name: 'enforce-webauthn-mfa', description: 'One of "hardware" or "fips": members must use a security key. Federated (OIDC) sign-ins are exempt.', schema: z.enum(['hardware', 'fips']) });
   policies.register({ name: 'mfa-grace-period-hours', description: 'Hours (0–720) after enforce-mfa is set during which members may skip enrolment.', schema: z.number().int().min(0).max(720), defaultValue: 0 });
 }
 
@@ -31,6 +33,7 @@ export async function mfaRequirement(accountId: string, deps: { policies: Policy
     const p = await deps.policies.effectiveAll(orgId);
     const level = p['enforce-webauthn-mfa']?.value as 'hardware' | 'fips' | undefined;
     if (level) out.webauthnLevel = out.webauthnLevel === 'fips' ? 'fips' : level;
+    if (p['enforce-mfa']?.value === true) out.secondFactorPolicy = true;
     if (p['enforce-mfa']?.value !== true && !level) continue;
     out.enforced = true;
     const hours = Number(p['mfa-grace-period-hours']?.value ?? 0);

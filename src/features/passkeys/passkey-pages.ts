@@ -18,7 +18,7 @@ const FLASH: Record<string, string> = {
   password: 'Your password is set.',
 };
 
-export function registerPasskeyPages({ router, nav, kit }: FeatureContext, deps: PasskeyFeatureDeps): void {
+export function registerPasskeyPages({ router, kit }: FeatureContext, deps: PasskeyFeatureDeps): void {
   const { passkeys, passwordless } = deps;
   // Passkeys are part of 2-Step Verification (the documented Authentication tabs stay three): its tab is the current one here.
   const TAB = '/account/mfa';

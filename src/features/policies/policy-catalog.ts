@@ -19,7 +19,7 @@ export const POLICY_GROUPS: PolicyGroup[] = [
     id: 'sign-in', title: 'Sign-in security', policies: [
       { name: 'enforce-mfa', label: 'Enforce MFA', help: 'Members must use a second factor (app or security key) to sign in.', control: { kind: 'bool' } },
       {
-        name: 'enforce-webauthn-mfa', label: 'Enforce Security Key MFA', help: 'Only security keys count as a second factor.', control: {
+        name: 'enforce-webauthn-mfa', label: 'Enforce Security Key MFA', help: 'Only security keys count as a second factor. Federated (OIDC) sign-ins are exempt.', control: {
           kind: 'enum', options: [{ value: 'hardware', label: 'Enabled: any security key' }, { value: 'fips', label: 'Enabled: FIPS-certified security keys' }],
         },
       },

@@ -24,9 +24,22 @@ const SCOPE_LABELS: Record<string, string> = {
   offline_access: 'Stay signed in (keep access while you are away)',
 };
 
-export interface InteractionDeps { provider: Provider; accounts: AccountService; views: Views }
+/**
+ * Where the organization sign-in methods (src/features/sign-in-methods) join the login step: a
+ * sign-in started elsewhere, the methods page for a typed identifier, disable-password-login.
+ */
+export interface SignInHooks {
+  /** The login page is about to show: answers true when the hook answered instead. */
+  onLoginPage(ctx: Context, d: Details): Promise<boolean>;
+  /** An identifier and no password: show the methods its organization offers. */
+  chooseMethod(ctx: Context, d: Details, username: string, error?: string): Promise<void>;
+  /** Answers true (having answered) when password sign-in is turned off for this identifier. */
+  passwordRefused(ctx: Context, d: Details, username: string): Promise<boolean>;
+}
 
-export function registerInteractionRoutes(router: Router, { provider, accounts, views }: InteractionDeps): void {
+export interface InteractionDeps { provider: Provider; accounts: AccountService; views: Views; signIn?: SignInHooks }
+
+export function registerInteractionRoutes(router: Router, { provider, accounts, views, signIn }: InteractionDeps): void {
   const details = (ctx: Context) => loadInteraction(provider, ctx);
   const clientName = (d: Details) => clientNameOf(provider, d);
 
@@ -57,7 +70,7 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
     const d = await details(ctx);
     ctx.set('Cache-Control', 'no-store');
     const name = await clientName(d);
-    if (d.prompt.name === 'login') return renderLogin(ctx, d, name);
+    if (d.prompt.name === 'login') return (await signIn?.onLoginPage(ctx, d)) || renderLogin(ctx, d, name);
     if (d.prompt.name === 'mfa') return ctx.redirect(`/interaction/${d.uid}/mfa`);
     if (d.prompt.name === 'consent') {
       const client = await provider.Client.find(String(d.params.client_id));
@@ -81,10 +94,12 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
     const username = typeof form.username === 'string' ? form.username.trim().slice(0, 320) : '';
     const password = typeof form.password === 'string' ? form.password.slice(0, 4096) : '';
     const name = await clientName(d);
+    if (signIn && username && (!password || form.next === 'methods')) return signIn.chooseMethod(ctx, d, username);
     if (!username || !password) {
       ctx.status = 400;
       return renderLogin(ctx, d, name, { error: 'Enter your username or email and your password.', username });
     }
+    if (await signIn?.passwordRefused(ctx, d, username)) return;
     try {
       const account = await accounts.authenticate(username, password, signInClient(ctx));
       rememberDevice(ctx, account.id);

@@ -11,6 +11,7 @@
 import { SECOND_FACTOR_AMR, SECURITY_KEY_AMR, SOME_SECOND_FACTOR } from '../../platform/auth/second-factor.ts';
 import type { Principal } from '../../platform/auth/principal.ts';
 import type { MfaRequirement } from '../mfa/mfa-policy.ts';
+import { effectiveRequirement } from '../mfa/mfa-decision.ts';
 
 export interface SignInEvidenceSources {
   /** Whether the API key / CLI token was created in a sign-in with a second factor. */
@@ -35,7 +36,8 @@ export async function signInMethods(p: Principal, sources: SignInEvidenceSources
  * enforce-webauthn-mfa a CLI token that recorded only "a second factor" is accepted, because its
  * record does not say which one (a known limitation, documented in the README).
  */
-export function meetsRequirement(methods: string[], req: MfaRequirement): boolean {
+export function meetsRequirement(methods: string[], required: MfaRequirement): boolean {
+  const req = effectiveRequirement(methods, required);
   if (!req.enforced && !req.webauthnLevel) return true;
   return methods.some((m) => (req.webauthnLevel ? SECURITY_KEYS : SECOND_FACTOR_AMR).includes(m));
 }

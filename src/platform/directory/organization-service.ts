@@ -15,6 +15,10 @@ export class OrganizationService {
     return this.#repo.create(slug, displayName?.trim() || name);
   }
 
+  async findById(id: string): Promise<Organization | undefined> {
+    return this.#repo.findById(id);
+  }
+
   async requireByName(name: string): Promise<Organization> {
     const org = await this.#repo.findByName(name);
     if (!org) throw new AppError('not_found', `No organization "${name}".`);

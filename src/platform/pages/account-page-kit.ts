@@ -24,7 +24,12 @@ export interface AccountPageKit {
   readonly secrets: OneTimeSecrets;
   /** The navigation (for pages that list sections, such as the Authentication overview). */
   readonly nav: AccountNav;
+  /** Facts features add to the profile page (e.g. linked sign-in identities). */
+  readonly profileFacts: ((accountId: string) => Promise<ProfileFact[]>)[];
 }
+
+/** A line on the profile page. */
+export interface ProfileFact { label: string; value: string; href?: string }
 
 const csrfPurpose = (principal: Principal) => `account:${principal.sessionUid}`;
 
@@ -37,6 +42,7 @@ declare module 'koa' {
 
 export function createAccountPageKit(views: Views, nav: AccountNav, deps: { sudo: SudoGuard; secrets: OneTimeSecrets }): AccountPageKit {
   return {
+    profileFacts: [],
     sudo: deps.sudo,
     secrets: deps.secrets,
     nav,

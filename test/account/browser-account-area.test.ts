@@ -7,7 +7,7 @@
  * the 404 page. On every page: axe-core finds no serious or critical violation and, on the phone,
  * nothing scrolls sideways. Screenshots: /tmp/kw-pages-shots/<width>-<page>.png.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { launchChromium, STEP_TIMEOUT, submitSignIn, visible, expectText } from '../helpers/chromium.ts';
@@ -16,10 +16,9 @@ import { basic, call, KEY_PATTERN, TOKEN_PATTERN } from '../helpers/api-keys.ts'
 import { KeyDir } from '../helpers/ssh.ts';
 import { alignClock, api, oathtool } from '../helpers/mfa.ts';
 import { signedInBrowser } from '../helpers/browserless.ts';
+import { SHOTS, check } from '../helpers/page-checks.ts';
 
 const TEST_TIMEOUT = 240_000;
-const SHOTS = '/tmp/kw-pages-shots';
-const AXE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
 
 let k: Keyward;
 let browser: Browser;
@@ -46,24 +45,6 @@ const VIEWPORTS = [
   { name: 'desktop', width: 1280, height: 800, user: 'laptop-user' },
   { name: 'phone', width: 390, height: 844, user: 'phone-user' },
 ] as const;
-
-/** axe-core on the page as it is: serious and critical violations (none expected). */
-async function axeProblems(page: Page): Promise<string[]> {
-  await page.evaluate(AXE); // evaluated by DevTools, so the page's CSP (no inline scripts) does not apply
-  const violations = await page.evaluate(async () => (await (window as unknown as { axe: { run: (o: unknown) => Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } }).axe
-    .run({ resultTypes: ['violations'] })).violations);
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-/** Checks a page: axe, no sideways scrolling on the phone; and takes its screenshot. */
-async function check(page: Page, width: number, name: string): Promise<void> {
-  await page.waitForLoadState('load');
-  expect({ page: name, width, problems: await axeProblems(page) }).toEqual({ page: name, width, problems: [] });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect({ page: name, width, overflow }).toEqual({ page: name, width, overflow: 0 });
-  await page.screenshot({ path: join(SHOTS, `${width}-${name}.png`), fullPage: true });
-}
 
 /** On the phone the navigation is collapsed behind its menu button. */
 async function navLink(page: Page, label: string) {

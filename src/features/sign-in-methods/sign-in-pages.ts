@@ -98,11 +98,11 @@ export function signInPages(deps: SignInPagesDeps) {
       return true;
     },
     async chooseMethod(ctx, d, username, error) { await render(ctx, d, username, error); },
-    async passwordRefused(ctx, d, username) {
-      const account = await service.optionsFor(username);
-      if (account.password) return false;
+    async passwordRefused(ctx, d, account) {
+      const org = await service.passwordDisabledFor(account);
+      if (!org) return false;
       ctx.status = 403;
-      await render(ctx, d, username, `Password sign-in is turned off for ${account.organization?.displayName || account.organization?.name || 'your organization'}. Use one of its sign-in methods.`);
+      await render(ctx, d, account.username, `Password sign-in is turned off for ${org.displayName || org.name}. Use one of its sign-in methods.`);
       return true;
     },
   };

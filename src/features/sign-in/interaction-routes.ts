@@ -9,6 +9,7 @@ import type Provider from 'oidc-provider';
 import { AppError } from '../../platform/errors/app-error.ts';
 import { clientNameOf, finishInteraction, loadInteraction, type InteractionDetails } from '../../platform/oidc/interaction-kit.ts';
 import type { AccountService } from '../../platform/directory/account-service.ts';
+import type { Account } from '../../platform/directory/account-repository.ts';
 import { isFirstParty } from '../../platform/oidc/first-party-grant.ts';
 import { ACR_PWD } from '../../platform/auth/second-factor.ts';
 import type { Views } from '../../platform/http/views.ts';
@@ -33,8 +34,12 @@ export interface SignInHooks {
   onLoginPage(ctx: Context, d: Details): Promise<boolean>;
   /** An identifier and no password: show the methods its organization offers. */
   chooseMethod(ctx: Context, d: Details, username: string, error?: string): Promise<void>;
-  /** Answers true (having answered) when password sign-in is turned off for this identifier. */
-  passwordRefused(ctx: Context, d: Details, username: string): Promise<boolean>;
+  /**
+   * Asked once the password has checked out (so it costs no extra database read and tells nothing
+   * before the password is right): answers true, having answered, when password sign-in is turned
+   * off for this account.
+   */
+  passwordRefused(ctx: Context, d: Details, account: Account): Promise<boolean>;
 }
 
 export interface InteractionDeps { provider: Provider; accounts: AccountService; views: Views; signIn?: SignInHooks }
@@ -99,9 +104,9 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
       ctx.status = 400;
       return renderLogin(ctx, d, name, { error: 'Enter your username or email and your password.', username });
     }
-    if (await signIn?.passwordRefused(ctx, d, username)) return;
     try {
       const account = await accounts.authenticate(username, password, signInClient(ctx));
+      if (await signIn?.passwordRefused(ctx, d, account)) return;
       rememberDevice(ctx, account.id);
       await finishInteraction(ctx, d, { login: { accountId: account.id, amr: ['pwd'], acr: ACR_PWD, remember: true } });
     } catch (err) {

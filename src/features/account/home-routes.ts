@@ -22,7 +22,7 @@ export function registerHomeRoutes(router: Router, deps: { provider: Provider; a
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
     const signedIn = account && !account.disabled ? account : undefined;
-    ctx.body = views.render('home.njk', {
+    ctx.body = views.render('account/home.njk', {
       account: signedIn, viewer: signedIn,
       amr: (session.amr ?? []).join(', '),
       issuer,

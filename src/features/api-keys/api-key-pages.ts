@@ -50,7 +50,7 @@ export function registerApiKeyPages(router: Router, deps: { kit: AccountPageKit;
       return { ...r, type: c.kind === 'apikey' ? 'API key' : 'CLI token', created: when(r.created, ''), expiration: when(r.expiration, 'Never'), lastUsedAt: when(r.lastUsedAt, 'Never') };
     });
     const choices = keyChoices(rules);
-    kit.render(ctx, p, 'account/api-keys.njk', {
+    kit.render(ctx, p, 'api-keys/api-keys.njk', {
       rows, rules, keyChoices: choices, hours: Array.from({ length: 24 }, (_, i) => i + 1),
       defaultKeyChoice: choices.some((c) => c.value === '30') ? '30' : choices[choices.length - 1].value,
       open: ctx.query.new === 'key' || ctx.query.new === 'token' ? ctx.query.new : undefined,

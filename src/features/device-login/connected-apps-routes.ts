@@ -90,7 +90,7 @@ export function registerConnectedAppsRoutes(router: Router, api: ApiRegistry, de
       ...a, connectedAt: when(a.connectedAt), lastUsedAt: when(a.lastUsedAt),
       devices: a.devices?.map((d) => ({ ...d, firstSeenAt: when(d.firstSeenAt).replace(' UTC', ''), lastSeenAt: when(d.lastSeenAt).replace(' UTC', '') })),
     }));
-    kit.render(ctx, p, 'account/devices.njk', { apps: list, ...extra });
+    kit.render(ctx, p, 'device-login/devices.njk', { apps: list, ...extra });
   };
 
   router.post(`${PAGE}/:clientId/:deviceId/sign-out`, accountForm(kit, {

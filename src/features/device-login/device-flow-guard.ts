@@ -63,7 +63,7 @@ export function deviceFlowGuard(deps: DeviceFlowGuardDeps): Middleware {
     ctx.status = status;
     ctx.type = 'html';
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = views.render('device-result.njk', context);
+    ctx.body = views.render('device-login/result.njk', context);
   };
 
   const locked = (ctx: Context, wait: number) => {

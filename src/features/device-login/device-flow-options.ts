@@ -70,7 +70,7 @@ export function deviceFlowOptions(views: Views) {
       if (err?.name === 'AbortedError') {
         note(ctx, 'denied');
         ctx.status = 200;
-        return page(ctx, 'device-result.njk', {
+        return page(ctx, 'device-login/result.njk', {
           status: 'error', title: 'Sign-in denied',
           message: 'The device was not signed in. If you did not start this sign-in, there is nothing else to do.',
         });
@@ -88,7 +88,7 @@ export function deviceFlowOptions(views: Views) {
       } else if (err?.name === 'NotFoundError') [error, outcome] = ['This sign-in request no longer exists. Start again on your device.', 'expired'];
       else if (err || out) [error, outcome] = [out?.error === 'invalid_request' ? 'This page has expired. Enter the code again.' : 'Something went wrong. Enter the code again.', 'error'];
       note(ctx, outcome);
-      page(ctx, 'device-code.njk', {
+      page(ctx, 'device-login/code.njk', {
         action: ctx.oidc.urlFor('code_verification'), xsrf: xsrfOf(form), error,
         userCode: typeof err?.userCode === 'string' ? err.userCode.slice(0, 32) : '',
       });
@@ -98,7 +98,7 @@ export function deviceFlowOptions(views: Views) {
       const code = ctx.oidc.entities.DeviceCode;
       const deviceName = str(deviceInfo?.name) ?? str(code?.params?.[DEVICE_NAME_PARAM]);
       note(ctx, 'confirm', { clientId: client.clientId, deviceName });
-      page(ctx, 'device-confirm.njk', {
+      page(ctx, 'device-login/confirm.njk', {
         form, userCode, clientName: client.clientName ?? client.clientId, deviceName,
         ip: str(deviceInfo?.ip), userAgent: str(deviceInfo?.ua), requested: whenText(code?.iat),
       });
@@ -108,7 +108,7 @@ export function deviceFlowOptions(views: Views) {
       const code = ctx.oidc.entities.DeviceCode;
       const deviceName = str(code?.deviceInfo?.name) ?? str(code?.params?.[DEVICE_NAME_PARAM]);
       note(ctx, 'approved', { clientId: ctx.oidc.client?.clientId, deviceName });
-      page(ctx, 'device-result.njk', {
+      page(ctx, 'device-login/result.njk', {
         status: 'ok', title: 'Device signed in',
         message: `${clientName(ctx)}${deviceName ? ` on “${deviceName}”` : ''} is now signed in to your account. You can close this window and return to your device.`,
       });

@@ -25,7 +25,7 @@ export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps
   async function renderEnroll(ctx: Context, s: MfaStep, error?: string) {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
-    ctx.body = views.render('mfa-enroll.njk', {
+    ctx.body = views.render('mfa/enroll.njk', {
       uid: s.d.uid, clientName: await clientNameOf(provider, s.d), csrf: issueCsrfToken(ctx, s.d.uid), decision: s.decision, error,
       otp: s.decision.webauthnOnly ? undefined : await mfa.startOtpSetup(s.account),
     });
@@ -33,7 +33,7 @@ export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps
 
   function renderCodes(ctx: Context, s: MfaStep, codes: string[] | undefined) {
     ctx.type = 'html';
-    ctx.body = views.render('mfa-recovery-codes.njk', { uid: s.d.uid, csrf: issueCsrfToken(ctx, s.d.uid), codes, continueUrl: `/interaction/${s.d.uid}/mfa/continue` });
+    ctx.body = views.render('mfa/recovery-codes.njk', { uid: s.d.uid, csrf: issueCsrfToken(ctx, s.d.uid), codes, continueUrl: `/interaction/${s.d.uid}/mfa/continue` });
   }
 
   router.get('/interaction/:uid/mfa/enroll', async (ctx) => renderEnroll(ctx, await step(ctx)));

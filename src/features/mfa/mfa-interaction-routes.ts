@@ -50,7 +50,7 @@ export function registerMfaInteractionRoutes(router: Router, deps: MfaInteractio
   async function render(ctx: Context, s: MfaStep, extra: { error?: string; method?: string } = {}) {
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
-    ctx.body = views.render('mfa-challenge.njk', {
+    ctx.body = views.render('mfa/challenge.njk', {
       uid: s.d.uid, clientName: await clientNameOf(provider, s.d), csrf: issueCsrfToken(ctx, s.d.uid), decision: s.decision,
       // A security key first when the user has one (phishing-resistant); the app and recovery codes stay offered.
       username: s.account.username, method: extra.method ?? (s.decision.webauthnOnly || s.decision.hasKeys || !s.decision.hasOtp ? 'webauthn' : 'otp'),

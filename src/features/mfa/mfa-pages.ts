@@ -45,7 +45,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
 
   async function renderManage(ctx: Context, p: Principal, error?: string, shown?: Record<string, unknown>) {
     const [factors, req] = await Promise.all([mfa.factors(p.account.id), mfa.requirement(p.account.id)]);
-    kit.render(ctx, p, 'account/mfa.njk', {
+    kit.render(ctx, p, 'mfa/mfa.njk', {
       factors, otp: factors.find((f) => f.type === 'otp'), keys: factors.filter((f) => f.type === 'webauthn'), requirement: req,
       shown: shown?.page === MANAGE ? shown : undefined, mayTurnOff: !req.enforced,
       recoveryLeft: await mfa.recoveryCodesLeft(p.account.id), error, flash: FLASH[String(ctx.query.done ?? '')],
@@ -62,14 +62,14 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
     const p = await kit.signedIn(ctx);
     if (!p) return;
     await guarded(ctx, p, 'set up an authenticator app', async () => {
-      kit.render(ctx, p, 'account/mfa-authenticator.njk', { setup: await mfa.startOtpSetup(p.account) });
+      kit.render(ctx, p, 'mfa/authenticator.njk', { setup: await mfa.startOtpSetup(p.account) });
     });
   });
 
   router.post('/account/mfa/authenticator', accountForm(kit, {
     schema: z.object({ code: field().transform((v) => v.trim()).refine((v) => /^\d{6}$/.test(v), 'Enter the 6-digit code shown in your authenticator app.') }),
     sudo: 'set up an authenticator app', back,
-    rerender: async (ctx, p, f) => kit.render(ctx, p, 'account/mfa-authenticator.njk', { setup: await mfa.startOtpSetup(p.account), error: f.error }),
+    rerender: async (ctx, p, f) => kit.render(ctx, p, 'mfa/authenticator.njk', { setup: await mfa.startOtpSetup(p.account), error: f.error }),
     change: async (ctx, p, form) => {
       const { recoveryCodes } = await mfa.confirmOtpSetup(p.account, form.code, requestInfo(ctx));
       await deps.mfa.sessions.keep(p.sessionUid!);
@@ -115,7 +115,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
     if (!p) return;
     const next = typeof ctx.query.next === 'string' && /^\/(?![/\\])/.test(ctx.query.next) ? ctx.query.next : '/account';
     const factors = await mfa.factors(p.account.id);
-    kit.render(ctx, p, 'account/verify.njk', { next, hasMfa: factors.length > 0, hasOtp: factors.some((f) => f.type === 'otp'), hasKeys: factors.some((f) => f.type === 'webauthn') });
+    kit.render(ctx, p, 'mfa/verify.njk', { next, hasMfa: factors.length > 0, hasOtp: factors.some((f) => f.type === 'otp'), hasKeys: factors.some((f) => f.type === 'webauthn') });
   });
 
   const safeNext = (v: unknown) => (typeof v === 'string' && /^\/(?![/\\])/.test(v) ? v : '/account');
@@ -123,7 +123,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
     schema: z.object({ method: field(), code: field(), password: field(), next: field() }),
     rerender: async (ctx, p, f) => {
       const factors = await mfa.factors(p.account.id);
-      kit.render(ctx, p, 'account/verify.njk', { next: safeNext(f.form.next), hasMfa: factors.length > 0, hasOtp: factors.some((x) => x.type === 'otp'), hasKeys: factors.some((x) => x.type === 'webauthn'), error: f.error });
+      kit.render(ctx, p, 'mfa/verify.njk', { next: safeNext(f.form.next), hasMfa: factors.length > 0, hasOtp: factors.some((x) => x.type === 'otp'), hasKeys: factors.some((x) => x.type === 'webauthn'), error: f.error });
     },
     change: async (ctx, p, form) => {
       const factors = await mfa.factors(p.account.id);

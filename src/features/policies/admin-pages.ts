@@ -49,7 +49,7 @@ export function registerAdminPages({ router, nav, kit }: FeatureContext, deps: M
   async function render(ctx: Context, p: Principal, extra: { error?: string; flash?: string; editing?: { group: string; form: Record<string, string> }; confirm?: string } = {}) {
     const orgs = await organizations.administeredBy(p.account.id);
     const org = orgs.find((o) => o.name === ctx.query.org || o.name === ctx.params.org) ?? orgs[0];
-    if (!org) return kit.render(ctx, p, 'account/admin.njk', { org: undefined, ...extra });
+    if (!org) return kit.render(ctx, p, 'policies/admin.njk', { org: undefined, ...extra });
     const [effective, setHere] = await Promise.all([policies.effectiveAll(org.id), policies.setAt(orgScope(org.id))]);
     const members = await Promise.all((await organizations.members(org.id)).map(async (m) => {
       const account = await accounts.findById(m.accountId);
@@ -73,7 +73,7 @@ export function registerAdminPages({ router, nav, kit }: FeatureContext, deps: M
         };
       }),
     }));
-    kit.render(ctx, p, 'account/admin.njk', { org, orgs, members: members.filter(Boolean), groups: shown, error: extra.error, flash: extra.flash });
+    kit.render(ctx, p, 'policies/admin.njk', { org, orgs, members: members.filter(Boolean), groups: shown, error: extra.error, flash: extra.flash });
   }
 
   router.get(PAGE, async (ctx) => {

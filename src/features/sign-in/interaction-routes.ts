@@ -50,7 +50,7 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
 
   function renderLogin(ctx: Context, d: Details, name: string, extra: { error?: string; username?: string } = {}) {
     ctx.type = 'html';
-    ctx.body = views.render('login.njk', {
+    ctx.body = views.render('sign-in/login.njk', {
       uid: d.uid, clientName: name, csrf: issueCsrfToken(ctx, d.uid),
       username: extra.username ?? (typeof d.params.login_hint === 'string' ? d.params.login_hint : ''),
       error: extra.error,
@@ -82,7 +82,7 @@ export function registerInteractionRoutes(router: Router, { provider, accounts, 
       if (isFirstParty(client)) return void await finishInteraction(ctx, d, { consent: { grantId: await grantConsent(d) } });
       const scopes = String(d.params.scope ?? '').split(' ').filter(Boolean);
       ctx.type = 'html';
-      ctx.body = views.render('consent.njk', {
+      ctx.body = views.render('sign-in/consent.njk', {
         uid: d.uid, clientName: name, csrf: issueCsrfToken(ctx, d.uid),
         scopes: scopes.map((s) => ({ name: s, label: SCOPE_LABELS[s] ?? s })),
       });

@@ -28,7 +28,7 @@ export function registerSshKeyPages(router: Router, deps: { kit: AccountPageKit;
     // A pasted private key is never sent back; a public key that was refused is kept for correcting.
     const form = { ...extra.form, key: /PRIVATE KEY/.test(extra.form?.key ?? '') ? '' : extra.form?.key ?? '' };
     const fieldError = extra.field === 'key' || extra.field === 'expiresAt' ? extra.field : undefined;
-    kit.render(ctx, p, 'account/ssh-keys.njk', {
+    kit.render(ctx, p, 'ssh-keys/ssh-keys.njk', {
       keys: list, form, error: extra.error, errorAtField: fieldError, flash: extra.flash, today: new Date(now()).toISOString().slice(0, 10),
     });
   }

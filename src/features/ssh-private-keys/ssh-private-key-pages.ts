@@ -27,7 +27,7 @@ export function registerSshPrivateKeyPages(router: Router, deps: { kit: AccountP
 
   async function show(ctx: Context, p: Principal, extra: Partial<FormFailure> & { flash?: string; created?: boolean; open?: boolean } = {}) {
     const [list, uses] = await Promise.all([keys.list(p.account), keys.uses(p.account, 20)]);
-    kit.render(ctx, p, 'account/ssh-private-keys.njk', {
+    kit.render(ctx, p, 'ssh-private-keys/ssh-private-keys.njk', {
       keys: list.map(presentPrivateKey), uses: uses.map(presentUse), form: extra.form ?? {}, error: extra.error, flash: extra.flash,
       created: extra.created, open: extra.open || Boolean(extra.error) || ctx.query.new !== undefined,
     });

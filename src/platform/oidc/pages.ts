@@ -26,14 +26,14 @@ export function createPages(views: Views) {
     },
     async logoutSource(ctx: KoaContextWithOIDC, form: string) {
       ctx.type = 'html';
-      ctx.body = views.render('logout.njk', {
+      ctx.body = views.render('sign-in/logout.njk', {
         form,
         clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId,
       });
     },
     async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
       ctx.type = 'html';
-      ctx.body = views.render('logged-out.njk', { clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId });
+      ctx.body = views.render('sign-in/logged-out.njk', { clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId });
     },
   };
 }

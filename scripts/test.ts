@@ -12,7 +12,7 @@
  *     mongodb-memory-server, else FerretDB) in a temporary directory, removed at the end.
  * Exported to the tests: MONGODB_URI, FERRETDB_BIN, CHROMIUM_PATH.
  *
- * Arguments go to jest: `npm test -- test/sign-in.test.ts`. The exit status is the first failing
+ * Arguments go to jest: `npm test -- test/sign-in/`. The exit status is the first failing
  * step's (or 0); SIGINT/SIGTERM stop the running step and the database, then exit 130/143. The last
  * lines are jest's counts as one plain line ("jest: N passed, N failed, N skipped") and the status.
  */

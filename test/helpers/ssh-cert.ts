@@ -1,7 +1,7 @@
 /**
  * Helpers for SSH certificate tests: OpenSSH's own tools read what Keyward issues
  * (`ssh-keygen -L` for certificates, `ssh-keygen -Q` against a KRL), and a real sshd on a
- * loopback port (the minimal bits of test/ssh-sshd.test.ts, copied rather than shared).
+ * loopback port (the minimal bits of test/ssh-keys/ssh-sshd.test.ts, copied rather than shared).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The delay rule, without a database: free attempts, doubling delays up to a cap, the lock, and
- * the reset window. The reservations against the repository are covered by test/throttle.test.ts.
+ * the reset window. The reservations against the repository are covered by test/platform/throttle.test.ts.
  */
 import { ThrottleService, countedFailures, waitSeconds, type ThrottleRule } from './throttle-service.ts';
 

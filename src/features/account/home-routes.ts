@@ -39,6 +39,8 @@ export function registerHomeRoutes(router: Router, deps: { provider: Provider; a
       client_id: CONSOLE_CLIENT_ID, response_type: 'code', scope: 'openid profile', state,
       redirect_uri: `${baseUrl}/signin/callback`,
       code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+      // "Sign in again" from Confirm it's you: a fresh sign-in (which counts as the verification), even with a session.
+      ...(ctx.query.reauth === '1' ? { prompt: 'login' } : {}),
     }).toString();
     ctx.redirect(url.toString());
   });

@@ -110,12 +110,21 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
     },
   }));
 
+  /**
+   * Signing in again always counts as the verification (with a second factor where the account has
+   * one). For an account that signs in through its organization's identity provider it is the only
+   * way: such accounts have no password of their own.
+   */
+  const verifyChoices = (p: Principal, next: string) => ({
+    federated: p.amr.includes('fed'), reauthUrl: `/signin?reauth=1&next=${encodeURIComponent(next)}`,
+  });
+
   router.get('/account/verify', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
     const next = typeof ctx.query.next === 'string' && /^\/(?![/\\])/.test(ctx.query.next) ? ctx.query.next : '/account';
     const factors = await mfa.factors(p.account.id);
-    kit.render(ctx, p, 'mfa/verify.njk', { next, hasMfa: factors.length > 0, hasOtp: factors.some((f) => f.type === 'otp'), hasKeys: factors.some((f) => f.type === 'webauthn') });
+    kit.render(ctx, p, 'mfa/verify.njk', { next, ...verifyChoices(p, next), hasMfa: factors.length > 0, hasOtp: factors.some((f) => f.type === 'otp'), hasKeys: factors.some((f) => f.type === 'webauthn') });
   });
 
   const safeNext = (v: unknown) => (typeof v === 'string' && /^\/(?![/\\])/.test(v) ? v : '/account');
@@ -123,7 +132,7 @@ export function registerMfaPages({ router, nav, kit }: FeatureContext, deps: Mfa
     schema: z.object({ method: field(), code: field(), password: field(), next: field() }),
     rerender: async (ctx, p, f) => {
       const factors = await mfa.factors(p.account.id);
-      kit.render(ctx, p, 'mfa/verify.njk', { next: safeNext(f.form.next), hasMfa: factors.length > 0, hasOtp: factors.some((x) => x.type === 'otp'), hasKeys: factors.some((x) => x.type === 'webauthn'), error: f.error });
+      kit.render(ctx, p, 'mfa/verify.njk', { next: safeNext(f.form.next), ...verifyChoices(p, safeNext(f.form.next)), hasMfa: factors.length > 0, hasOtp: factors.some((x) => x.type === 'otp'), hasKeys: factors.some((x) => x.type === 'webauthn'), error: f.error });
     },
     change: async (ctx, p, form) => {
       const factors = await mfa.factors(p.account.id);

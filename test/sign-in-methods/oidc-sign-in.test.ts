@@ -188,6 +188,7 @@ describe('MFA for federated sign-ins (enforce-mfa on beta)', () => {
     const idToken = await r.exchange(r.hop.url);
     expect(idToken.amr).toEqual(['fed', 'pwd', 'otp', 'mfa']);
     expect(idToken.acr).toBe('urn:keyward:acr:mfa');
+    expect(idToken.upstream_acr).toBe('urn:acme:mfa'); // the IdP's own acr, next to Keyward's
     const event = await k.db.collection('audit_events').findOne({ type: 'sign_in.federated', 'details.externalId': 'acme-dana' });
     expect(event?.details).toMatchObject({ upstreamAmr: 'pwd otp', acr: 'urn:acme:mfa' });
   });
@@ -195,7 +196,9 @@ describe('MFA for federated sign-ins (enforce-mfa on beta)', () => {
   test('skipMfaVerification on trusts the IdP even when it reports no second factor of its own', async () => {
     const r = await federated('beta', 'beta-trusted', 'fern');
     expect(r.hop.url).toMatch(/^https:\/\/rp\.example\.test\/cb\?code=/);
-    expect((await r.exchange(r.hop.url)).amr).toEqual(['fed', 'pwd', 'mfa']);
+    const idToken = await r.exchange(r.hop.url);
+    expect(idToken.amr).toEqual(['fed', 'pwd', 'mfa']);
+    expect(idToken.upstream_acr).toBeUndefined(); // the IdP said no acr
   });
 });
 

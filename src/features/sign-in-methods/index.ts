@@ -25,11 +25,21 @@ export async function compose(p: Platform): Promise<Composed<{ service: SignInMe
     organizationById: (id) => p.organizations.findById(id), policies: p.policies, audit: p.audit, throttle: p.throttle,
     rules: p.config.throttle, once: p.once,
   });
-  const pages = signInPages({ provider: p.provider, views: p.views, service, repo, once: p.once, baseUrl: p.config.baseUrl, now: p.now });
+  const pages = signInPages({ provider: p.provider, views: p.views, service, repo, once: p.once, baseUrl: p.config.baseUrl, now: p.now, sessionSeconds: p.config.ttl.sessionSeconds });
   return {
     provides: { service, hooks: pages.hooks },
     feature: {
       name: 'sign-in-methods',
+      // The upstream IdP's own acr of a federated sign-in (skipMfaVerification or not), next to Keyward's acr.
+      providerOptions: {
+        claims: {
+          scope: 'openid', names: ['upstream_acr'],
+          async values(accountId, token) {
+            const found = token?.authTime ? await repo.findUpstream(accountId, token.authTime) : undefined;
+            return found?.acr ? { upstream_acr: found.acr } : {};
+          },
+        },
+      },
       beforeProvider: [pages.sectorIdentifier],
       register: ({ router, api, nav, kit }) => {
         pages.register(router);

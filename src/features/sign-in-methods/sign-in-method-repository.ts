@@ -46,11 +46,15 @@ export interface SsoTransaction {
   codeVerifier: string;
   nonce: string;
   expiresAt: Date;
-  /** Set by the callback: the account signed in, and the amr/acr to record. */
-  result?: { accountId: string; amr: string[]; acr: string };
+  /** Set by the callback: the account signed in, the amr/acr to record, and the upstream's own acr and amr. */
+  result?: { accountId: string; amr: string[]; acr: string; upstream?: { acr?: string; amr: string[] } };
 }
 
+/** What the upstream IdP said about a federated sign-in, kept while the session may last (keyed `<accountId>:<authTime>`). */
+export interface UpstreamSignIn { acr?: string; amr: string[]; methodId: string; expiresAt: Date }
+
 interface MethodDoc extends Omit<StoredMethod, 'id'> { _id: string }
+interface UpstreamDoc extends UpstreamSignIn { _id: string }
 interface LinkDoc extends ExternalIdentity { _id: string }
 interface TxDoc extends Omit<SsoTransaction, 'id'> { _id: string }
 
@@ -87,6 +91,14 @@ const txSchema = new Schema<TxDoc>({
   result: { type: Schema.Types.Mixed },
 }, { collection: 'sso_transactions', versionKey: false });
 
+const upstreamSchema = new Schema<UpstreamDoc>({
+  _id: { type: String, required: true },
+  acr: String,
+  amr: { type: [String], default: [] },
+  methodId: { type: String, required: true },
+  expiresAt: { type: Date, required: true },
+}, { collection: 'upstream_sign_ins', versionKey: false });
+
 const toMethod = ({ _id, ...rest }: MethodDoc): StoredMethod => ({ ...rest, id: _id, settings: rest.settings ?? {}, sealed: rest.sealed ?? {} });
 const toLink = ({ _id: _i, ...rest }: LinkDoc): ExternalIdentity => rest;
 const linkId = (methodId: string, externalId: string) => `${methodId}:${externalId}`;
@@ -95,12 +107,14 @@ export class SignInMethodRepository {
   readonly #methods: Model<MethodDoc>;
   readonly #links: Model<LinkDoc>;
   readonly #tx: Model<TxDoc>;
+  readonly #upstream: Model<UpstreamDoc>;
   readonly #now: () => number;
 
   constructor(conn: Connection, now: () => number) {
     this.#methods = conn.models.SignInMethod as Model<MethodDoc> ?? conn.model<MethodDoc>('SignInMethod', methodSchema);
     this.#links = conn.models.ExternalIdentity as Model<LinkDoc> ?? conn.model<LinkDoc>('ExternalIdentity', linkSchema);
     this.#tx = conn.models.SsoTransaction as Model<TxDoc> ?? conn.model<TxDoc>('SsoTransaction', txSchema);
+    this.#upstream = conn.models.UpstreamSignIn as Model<UpstreamDoc> ?? conn.model<UpstreamDoc>('UpstreamSignIn', upstreamSchema);
     this.#now = now;
   }
 
@@ -174,7 +188,20 @@ export class SignInMethodRepository {
     await this.#tx.deleteOne({ _id: id });
   }
 
+  async recordUpstream(accountId: string, authTime: number, record: UpstreamSignIn): Promise<void> {
+    await this.#upstream.replaceOne({ _id: `${accountId}:${authTime}` }, record, { upsert: true });
+  }
+
+  async findUpstream(accountId: string, authTime: number): Promise<UpstreamSignIn | undefined> {
+    const doc = await this.#upstream.findById(`${accountId}:${authTime}`).lean<UpstreamDoc>();
+    if (!doc || doc.expiresAt.getTime() <= this.#now()) return undefined;
+    const { _id: _i, ...rest } = doc;
+    return rest;
+  }
+
   async sweepExpired(): Promise<void> {
-    await this.#tx.deleteMany({ expiresAt: { $lte: new Date(this.#now()) } });
+    const expired = { expiresAt: { $lte: new Date(this.#now()) } };
+    await this.#tx.deleteMany(expired);
+    await this.#upstream.deleteMany(expired);
   }
 }

@@ -35,6 +35,8 @@ export const CALLBACK_PATH = '/api/auth/sso/oidc/callback';
 export interface SignInPagesDeps {
   provider: Provider; views: Views; service: SignInMethodService; repo: SignInMethodRepository; once: OnceClaims;
   baseUrl: string; now: () => number;
+  /** How long a provider session may last (how long the upstream's acr of its sign-in is kept). */
+  sessionSeconds: number;
 }
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest();
@@ -46,7 +48,7 @@ export function federatedEvidence(m: StoredMethod, upstreamAmr: string[]): { amr
 }
 
 export function signInPages(deps: SignInPagesDeps) {
-  const { provider, views, service, repo, once, baseUrl, now } = deps;
+  const { provider, views, service, repo, once, baseUrl, now, sessionSeconds } = deps;
 
   function browserBinding(ctx: Context): string {
     const current = ctx.cookies.get(BROWSER_COOKIE, { signed: true });
@@ -142,7 +144,7 @@ export function signInPages(deps: SignInPagesDeps) {
       const identity = await redeem(await service.relyingParty(m), new URL(`${baseUrl}${CALLBACK_PATH}?${ctx.querystring}`),
         { state, nonce: tx.nonce, codeVerifier: tx.codeVerifier });
       const { account } = await service.resolveOidc(m, identity, requestInfo(ctx));
-      await repo.saveTransaction({ ...tx, result: { accountId: account.id, ...federatedEvidence(m, identity.amr) } });
+      await repo.saveTransaction({ ...tx, result: { accountId: account.id, ...federatedEvidence(m, identity.amr), upstream: { acr: identity.acr, amr: identity.amr } } });
       ctx.status = 303;
       ctx.redirect(`/interaction/${tx.interactionUid}/sso/done?state=${encodeURIComponent(state)}`);
     });
@@ -156,7 +158,12 @@ export function signInPages(deps: SignInPagesDeps) {
       if (!(await once.claim(`sso-done:${state}`, tx.expiresAt))) throw mismatch();
       await repo.deleteTransaction(state);
       rememberDevice(ctx, tx.result.accountId);
-      await finishInteraction(ctx, d, { login: { accountId: tx.result.accountId, amr: tx.result.amr, acr: tx.result.acr, remember: true } });
+      // The sign-in's time is set here so the upstream's own acr can be found again by it (`upstream_acr` claim).
+      const ts = Math.floor(Date.now() / 1000); // the provider's own clock, from which it sets the session's loginTs
+      if (tx.result.upstream?.acr) {
+        await repo.recordUpstream(tx.result.accountId, ts, { ...tx.result.upstream, methodId: tx.methodId, expiresAt: new Date(now() + sessionSeconds * 1000) });
+      }
+      await finishInteraction(ctx, d, { login: { accountId: tx.result.accountId, amr: tx.result.amr, acr: tx.result.acr, remember: true, ts } });
     });
 
     router.post('/interaction/:uid/ldap/:methodId', async (ctx) => {

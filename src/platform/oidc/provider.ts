@@ -25,6 +25,11 @@ export interface ProviderOptions {
   interactionPolicy?: NonNullable<Configuration['interactions']>['policy'];
   /** Provider features (merged over Keyward's own). */
   features?: Configuration['features'];
+  /**
+   * Claims of a scope that the feature answers (in ID tokens and userinfo): `values` gets the
+   * account and the code or token being used (its `authTime` names the sign-in behind it).
+   */
+  claims?: { scope: string; names: string[]; values(accountId: string, token: { authTime?: number } | undefined): Promise<Record<string, unknown>> };
   /** Extra authorization parameters and their validators. */
   extraParams?: Record<string, (ctx: KoaContextWithOIDC, value: string | undefined, client: unknown) => void | Promise<void>>;
 }
@@ -47,6 +52,7 @@ export interface ProviderDeps {
 
 export function createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, options }: ProviderDeps): Provider {
   const policies = options.flatMap((o) => (o.interactionPolicy ? [o.interactionPolicy] : []));
+  const claimSources = options.flatMap((o) => (o.claims ? [o.claims] : []));
   if (policies.length > 1) throw new Error('more than one feature brings an interaction policy');
   const pages = createPages(views);
   const t = config.ttl;
@@ -79,11 +85,11 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
       'openid', 'offline_access', 'profile', 'email', 'ssh-authorized-keys', 'ssh-private-keys:sign', 'ssh-private-keys:read',
       ...config.apiResources.flatMap((r) => r.scope.split(' ').filter(Boolean)),
     ])],
-    claims: {
+    claims: claimsByScope({
       openid: ['sub', 'amr', 'acr', 'auth_time'],
       profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', 'zoneinfo', 'updated_at'],
       email: ['email', 'email_verified'],
-    },
+    }, claimSources),
     responseTypes: ['code'],
     // DPoP (on by default): the proof algorithms Keyward's own routes accept too (dpop-proof.ts).
     enabledJWA: { dPoPSigningAlgValues: [...DPOP_ALGORITHMS] },
@@ -142,13 +148,15 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
     acrValues: [ACR_PWD, ACR_MFA],
     loadExistingGrant: autoGrantFirstParty,
     renderError: pages.renderError,
-    async findAccount(_ctx: KoaContextWithOIDC, id: string) {
+    async findAccount(_ctx: KoaContextWithOIDC, id: string, token?: object) {
       const account = await accounts.findById(id);
       if (!account || account.disabled) return undefined;
       return {
         accountId: id,
         async claims(): Promise<UnknownObject & { sub: string }> {
+          const contributed = await Promise.all(claimSources.map((c) => c.values(id, token as { authTime?: number } | undefined)));
           return {
+            ...Object.assign({}, ...contributed),
             sub: id,
             name: account.displayName,
             preferred_username: account.username,
@@ -183,4 +191,11 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
   provider.use(laxWithoutSecure());
   provider.use(discoveryFromIssuer(config.issuer));
   return provider;
+}
+
+/** Keyward's claims per scope, with the features' claims added to their scopes. */
+function claimsByScope(own: Record<string, string[]>, sources: NonNullable<ProviderOptions['claims']>[]): Record<string, string[]> {
+  const all = { ...own };
+  for (const c of sources) all[c.scope] = [...new Set([...(all[c.scope] ?? []), ...c.names])];
+  return all;
 }

@@ -174,11 +174,15 @@ const AT_FIELD: [RegExp, string][] = [
 export function atField(type: FormType, err: unknown): unknown {
   if (!isAppError(err)) return err;
   const names = FORMS[type].map((f) => f.name).sort((a, b) => b.length - a.length);
-  let field = names.find((n) => new RegExp(`(^|[\\s(])${n}\\b`).test(err.message));
+  const at = (n: string) => err.message.search(new RegExp(`(^|[\\s(])${n}\\b`));
+  // The field the message is about: the first one it names.
+  let field = names.filter((n) => at(n) >= 0).sort((a, b) => at(a) - at(b))[0];
   field ??= AT_FIELD.find(([re]) => re.test(err.message))?.[1];
   if (field === 'url' && type === 'oidc') field = 'issuer';
   let message = err.message;
-  for (const n of names) message = message.replace(new RegExp(`(^|[\\s(])${n}\\b`, 'g'), (_m, pre: string) => `${pre}${labelOf(type, n)}`);
+  for (const n of names) {
+    message = message.replace(new RegExp(`(^|[\\s(])${n}\\b`, 'g'), (_m, pre: string) => `${pre}${pre ? labelOf(type, n).toLowerCase() : labelOf(type, n)}`);
+  }
   const code = err.code === 'unavailable' ? 'validation_failed' : err.code;
   if (!field && code === err.code && message === err.message) return err;
   return new AppError(code, message, { params: err.params, fieldErrors: field ? [{ type: 'field', code: 'invalid', pointer: `#/${field}` }] : [], cause: err });

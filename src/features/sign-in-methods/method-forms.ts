@@ -176,7 +176,7 @@ export function atField(type: FormType, err: unknown): unknown {
   const names = FORMS[type].map((f) => f.name).sort((a, b) => b.length - a.length);
   const at = (n: string) => err.message.search(new RegExp(`(^|[\\s(])${n}\\b`));
   // The field the message is about: the first one it names.
-  let field = names.filter((n) => at(n) >= 0).sort((a, b) => at(a) - at(b))[0];
+  let field: string | undefined = names.filter((n) => at(n) >= 0).sort((a, b) => at(a) - at(b))[0];
   field ??= AT_FIELD.find(([re]) => re.test(err.message))?.[1];
   if (field === 'url' && type === 'oidc') field = 'issuer';
   let message = err.message;

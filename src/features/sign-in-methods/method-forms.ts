@@ -160,8 +160,10 @@ export function formSchema(type: FormType, editing: boolean) {
   });
 }
 
-const AT_FIELD: [RegExp, string][] = [
-  [/refused the service account/, 'bindPassword'], [/TLS certificate/, 'caCertificate'],
+/** Messages whose field is not the first one they name (and their wording on the page). */
+const AT_FIELD: [RegExp, string, string?][] = [
+  [/refused the service account/, 'bindPassword', 'The directory refused the service account: check the bind DN and the bind password.'],
+  [/TLS certificate/, 'caCertificate'],
   [/could not be used|private or local address|Cannot resolve|must use https/, 'url'],
   [/already (exists|in use)|duplicate|E11000/i, 'name'],
 ];
@@ -175,11 +177,11 @@ export function atField(type: FormType, err: unknown): unknown {
   if (!isAppError(err)) return err;
   const names = FORMS[type].map((f) => f.name).sort((a, b) => b.length - a.length);
   const at = (n: string) => err.message.search(new RegExp(`(^|[\\s(])${n}\\b`));
-  // The field the message is about: the first one it names.
-  let field: string | undefined = names.filter((n) => at(n) >= 0).sort((a, b) => at(a) - at(b))[0];
-  field ??= AT_FIELD.find(([re]) => re.test(err.message))?.[1];
+  const known = AT_FIELD.find(([re]) => re.test(err.message));
+  // Else the field the message is about: the first one it names.
+  let field: string | undefined = known?.[1] ?? names.filter((n) => at(n) >= 0).sort((a, b) => at(a) - at(b))[0];
   if (field === 'url' && type === 'oidc') field = 'issuer';
-  let message = err.message;
+  let message = known?.[2] ?? err.message;
   for (const n of names) {
     message = message.replace(new RegExp(`(^|[\\s(])${n}\\b`, 'g'), (_m, pre: string) => `${pre}${pre ? labelOf(type, n).toLowerCase() : labelOf(type, n)}`);
   }

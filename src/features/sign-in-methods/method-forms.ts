@@ -45,7 +45,7 @@ const JIT: FormField = {
 export const OIDC_FORM: FormField[] = [
   NAME, DISPLAY,
   {
-    name: 'issuer', label: 'Issuer URL', kind: 'text', section: 'main', placeholder: 'https://login.example.com',
+    name: 'issuer', label: 'Issuer URL', kind: 'text', section: 'main', required: true, placeholder: 'https://login.example.com',
     help: 'The identity provider\'s address; its settings are read from /.well-known/openid-configuration there.',
   },
   { name: 'discoverEndpoints', label: 'Discover the endpoints from the issuer', kind: 'checkbox', section: 'main', defaultOn: true, help: 'Turn off only for a provider without discovery; then fill in its endpoints below.' },

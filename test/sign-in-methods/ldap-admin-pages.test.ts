@@ -94,6 +94,16 @@ test('saving verifies the connection; an edit with a blank bind password keeps i
   const tested = await post(admin, EDIT, `${EDIT}/test`, fields); // the stored bind password, as saving would use it
   expect(tested.status).toBe(200);
   expect(tested.html).toContain('Connection works');
+  // Trying the stored bind password against settings not saved yet could send it elsewhere: sudo mode first.
+  const editPage = await (await admin.fetch(`${k.baseUrl}${EDIT}`)).text();
+  k.clock.offsetMs = 11 * 60_000;
+  try {
+    const late = await admin.postForm(`${k.baseUrl}${EDIT}/test`, { _csrf: formField(editPage, '_csrf'), ...fields, url: 'ldaps://ldap.attacker.example' });
+    expect(late.status).toBe(302);
+    expect(late.headers.get('location')).toBe(`/account/verify?next=${encodeURIComponent(EDIT)}`);
+  } finally {
+    k.clock.offsetMs = 0;
+  }
   const saved = await post(admin, EDIT, EDIT, fields);
   expect(saved).toMatchObject({ status: 303, location: `${PAGE}?org=dir&done=updated` });
   const after = await stored('corp-ldap');

@@ -12,10 +12,20 @@ import type { AccountService } from '../../platform/directory/account-service.ts
 import type { AuditService } from '../../platform/directory/audit-service.ts';
 import type { OrganizationService } from '../../platform/directory/organization-service.ts';
 import type { SignInMethodService } from './sign-in-method-service.ts';
+import { registerMethodAdminPages } from './method-admin-pages.ts';
+
+const DONE: Record<string, string> = {
+  linked: 'Identity linked.', unlinked: 'Identity unlinked.', created: 'Sign-in method added.', updated: 'Sign-in method saved.',
+  deleted: 'Sign-in method deleted, and the identities linked through it.',
+};
 
 export function registerSignInMethodAccountPages(
   { router, nav, kit }: Pick<FeatureContext, 'router' | 'nav' | 'kit'>,
-  deps: { service: SignInMethodService; organizations: OrganizationService; accounts: AccountService; audit: AuditService },
+  deps: {
+    service: SignInMethodService; organizations: OrganizationService; accounts: AccountService; audit: AuditService;
+    /** Keyward's redirect URI at an upstream OIDC provider (shown on the OIDC form). */
+    callbackUrl: string;
+  },
 ): void {
   const { service, organizations, accounts } = deps;
   // Shown only to people with a linked identity, and to administrators: the documented account structure stays as it is for everyone else.
@@ -39,7 +49,7 @@ export function registerSignInMethodAccountPages(
 
   async function renderAdmin(ctx: Context, p: Principal, extra: { error?: string; flash?: string } = {}) {
     const orgs = await organizations.administeredBy(p.account.id);
-    const org = orgs.find((o) => o.name === ctx.query.org) ?? orgs[0];
+    const org = orgs.find((o) => o.name === ctx.query.org || o.name === ctx.params.org) ?? orgs[0];
     if (!org) return kit.render(ctx, p, 'sign-in-methods/admin.njk', { org: undefined, ...extra });
     const methods = await service.list(org.id);
     const members = await Promise.all((await organizations.members(org.id)).map(async (m) => {
@@ -49,15 +59,19 @@ export function registerSignInMethodAccountPages(
       return { username: account.username, links: links.map((x) => ({ method: x.method.name, externalId: x.link.externalId })) };
     }));
     kit.render(ctx, p, 'sign-in-methods/admin.njk', {
-      org, orgs, methods: methods.map((m) => ({ ...m, skipMfa: m.settings.skipMfaVerification === true, jit: m.settings.allowNewUserCreation === true })),
+      org, orgs, methods: methods.map((m) => ({
+        ...m, skipMfa: m.settings.skipMfaVerification === true, jit: m.settings.allowNewUserCreation === true,
+        linkedMembers: members.filter((u) => u?.links.some((l) => l.method === m.name)).length,
+      })),
       linkable: methods.filter((m) => m.type !== 'password'), members: members.filter(Boolean), ...extra,
     });
   }
 
   router.get('/account/admin/sign-in-methods', async (ctx) => {
     const p = await kit.signedIn(ctx);
-    if (p) await renderAdmin(ctx, p, { flash: ctx.query.done === 'linked' ? 'Identity linked.' : ctx.query.done === 'unlinked' ? 'Identity unlinked.' : undefined });
+    if (p) await renderAdmin(ctx, p, { flash: DONE[String(ctx.query.done)] });
   });
+  registerMethodAdminPages({ router, kit }, { service, organizations, renderList: renderAdmin, callbackUrl: deps.callbackUrl });
 
   for (const action of ['link', 'unlink'] as const) {
     router.post(`/account/admin/sign-in-methods/:org/${action}`, async (ctx) => {

@@ -9,7 +9,7 @@ import type { Platform } from '../../platform/platform.ts';
 import type { SignInHooks } from '../sign-in/interaction-routes.ts';
 import { SignInMethodRepository } from './sign-in-method-repository.ts';
 import { DISABLE_PASSWORD_LOGIN, SignInMethodService } from './sign-in-method-service.ts';
-import { signInPages } from './sign-in-pages.ts';
+import { CALLBACK_PATH, signInPages } from './sign-in-pages.ts';
 import { registerSignInMethodRoutes } from './sign-in-method-routes.ts';
 import { registerSignInMethodAccountPages } from './account-pages.ts';
 
@@ -44,7 +44,9 @@ export async function compose(p: Platform): Promise<Composed<{ service: SignInMe
       register: ({ router, api, nav, kit }) => {
         pages.register(router);
         registerSignInMethodRoutes(api, { service, organizations: p.organizations });
-        registerSignInMethodAccountPages({ router, nav, kit }, { service, organizations: p.organizations, accounts: p.accounts, audit: p.audit });
+        registerSignInMethodAccountPages({ router, nav, kit }, {
+          service, organizations: p.organizations, accounts: p.accounts, audit: p.audit, callbackUrl: `${p.config.baseUrl}${CALLBACK_PATH}`,
+        });
       },
       sweep: () => repo.sweepExpired(),
     },

@@ -73,7 +73,8 @@ async function findUser(c: Client, s: LdapSettings, bindPassword: string | undef
     if (err instanceof InvalidCredentialsError) throw new AppError('validation_failed', 'The directory refused the service account (bindDN / bindPassword).');
     throw unreachable(s.url, err);
   }
-  const attributes = [s.usernameAttribute ?? 'uid', s.emailAttribute ?? 'mail', s.externalIdAttribute ?? 'entryUUID', s.displayNameAttribute ?? 'cn'];
+  // `||`, not `??`: a blank attribute (a form's empty field, or "" over REST) means the default, as in the service's mapping.
+  const attributes = [s.usernameAttribute || 'uid', s.emailAttribute || 'mail', s.externalIdAttribute || 'entryUUID', s.displayNameAttribute || 'cn'];
   const filter = (s.userFilter ?? DEFAULT_USER_FILTER).replaceAll('{username}', escapeFilterValue(username));
   let entries;
   try {

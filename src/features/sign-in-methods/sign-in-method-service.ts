@@ -141,6 +141,14 @@ export class SignInMethodService {
     }
   }
 
+  /** Tests a saved LDAP method with changes not saved yet (a blank bind password: the stored one), as patchLdap would. */
+  async testLdapPatch(org: Organization, name: string, patch: Partial<LdapInput>, actor: Actor): Promise<void> {
+    const m = await this.require(org, name, 'ldap');
+    this.#checkPrivateAddress(patch.allowPrivateAddress, m.settings.allowPrivateAddress as boolean | undefined, actor);
+    const { bindPassword, name: _n, displayName: _d, ...rest } = patch;
+    await testConnection({ ...m.settings, ...rest } as unknown as LdapSettings, bindPassword || this.#open(m).bindPassword);
+  }
+
   async testSavedLdap(org: Organization, name: string, user?: { username?: string; password?: string }): Promise<void> {
     const m = await this.require(org, name, 'ldap');
     const settings = m.settings as unknown as LdapSettings;

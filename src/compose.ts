@@ -39,6 +39,7 @@ import { foundationFeatures } from './foundation-features.ts';
 import { ChangeSignalRepository } from './repositories/change-signal-repository.ts';
 import { ChangeSignal, CREDENTIAL_REVOCATIONS } from './services/change-signal.ts';
 import { directoryCache } from './services/directory-cache.ts';
+import { TokenPayloadCache } from './features/token-cache/token-payload-cache.ts';
 import { composeCredentials, type CredentialsParts } from './credentials-composition.ts';
 import type { SudoGuard } from './services/sudo-service.ts';
 import { composeMfa, type MfaParts } from './mfa-composition.ts';
@@ -158,7 +159,8 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     }
 
     const views = createViews(root('views'), { productName: 'Keyward' });
-    const provider = createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, mfaDecision: mfa.decide });
+    const tokens = new TokenPayloadCache({ signal: revocations, ttlMs: config.tokenCacheMs, now });
+    const provider = createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, mfaDecision: mfa.decide, tokens });
     // --- SSH public keys for cluster login, SSH private keys for the platform (issue 6) ---
     const sshPublicRepo = new SshPublicKeyRepository(connection, now);
     const sshPrivateRepo = new SshPrivateKeyRepository(connection, now);

@@ -145,6 +145,12 @@ export const configSchema = z.object({
    * 0 reads the database every time.
    */
   directoryCacheMs: int(0, 3_600_000).default(60_000),
+  /**
+   * How long issued access and client-credentials tokens are kept in memory, so introspecting one
+   * costs no database read (token-payload-cache.ts): a revocation ends them at once here and within a
+   * revocation poll elsewhere. 0 reads the database every time.
+   */
+  tokenCacheMs: int(0, 3_600_000).default(60_000),
   /** SSH keys (issue 6): who may read users' authorized_keys lines (sshd's AuthorizedKeysCommand on clusters). */
   sshKeys: z.object({
     /** Serve GET /api/users/{username}/ssh-public-keys without a credential, as GitHub does. */

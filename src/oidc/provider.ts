@@ -8,6 +8,7 @@ import type { OidcPayloadRepository } from '../repositories/oidc-payload-reposit
 import type { OnceClaims } from '../repositories/once-marker-repository.ts';
 import type { Views } from '../http/views.ts';
 import { createAdapterClass } from './adapter.ts';
+import type { TokenPayloadCache } from '../features/token-cache/token-payload-cache.ts';
 import { isDatabaseUnavailable } from '../db/connect.ts';
 import { DEFAULT_RESOURCE, FIRST_PARTY, RESOURCE_SERVER, consoleClient, toClientMetadata } from './clients.ts';
 import { autoGrantFirstParty } from './first-party-grant.ts';
@@ -35,14 +36,16 @@ export interface ProviderDeps {
   now: () => number;
   views: Views;
   logger: Logger;
+  /** In-process memory of issued tokens (token-payload-cache.ts). */
+  tokens?: TokenPayloadCache;
 }
 
-export function createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, mfaDecision }: ProviderDeps): Provider {
+export function createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, mfaDecision, tokens }: ProviderDeps): Provider {
   const pages = createPages(views);
   const t = config.ttl;
   const configuration: Configuration = {
     adapter: createAdapterClass({
-      repo: payloads, revocations, once, now,
+      repo: payloads, revocations, once, now, tokens,
       consumedTtlSeconds: Math.max(t.authorizationCodeSeconds, t.refreshTokenSeconds, t.deviceCodeSeconds),
     }),
     clients: [...toClientMetadata(config.clients), consoleClient(config.baseUrl)],

@@ -147,7 +147,8 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
 
-    if (options.sweeps !== false) {
+    const sweeps = options.sweeps !== false && config.sweeps;
+    if (sweeps) {
       if (!ttl) logger.info({ event: 'db.ttl_unsupported', sweepIntervalSeconds: config.sweepIntervalSeconds }, 'the database has no TTL indexes; expired OIDC artefacts are swept periodically');
       const sweep = setInterval(() => {
         payloads.sweepExpired().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'sweep failed'));
@@ -179,7 +180,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       membersOf: async (organizationId) => (await orgRepo.membersOf(organizationId)).map((m) => m.accountId),
       hasSecondFactor: (accountId) => mfa.mfa.hasMfa(accountId),
     });
-    if (options.sweeps !== false) {
+    if (sweeps) {
       const credentialSweep = setInterval(() => {
         credentials.sweep().catch((err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, 'credential sweep failed'));
       }, config.sweepIntervalSeconds * 1000);
@@ -192,7 +193,7 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     const deviceLogin = await composeDeviceLogin({
       config, connection, now, provider, throttle, once, policies, organizations, accounts, audit, views, logger,
       signedIn: (ctx) => browserSession.authenticate(ctx),
-      sweeps: options.sweeps !== false,
+      sweeps,
     });
     closers.push(deviceLogin.stop);
 

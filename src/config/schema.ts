@@ -138,6 +138,13 @@ export const configSchema = z.object({
     throttle: z.object({ ip: throttleRule, account: throttleRule }),
   }),
   sweepIntervalSeconds: int(1, 86400),
+  /**
+   * Worker processes behind one port (node:cluster; features/workers/primary.ts). 1: Keyward runs in
+   * this one process. Each worker is a complete Keyward on the same database, as replicas are.
+   */
+  workers: int(1, 64).default(1),
+  /** Whether this process deletes expired rows periodically (with several replicas or workers, one is enough). */
+  sweeps: bool.default(true),
   apiResources: z.array(apiResourceSchema).default([]),
   /**
    * How long accounts, memberships, organizations, policies and 2-step factors are kept in memory

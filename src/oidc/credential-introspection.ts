@@ -10,7 +10,7 @@ import type Provider from 'oidc-provider';
 import { kindOf } from '../services/credential-format.ts';
 import type { PersonalCredentialService } from '../services/personal-credential-service.ts';
 import { peekForm } from '../http/middleware/body-peek.ts';
-import { RESOURCE_SERVER } from './clients.ts';
+import { RESOURCE_SERVER, clientProperty } from './clients.ts';
 import { authenticateClient, OAuthError, sendOAuthError } from './client-authentication.ts';
 
 /** The `client_id` reported for credentials that no OAuth client requested. */
@@ -34,7 +34,7 @@ export function credentialIntrospection(deps: { provider: Provider; credentials:
       const client = await authenticateClient(provider, ctx, params);
       ctx.set('Cache-Control', 'no-store');
       ctx.body = { active: false };
-      if (client.clientAuthMethod === 'none' || client.metadata()[RESOURCE_SERVER] !== true) return;
+      if (client.clientAuthMethod === 'none' || clientProperty(client, RESOURCE_SERVER) !== true) return;
       const found = await credentials.lookup(token);
       if ('problem' in found) return;
       const { credential, account } = found;

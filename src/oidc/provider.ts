@@ -10,7 +10,7 @@ import type { Views } from '../http/views.ts';
 import { createAdapterClass } from './adapter.ts';
 import type { TokenPayloadCache } from '../features/token-cache/token-payload-cache.ts';
 import { isDatabaseUnavailable } from '../db/connect.ts';
-import { DEFAULT_RESOURCE, FIRST_PARTY, RESOURCE_SERVER, consoleClient, toClientMetadata } from './clients.ts';
+import { DEFAULT_RESOURCE, FIRST_PARTY, RESOURCE_SERVER, clientProperty, consoleClient, toClientMetadata } from './clients.ts';
 import { autoGrantFirstParty } from './first-party-grant.ts';
 import { createPages } from './pages.ts';
 import { deviceExtraParams, deviceFlowOptions } from './device-flow.ts';
@@ -103,7 +103,7 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
         // Only confidential clients, and of those only resource servers may ask about others' tokens.
         async allowedPolicy(_ctx, caller, token) {
           if (caller.clientAuthMethod === 'none') return false;
-          return caller.metadata()[RESOURCE_SERVER] === true || token.clientId === caller.clientId;
+          return clientProperty(caller, RESOURCE_SERVER) === true || token.clientId === caller.clientId;
         },
       },
       // RFC 7009 §2.1: a client may revoke only the tokens issued to it, and is told when it tries another's.

@@ -55,9 +55,7 @@ export function createAdapterClass(deps: AdapterDeps): new (name: string) => Ada
     constructor(name: string) { this.name = name; }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      const ticket = deps.tokens?.ticket;
       await repo.upsert(this.name, id, payload as Record<string, unknown>, expiresIn);
-      if (ticket !== undefined) deps.tokens!.stored(this.name, id, payload as Record<string, unknown>, ticket);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {

@@ -76,16 +76,6 @@ export class RevocableCache<V> {
     return this.#get(key);
   }
 
-  /** The generation to pass to `remember` for a value about to be written (taken before the write). */
-  get ticket(): number {
-    return this.#o.signal.generation;
-  }
-
-  /** Remembers a value this process has just stored, unless a change was announced since `ticket`. */
-  remember(key: string, value: V, ticket: number): void {
-    this.#set(key, value, ticket);
-  }
-
   #get(key: string): V | undefined {
     if (!this.#usable) return undefined;
     const entry = this.#entries.get(key);

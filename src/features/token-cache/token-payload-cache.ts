@@ -1,7 +1,8 @@
 /**
  * In-process memory of the provider's access-token and client-credentials payloads, so that an
- * introspection (or any other lookup of a token) costs no database read once this process has
- * issued or read the token. Without it an introspection costs three finds by `_id`: the provider
+ * introspection (or any other lookup of a token) costs no database read once this process has read
+ * the token. Tokens are remembered when read, not when issued: a grant storm of tokens nobody
+ * introspects costs no memory and no extra work per grant. Without it an introspection costs three finds by `_id`: the provider
  * looks the value up as an AccessToken, a ClientCredentials token and a RefreshToken at once.
  *
  * Why it is safe (the credential cache's rules, on the same change signal: revocable-cache.ts):
@@ -64,16 +65,6 @@ export class TokenPayloadCache {
     if (!found) return undefined;
     // The caller whose load ran gets its own fresh object; the others a copy of what is kept.
     return loaded ?? JSON.parse(found.json) as TokenPayload;
-  }
-
-  /** The generation to pass to `stored` (take it before writing). */
-  get ticket(): number {
-    return this.#cache.ticket;
-  }
-
-  /** Remembers a payload this process has just written, unless a revocation was announced since `ticket`. */
-  stored(model: string, id: string, payload: TokenPayload, ticket: number): void {
-    if (REMEMBERED_MODELS.has(model)) this.#cache.remember(`${model}:${id}`, remembered(payload), ticket);
   }
 }
 

@@ -38,6 +38,7 @@ import type { SudoGuard } from './platform/auth/sudo-service.ts';
 import { createViews } from './platform/http/views.ts';
 import type { Feature } from './platform/feature.ts';
 import type { Platform } from './platform/platform.ts';
+import { TokenPayloadCache } from './platform/oidc/token-payload-cache.ts';
 import { createApp } from './app.ts';
 import * as account from './features/account/index.ts';
 import * as mfa from './features/mfa/index.ts';
@@ -158,12 +159,14 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
 
     if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
 
-    const provider = createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, options: features.flatMap((f) => (f.providerOptions ? [f.providerOptions] : [])) });
+    // Tokens once read are kept in memory, ended by the same change signal (token-payload-cache.ts).
+    const tokens = new TokenPayloadCache({ signal: revocations, ttlMs: config.tokenCacheMs, now });
+    const provider = createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, tokens, options: features.flatMap((f) => (f.providerOptions ? [f.providerOptions] : [])) });
     late.set(provider);
     for (const f of features) f.withProvider?.(provider);
     for (const f of features) if (f.stop) closers.push(f.stop);
 
-    if (options.sweeps !== false) {
+    if (options.sweeps !== false && config.sweeps) {
       if (!ttl) logger.info({ event: 'db.ttl_unsupported', sweepIntervalSeconds: config.sweepIntervalSeconds }, 'the database has no TTL indexes; expired OIDC artefacts are swept periodically');
       const failed = (what: string) => (err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, `${what} sweep failed`);
       const sweep = setInterval(() => {

@@ -1,4 +1,5 @@
 /** Entry point: configuration, composition, HTTP server, graceful shutdown. */
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ConfigError, loadConfigFromProcess } from './platform/config/load-config.ts';
@@ -9,6 +10,7 @@ import { createDevelopmentAdmin, initialAdminPasswordFile } from './platform/dir
 import { createLogger } from './platform/logging/logger.ts';
 import type { Config } from './platform/config/schema.ts';
 import type { Container } from './compose.ts';
+import { runPrimary } from './workers.ts';
 
 function fail(message: string): never {
   process.stderr.write(`\nkeyward: ${message}\n\n`);
@@ -24,6 +26,8 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
+// KEYWARD_WORKERS > 1: this process only runs the workers, each of which goes on below.
+if (config.workers > 1 && cluster.isPrimary) process.exit(await runPrimary(config, logger));
 // Until the server listens, a stop signal ends the process at once (the embedded database's exit hook
 // stops a FerretDB it started); from then on, shutdown() below finishes in-flight requests first.
 const stopEarly = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143);

@@ -1,4 +1,5 @@
 /** What lands in the database: hashes not passwords, sealed keys, encoded OIDC payloads, expiry on read. */
+import { atOnce } from '../helpers/at-once.ts';
 import { Browser, signIn } from '../helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from '../helpers/keyward.ts';
 import { RP_CALLBACK, testClients } from '../helpers/clients.ts';
@@ -71,6 +72,15 @@ test('expiry is enforced on read and expired rows are swept in batches', async (
   expect(await k.db.collection('oidc_access_token').countDocuments({ _id: 'tok1' as never })).toBe(1);
   expect(await repo.sweepExpired()).toBeGreaterThanOrEqual(1201);
   expect(await k.db.collection('oidc_access_token').countDocuments({ _id: 'tok1' as never })).toBe(0);
+  expect(await k.db.collection('oidc_client_credentials').countDocuments()).toBe(0);
+});
+
+test('sweeps asked for at once share one sweep, which removes every expired row once', async () => {
+  const repo = new OidcPayloadRepository(k.container.connection, Date.now);
+  await k.db.collection('oidc_client_credentials').insertMany(Array.from({ length: 1200 }, (_, i) => ({
+    _id: `old${i}` as never, payload: '{}', expiresAt: new Date(Date.now() - 1000),
+  })));
+  expect(await atOnce(8, () => repo.sweepExpired())).toEqual(Array(8).fill(1200));
   expect(await k.db.collection('oidc_client_credentials').countDocuments()).toBe(0);
 });
 

@@ -9,7 +9,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { kindOf } from './api-key-format.ts';
 import type { PersonalCredentialService } from './api-key-service.ts';
-import { RESOURCE_SERVER } from '../../platform/oidc/clients.ts';
+import { RESOURCE_SERVER, clientProperty } from '../../platform/oidc/clients.ts';
 
 /** The `client_id` reported for credentials that no OAuth client requested. */
 export const CREDENTIAL_CLIENT_IDS = { apikey: 'keyward-apikey', token: 'keyward-cli-token' } as const;
@@ -23,7 +23,7 @@ export function apiKeyIntrospection(deps: { credentials: PersonalCredentialServi
     const token = ctx.oidc.params?.token;
     const kind = typeof token === 'string' ? kindOf(token.trim()) : undefined;
     const client = ctx.oidc.client;
-    if (!kind || !client || client.clientAuthMethod === 'none' || client.metadata()[RESOURCE_SERVER] !== true) return;
+    if (!kind || !client || client.clientAuthMethod === 'none' || clientProperty(client, RESOURCE_SERVER) !== true) return;
     const found = await deps.credentials.lookup(token as string);
     if ('problem' in found) return;
     const { credential, account } = found;

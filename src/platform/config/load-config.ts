@@ -28,6 +28,8 @@ export const ENV_VARS: ReadonlyArray<readonly [string, string]> = [
   ['KEYWARD_ENCRYPTION_KEY', 'encryptionKeys'],
   ['KEYWARD_LOG_LEVEL', 'logLevel'],
   ['KEYWARD_ACCESS_LOG', 'accessLog'],
+  ['KEYWARD_WORKERS', 'workers'],
+  ['KEYWARD_SWEEPS', 'sweeps'],
   ['KEYWARD_CLIENTS', 'clients'],
   ['KEYWARD_AUTHORIZED_KEYS_SECRET', 'sshKeys.authorizedKeysSecret'],
   ['KEYWARD_AUTHORIZED_KEYS_PUBLIC', 'sshKeys.authorizedKeysPublic'],

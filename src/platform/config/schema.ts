@@ -138,6 +138,13 @@ export const configSchema = z.object({
     throttle: z.object({ ip: throttleRule, account: throttleRule }),
   }),
   sweepIntervalSeconds: int(1, 86400),
+  /**
+   * Worker processes behind one port (node:cluster; features/workers/primary.ts). 1: Keyward runs in
+   * this one process. Each worker is a complete Keyward on the same database, as replicas are.
+   */
+  workers: int(1, 64).default(1),
+  /** Whether this process deletes expired rows periodically (with several replicas or workers, one is enough). */
+  sweeps: bool.default(true),
   apiResources: z.array(apiResourceSchema).default([]),
   /**
    * How long accounts, memberships, organizations, policies and 2-step factors are kept in memory
@@ -145,6 +152,12 @@ export const configSchema = z.object({
    * 0 reads the database every time.
    */
   directoryCacheMs: int(0, 3_600_000).default(60_000),
+  /**
+   * How long issued access and client-credentials tokens are kept in memory, so introspecting one
+   * costs no database read (token-payload-cache.ts): a revocation ends them at once here and within a
+   * revocation poll elsewhere. 0 reads the database every time.
+   */
+  tokenCacheMs: int(0, 3_600_000).default(60_000),
   /** SSH keys (issue 6): who may read users' authorized_keys lines (sshd's AuthorizedKeysCommand on clusters). */
   sshKeys: z.object({
     /** Serve GET /api/users/{username}/ssh-public-keys without a credential, as GitHub does. */

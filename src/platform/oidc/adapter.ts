@@ -1,9 +1,13 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { OidcPayloadRepository } from './oidc-payload-repository.ts';
 import type { OnceClaims } from '../store/once-marker-repository.ts';
+import type { TokenPayloadCache } from './token-payload-cache.ts';
 
-/** Models whose removal ends access tokens that Keyward's API may have remembered as valid. */
-const REVOKING_MODELS = new Set(['AccessToken', 'Grant']);
+/**
+ * Models whose removal ends tokens that Keyward's API or the token cache may have remembered as
+ * valid (credential caches; token-payload-cache.ts).
+ */
+const REVOKING_MODELS = new Set(['AccessToken', 'ClientCredentials', 'Grant']);
 /**
  * Grant sources the provider checks the Grant of BEFORE consuming them. A replay of one of these
  * also deletes the Grant, so tokens the winner is still issuing are dead on arrival. A device
@@ -21,6 +25,8 @@ export interface AdapterDeps {
   /** How long a consumed marker is kept: at least the longest life of anything consumable. */
   consumedTtlSeconds: number;
   now: () => number;
+  /** Remembers access and client-credentials tokens in memory (token-payload-cache.ts); none: every find reads. */
+  tokens?: TokenPayloadCache;
 }
 
 /**
@@ -53,6 +59,7 @@ export function createAdapterClass(deps: AdapterDeps): new (name: string) => Ada
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      if (deps.tokens) return deps.tokens.find(this.name, id, () => repo.find(this.name, id)) as Promise<AdapterPayload | undefined>;
       return repo.find(this.name, id) as Promise<AdapterPayload | undefined>;
     }
 

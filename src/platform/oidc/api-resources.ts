@@ -8,7 +8,7 @@
  */
 import { errors, type Configuration } from 'oidc-provider';
 import type { ApiResourceConfig } from '../config/schema.ts';
-import { DEFAULT_RESOURCE } from './clients.ts';
+import { DEFAULT_RESOURCE, clientProperty } from './clients.ts';
 
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 
@@ -17,7 +17,7 @@ export function resourceIndicators(resources: ApiResourceConfig[]): ResourceIndi
   return {
     enabled: true,
     defaultResource(_ctx, client) {
-      const resource = client.metadata()[DEFAULT_RESOURCE];
+      const resource = clientProperty(client, DEFAULT_RESOURCE);
       return typeof resource === 'string' ? resource : undefined;
     },
     getResourceServerInfo(_ctx, identifier) {

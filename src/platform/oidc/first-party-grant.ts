@@ -1,8 +1,8 @@
 import type { KoaContextWithOIDC, Grant } from 'oidc-provider';
-import { FIRST_PARTY } from './clients.ts';
+import { FIRST_PARTY, clientProperty } from './clients.ts';
 
 export const isFirstParty = (client: { metadata(): Record<string, unknown> } | undefined): boolean =>
-  client?.metadata()[FIRST_PARTY] === true;
+  client !== undefined && clientProperty(client, FIRST_PARTY) === true;
 
 /**
  * oidc-provider's `loadExistingGrant`: the session's grant for the client if there is one; for a

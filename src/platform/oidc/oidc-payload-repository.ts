@@ -11,7 +11,7 @@
  * nested arrays, which FerretDB 1.x refuses; the fields the rare filtered operations need (grantId
  * for revocation, accountId for "sign out other sessions", expiry for the sweep) are top-level.
  * Expiry is enforced on read; a TTL index removes old rows where the server supports one,
- * otherwise `sweepExpired` does, in batches, so a mass expiry never holds the database for long.
+ * otherwise `sweepExpired` does, in paced batches, so a mass expiry never holds the database for long.
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 import { createIndexBestEffort } from '../db/connect.ts';
@@ -81,6 +81,7 @@ export class OidcPayloadRepository {
   readonly #lookup: Model<LookupDoc>;
   /** Pointers this process has written, with the expiry written (a later save may extend it). */
   readonly #pointed = new Map<string, number>();
+  #sweep: Promise<number> | undefined;
 
   constructor(conn: Connection, now: () => number) {
     this.#conn = conn;
@@ -216,18 +217,39 @@ export class OidcPayloadRepository {
   }
 
   /**
-   * Deletes expired rows, a batch at a time (ids first, then a delete by `_id`), so 10^5 rows
-   * expiring at once become many short writes between which requests are served.
+   * Deletes expired rows without stalling requests when 10^5 expire at once (BENCHMARKS.md,
+   * "The sweeper"): one query per collection finds the expired ids (one scan where the server has
+   * no index on `expiresAt`; it was one scan per batch), read SWEEP_BATCH at a time, and each batch
+   * is deleted by `_id`; after each batch the sweep pauses as long as the batch took, so it takes
+   * at most about half of the database's and the event loop's time. A sweep asked for while one
+   * runs joins it.
    */
-  async sweepExpired(): Promise<number> {
+  sweepExpired(): Promise<number> {
+    this.#sweep ??= this.#sweepExpired().finally(() => { this.#sweep = undefined; });
+    return this.#sweep;
+  }
+
+  async #sweepExpired(): Promise<number> {
     let removed = 0;
     const cutoff = new Date(this.#now());
     for (const { collection } of [...MODELS.map((m) => this.#model(m)), this.#lookup]) {
-      for (;;) {
-        const ids = (await collection.find({ expiresAt: { $lte: cutoff } }, { projection: { _id: 1 } }).limit(SWEEP_BATCH).toArray()).map((d) => d._id);
-        if (!ids.length) break;
-        removed += (await collection.deleteMany({ _id: { $in: ids } })).deletedCount ?? 0;
-        await new Promise((r) => setImmediate(r));
+      const cursor = collection.find({ expiresAt: { $lte: cutoff } }, { projection: { _id: 1 }, batchSize: SWEEP_BATCH });
+      let ids: unknown[] = [];
+      let started = performance.now();
+      const deleteBatch = async () => {
+        removed += (await collection.deleteMany({ _id: { $in: ids as never[] } })).deletedCount ?? 0;
+        ids = [];
+        await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(1, performance.now() - started))));
+        started = performance.now();
+      };
+      try {
+        for await (const doc of cursor) {
+          ids.push(doc._id);
+          if (ids.length >= SWEEP_BATCH) await deleteBatch();
+        }
+        if (ids.length) await deleteBatch();
+      } finally {
+        await cursor.close();
       }
     }
     return removed;

@@ -8,8 +8,9 @@ import type { OidcPayloadRepository } from './oidc-payload-repository.ts';
 import type { OnceClaims } from '../store/once-marker-repository.ts';
 import type { Views } from '../http/views.ts';
 import { createAdapterClass } from './adapter.ts';
+import type { TokenPayloadCache } from './token-payload-cache.ts';
 import { isDatabaseUnavailable } from '../db/connect.ts';
-import { DEFAULT_RESOURCE, FIRST_PARTY, RESOURCE_SERVER, consoleClient, toClientMetadata } from './clients.ts';
+import { DEFAULT_RESOURCE, FIRST_PARTY, RESOURCE_SERVER, clientProperty, consoleClient, toClientMetadata } from './clients.ts';
 import { autoGrantFirstParty } from './first-party-grant.ts';
 import { createPages } from './pages.ts';
 import { ACR_MFA, ACR_PWD } from '../auth/second-factor.ts';
@@ -48,9 +49,11 @@ export interface ProviderDeps {
   now: () => number;
   views: Views;
   logger: Logger;
+  /** In-process memory of issued tokens (token-payload-cache.ts). */
+  tokens?: TokenPayloadCache;
 }
 
-export function createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, options }: ProviderDeps): Provider {
+export function createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, options, tokens }: ProviderDeps): Provider {
   const policies = options.flatMap((o) => (o.interactionPolicy ? [o.interactionPolicy] : []));
   const claimSources = options.flatMap((o) => (o.claims ? [o.claims] : []));
   if (policies.length > 1) throw new Error('more than one feature brings an interaction policy');
@@ -58,7 +61,7 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
   const t = config.ttl;
   const configuration: Configuration = {
     adapter: createAdapterClass({
-      repo: payloads, revocations, once, now,
+      repo: payloads, revocations, once, now, tokens,
       consumedTtlSeconds: Math.max(t.authorizationCodeSeconds, t.refreshTokenSeconds, t.deviceCodeSeconds),
     }),
     clients: [...toClientMetadata(config.clients), consoleClient(config.baseUrl)],
@@ -116,7 +119,7 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
         // Only confidential clients, and of those only resource servers may ask about others' tokens.
         async allowedPolicy(_ctx, caller, token) {
           if (caller.clientAuthMethod === 'none') return false;
-          return caller.metadata()[RESOURCE_SERVER] === true || token.clientId === caller.clientId;
+          return clientProperty(caller, RESOURCE_SERVER) === true || token.clientId === caller.clientId;
         },
       },
       // RFC 7009 §2.1: a client may revoke only the tokens issued to it, and is told when it tries another's.

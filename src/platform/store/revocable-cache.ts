@@ -71,6 +71,11 @@ export class RevocableCache<V> {
     return flight;
   }
 
+  /** The remembered value for `key`, if any; never loads. */
+  peek(key: string): V | undefined {
+    return this.#get(key);
+  }
+
   #get(key: string): V | undefined {
     if (!this.#usable) return undefined;
     const entry = this.#entries.get(key);

@@ -1,6 +1,7 @@
 /**
- * `npm test`: sets up what the test suite needs on a fresh machine, runs the type check, the linter
- * and jest, and stops what it started. `.ci/run` calls exactly this (after `npm ci`).
+ * `npm test`: sets up what the test suite needs on a fresh machine, runs the type check, the linter,
+ * the formatting check (Prettier) and jest, and stops what it started. `.ci/run` calls exactly this
+ * (after `npm ci`).
  *
  * Set-up, each step skipped when it is already satisfied:
  *  1. Debian packages the tests use (SYSTEM_PACKAGES below), installed with apt-get when running as
@@ -130,7 +131,7 @@ async function main(): Promise<number> {
   }
   say(`MONGODB_URI=${process.env.MONGODB_URI} FERRETDB_BIN=${process.env.FERRETDB_BIN ?? '(none)'} CHROMIUM_PATH=${process.env.CHROMIUM_PATH}`);
 
-  for (const script of ['typecheck', 'lint'] as const) {
+  for (const script of ['typecheck', 'lint', 'format:check'] as const) {
     const status = await run(script);
     if (status !== 0 || stopping) return status;
   }

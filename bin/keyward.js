@@ -16,13 +16,21 @@ if (!tooOld) {
 } else {
   const projectNode = fileURLToPath(new URL('../node_modules/node/bin/node', import.meta.url));
   if (!existsSync(projectNode)) {
-    process.stderr.write(`keyward needs Node.js 22.18 or newer to run its TypeScript sources (this is ${process.version}).\n` +
-      'Run `npm install` in the Keyward repository (it installs Node 24 there), or install a newer Node.js.\n');
+    process.stderr.write(
+      `keyward needs Node.js 22.18 or newer to run its TypeScript sources (this is ${process.version}).\n` +
+        'Run `npm install` in the Keyward repository (it installs Node 24 there), or install a newer Node.js.\n',
+    );
     process.exit(1);
   }
-  const child = spawn(projectNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-  child.on('error', (err) => { process.stderr.write(`keyward: cannot run ${projectNode}: ${err.message}\n`); process.exit(1); });
+  const child = spawn(projectNode, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+    process.on(signal, () => child.kill(signal));
+  child.on('error', (err) => {
+    process.stderr.write(`keyward: cannot run ${projectNode}: ${err.message}\n`);
+    process.exit(1);
+  });
   child.on('exit', (code, signal) => {
     if (signal) {
       process.removeAllListeners(signal);

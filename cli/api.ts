@@ -16,20 +16,36 @@ export interface ApiEnv extends CliEnv {
 export function hostOfCredential(credential: string): string | undefined {
   const m = /^pwu?t_([A-Za-z0-9_+/-]+={0,2})\./.exec(credential);
   if (!m) return undefined;
-  const host = Buffer.from(m[1].replace(/=+$/, ''), m[1].includes('+') || m[1].includes('/') ? 'base64' : 'base64url').toString('utf8');
+  const host = Buffer.from(
+    m[1].replace(/=+$/, ''),
+    m[1].includes('+') || m[1].includes('/') ? 'base64' : 'base64url',
+  ).toString('utf8');
   return host && /^[\x21-\x7e]+$/.test(host) ? normalizeServer(host) : undefined;
 }
 
 function authorizationFor(credential: string): string {
-  return credential.startsWith('pwt_') ? `Basic ${Buffer.from(`${credential}:`).toString('base64')}` : `Bearer ${credential}`;
+  return credential.startsWith('pwt_')
+    ? `Basic ${Buffer.from(`${credential}:`).toString('base64')}`
+    : `Bearer ${credential}`;
 }
 
-export interface ApiResult<T> { status: number; body: T }
+export interface ApiResult<T> {
+  status: number;
+  body: T;
+}
 
-export async function callApi<T>(env: ApiEnv, method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+export async function callApi<T>(
+  env: ApiEnv,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<ApiResult<T>> {
   const init = (authorization: string): RequestInit => ({
     method,
-    headers: { authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 
@@ -38,7 +54,11 @@ export async function callApi<T>(env: ApiEnv, method: string, path: string, body
   if (env.apiKey) {
     const key = env.apiKey.trim();
     server = env.server ?? hostOfCredential(key) ?? '';
-    if (!server) throw new CliError('KEYWARD_API_KEY does not name its server; set KEYWARD_SERVER too.', ExitCode.usage);
+    if (!server)
+      throw new CliError(
+        'KEYWARD_API_KEY does not name its server; set KEYWARD_SERVER too.',
+        ExitCode.usage,
+      );
     res = await send(`${server}${path}`, init(authorizationFor(key)));
   } else {
     let current = await currentToken(env);
@@ -52,7 +72,13 @@ export async function callApi<T>(env: ApiEnv, method: string, path: string, body
   const parsed = res.status === 204 ? undefined : await jsonOf<unknown>(res);
   if (res.status >= 200 && res.status < 300) return { status: res.status, body: parsed as T };
   const message = errorMessage(parsed, res.status);
-  if (res.status === 401) throw new CliError(`Not signed in to ${server}: ${message}`, ExitCode.notSignedIn, 'Run `keyward auth login` to sign in again.');
-  if (res.status === 404 && /No route for/.test(message)) throw new CliError(`${server} does not offer this yet (${method} ${path} is not available).`);
+  if (res.status === 401)
+    throw new CliError(
+      `Not signed in to ${server}: ${message}`,
+      ExitCode.notSignedIn,
+      'Run `keyward auth login` to sign in again.',
+    );
+  if (res.status === 404 && /No route for/.test(message))
+    throw new CliError(`${server} does not offer this yet (${method} ${path} is not available).`);
   throw new CliError(message);
 }

@@ -23,7 +23,9 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
 } as const;
 
-type Valued = { [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K]['type'] extends 'string' ? K : never }[keyof typeof OPTIONS];
+type Valued = {
+  [K in keyof typeof OPTIONS]: (typeof OPTIONS)[K]['type'] extends 'string' ? K : never;
+}[keyof typeof OPTIONS];
 type Flag = Exclude<keyof typeof OPTIONS, Valued>;
 
 export interface Parsed {
@@ -33,7 +35,14 @@ export interface Parsed {
 }
 
 export function parseArgs(argv: string[]): Parsed {
-  let parsed: ReturnType<typeof parseArgv<{ args: string[]; options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  let parsed: ReturnType<
+    typeof parseArgv<{
+      args: string[];
+      options: typeof OPTIONS;
+      allowPositionals: true;
+      strict: true;
+    }>
+  >;
   try {
     parsed = parseArgv({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
@@ -58,7 +67,12 @@ export function outputFormat(p: Parsed): 'json' | 'text' {
   throw usage(`Unknown output format "${o}": use -o json or -o text.`);
 }
 
-export function intOption(p: Parsed, name: 'ttl' | 'duration' | 'expires-in', min: number, max: number): number | undefined {
+export function intOption(
+  p: Parsed,
+  name: 'ttl' | 'duration' | 'expires-in',
+  min: number,
+  max: number,
+): number | undefined {
   const raw = p.value(name);
   if (raw === undefined) return undefined;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {

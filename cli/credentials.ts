@@ -8,7 +8,19 @@
  * `oauth.refreshToken`, protected by the file mode.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { CliError, ExitCode } from './errors.ts';
@@ -41,7 +53,10 @@ export interface CredentialsFile {
 
 const home = (env: NodeJS.ProcessEnv) => env.HOME || homedir();
 /** $XDG_CONFIG_HOME when it is absolute (as the SDKs read it), else ~/.config. */
-const configHome = (env: NodeJS.ProcessEnv) => (env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(home(env), '.config'));
+const configHome = (env: NodeJS.ProcessEnv) =>
+  env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME)
+    ? env.XDG_CONFIG_HOME
+    : join(home(env), '.config');
 
 /**
  * Where the SDKs look (contract §5.3): $PW_CREDENTIALS_DIR/.credentials, else
@@ -55,7 +70,8 @@ export function credentialsPath(env: NodeJS.ProcessEnv): string {
 }
 
 /** Where this CLI kept its sign-ins before it used the platform's file. */
-export const keywardLegacyPath = (env: NodeJS.ProcessEnv) => join(configHome(env), 'keyward', 'credentials');
+export const keywardLegacyPath = (env: NodeJS.ProcessEnv) =>
+  join(configHome(env), 'keyward', 'credentials');
 /** The platform's older location, which the SDKs still read when the file above is missing. */
 export const platformLegacyPath = (env: NodeJS.ProcessEnv) => join(home(env), 'pw', '.credentials');
 
@@ -66,7 +82,10 @@ export const platformLegacyPath = (env: NodeJS.ProcessEnv) => join(home(env), 'p
  * The new file is created only if it still does not exist (a hard link of a complete temporary
  * file), so concurrent runs migrate once and never overwrite a newer sign-in. Answers a notice.
  */
-export function migrateLegacyCredentials(env: NodeJS.ProcessEnv, warn: (msg: string) => void): string | undefined {
+export function migrateLegacyCredentials(
+  env: NodeJS.ProcessEnv,
+  warn: (msg: string) => void,
+): string | undefined {
   if (env.KEYWARD_CREDENTIALS_FILE || env.PW_CREDENTIALS_DIR) return undefined;
   const target = credentialsPath(env);
   if (existsSync(target)) return undefined;
@@ -89,7 +108,10 @@ export function migrateLegacyCredentials(env: NodeJS.ProcessEnv, warn: (msg: str
 }
 
 /** A missing, empty or unparseable file has no identities (the last with a warning). */
-export function readCredentials(path: string, warn: (msg: string) => void = () => undefined): CredentialsFile {
+export function readCredentials(
+  path: string,
+  warn: (msg: string) => void = () => undefined,
+): CredentialsFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -99,7 +121,13 @@ export function readCredentials(path: string, warn: (msg: string) => void = () =
   if (!text.trim()) return { identities: {} };
   try {
     const data = JSON.parse(text) as Partial<CredentialsFile>;
-    if (!data || typeof data !== 'object' || typeof data.identities !== 'object' || data.identities === null) throw new Error('no identities');
+    if (
+      !data ||
+      typeof data !== 'object' ||
+      typeof data.identities !== 'object' ||
+      data.identities === null
+    )
+      throw new Error('no identities');
     return { ...data, currentIdentity: data.currentIdentity, identities: data.identities };
   } catch {
     warn(`warning: ignoring ${path}: it is not a valid credentials file.`);
@@ -111,7 +139,11 @@ export function readCredentials(path: string, warn: (msg: string) => void = () =
  * Writes the file atomically. With `exclusive`, only when it does not exist yet: answers false
  * (and writes nothing) if another process created it first.
  */
-export function writeCredentials(path: string, data: CredentialsFile, opts: { exclusive?: boolean } = {}): boolean {
+export function writeCredentials(
+  path: string,
+  data: CredentialsFile,
+  opts: { exclusive?: boolean } = {},
+): boolean {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
@@ -140,13 +172,22 @@ export function writeCredentials(path: string, data: CredentialsFile, opts: { ex
   }
   try {
     const dfd = openSync(dir, 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
-  } catch { /* some file systems cannot fsync a directory; the rename is still atomic */ }
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    /* some file systems cannot fsync a directory; the rename is still atomic */
+  }
   return true;
 }
 
 /** The identity to use: --context (else $KEYWARD_CONTEXT or $PW_CONTEXT), else the file's currentIdentity. */
-export function selectIdentity(file: CredentialsFile, context: string | undefined): Identity | undefined {
+export function selectIdentity(
+  file: CredentialsFile,
+  context: string | undefined,
+): Identity | undefined {
   const name = context ?? file.currentIdentity;
   return name ? file.identities[name] : undefined;
 }
@@ -155,11 +196,21 @@ export function selectIdentity(file: CredentialsFile, context: string | undefine
  * Stores an identity: by explicit name, else over the one with the same canonicalName, else
  * under its own name. More than one match on canonicalName is an error (contract §5.3).
  */
-export function upsertIdentity(file: CredentialsFile, identity: Identity, explicitName?: string): string {
+export function upsertIdentity(
+  file: CredentialsFile,
+  identity: Identity,
+  explicitName?: string,
+): string {
   let name = explicitName;
   if (!name && identity.canonicalName) {
-    const matches = Object.entries(file.identities).filter(([, i]) => i.canonicalName === identity.canonicalName).map(([n]) => n);
-    if (matches.length > 1) throw new CliError(`More than one context is signed in as ${identity.canonicalName} (${matches.join(', ')}); name one with --context.`, ExitCode.usage);
+    const matches = Object.entries(file.identities)
+      .filter(([, i]) => i.canonicalName === identity.canonicalName)
+      .map(([n]) => n);
+    if (matches.length > 1)
+      throw new CliError(
+        `More than one context is signed in as ${identity.canonicalName} (${matches.join(', ')}); name one with --context.`,
+        ExitCode.usage,
+      );
     name = matches[0];
   }
   name ??= identity.name;

@@ -22,4 +22,5 @@ export class CliError extends Error {
   }
 }
 
-export const usage = (message: string) => new CliError(message, ExitCode.usage, 'Run `keyward help` for usage.');
+export const usage = (message: string) =>
+  new CliError(message, ExitCode.usage, 'Run `keyward help` for usage.');

@@ -10,7 +10,12 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { CliError } from './errors.ts';
 
-interface LockInfo { pid: number; host: string; nonce: string; at: number }
+interface LockInfo {
+  pid: number;
+  host: string;
+  nonce: string;
+  at: number;
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -18,7 +23,11 @@ function readLock(path: string): { info?: LockInfo; raw: string; ageMs: number }
   try {
     const raw = readFileSync(path, 'utf8');
     const ageMs = Date.now() - statSync(path).mtimeMs;
-    try { return { info: JSON.parse(raw) as LockInfo, raw, ageMs }; } catch { return { raw, ageMs }; }
+    try {
+      return { info: JSON.parse(raw) as LockInfo, raw, ageMs };
+    } catch {
+      return { raw, ageMs };
+    }
   } catch {
     return undefined;
   }
@@ -42,15 +51,28 @@ function tryCreate(path: string, info: LockInfo): boolean {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
-  try { writeSync(fd, JSON.stringify(info)); } finally { closeSync(fd); }
+  try {
+    writeSync(fd, JSON.stringify(info));
+  } finally {
+    closeSync(fd);
+  }
   return true;
 }
 
-export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: { timeoutMs?: number; staleMs?: number } = {}): Promise<T> {
+export async function withFileLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  opts: { timeoutMs?: number; staleMs?: number } = {},
+): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const staleMs = opts.staleMs ?? 120_000;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const mine: LockInfo = { pid: process.pid, host: hostname(), nonce: randomBytes(12).toString('hex'), at: Date.now() };
+  const mine: LockInfo = {
+    pid: process.pid,
+    host: hostname(),
+    nonce: randomBytes(12).toString('hex'),
+    at: Date.now(),
+  };
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 0; ; attempt++) {
     if (tryCreate(path, mine)) break;
@@ -61,8 +83,11 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>, opts: 
       continue;
     }
     if (Date.now() > deadline) {
-      throw new CliError(`Timed out waiting for another keyward process to finish refreshing the sign-in (lock ${path}).`, undefined,
-        'If no other keyward is running, delete that lock file and try again.');
+      throw new CliError(
+        `Timed out waiting for another keyward process to finish refreshing the sign-in (lock ${path}).`,
+        undefined,
+        'If no other keyward is running, delete that lock file and try again.',
+      );
     }
     await sleep(Math.min(200, 10 + attempt * 5) + Math.random() * 20);
   }

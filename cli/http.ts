@@ -12,19 +12,34 @@ export async function send(url: string, init: RequestInit = {}): Promise<Respons
   headers.set('user-agent', USER_AGENT);
   if (!headers.has('accept')) headers.set('accept', 'application/json');
   try {
-    return await fetch(url, { ...init, headers, redirect: 'manual', signal: AbortSignal.timeout(TIMEOUT_MS) });
+    return await fetch(url, {
+      ...init,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000} s` : e.cause?.code ?? e.cause?.message ?? e.message;
-    throw new CliError(`Cannot reach the Keyward server at ${new URL(url).origin} (${why}).`, ExitCode.unreachable,
-      'Check the address (--server or the saved context) and your network, then try again.');
+    const why =
+      e.name === 'TimeoutError'
+        ? `no answer within ${TIMEOUT_MS / 1000} s`
+        : (e.cause?.code ?? e.cause?.message ?? e.message);
+    throw new CliError(
+      `Cannot reach the Keyward server at ${new URL(url).origin} (${why}).`,
+      ExitCode.unreachable,
+      'Check the address (--server or the saved context) and your network, then try again.',
+    );
   }
 }
 
 export function postForm(url: string, form: Record<string, string | undefined>): Promise<Response> {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(form)) if (v !== undefined) body.set(k, v);
-  return send(url, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  return send(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
 }
 
 /** The JSON body, or a CliError saying the server answered something else. */
@@ -33,13 +48,20 @@ export async function jsonOf<T>(res: Response): Promise<T> {
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new CliError(`Unexpected answer from ${new URL(res.url || 'http://unknown').origin}: HTTP ${res.status}, not JSON.`);
+    throw new CliError(
+      `Unexpected answer from ${new URL(res.url || 'http://unknown').origin}: HTTP ${res.status}, not JSON.`,
+    );
   }
 }
 
 /** Keyward's REST error envelope (contract §6) or an OAuth error, as a message. */
 export function errorMessage(body: unknown, status: number): string {
-  const b = (body ?? {}) as { message?: unknown; error?: unknown; error_description?: unknown; detail?: unknown };
+  const b = (body ?? {}) as {
+    message?: unknown;
+    error?: unknown;
+    error_description?: unknown;
+    detail?: unknown;
+  };
   if (typeof b.message === 'string') return b.message;
   if (typeof b.detail === 'string') return b.detail;
   if (typeof b.error_description === 'string') return b.error_description;
@@ -54,7 +76,10 @@ export function normalizeServer(raw: string): string {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new CliError(`"${raw}" is not a server address (expected e.g. https://id.example.com).`, ExitCode.usage);
+    throw new CliError(
+      `"${raw}" is not a server address (expected e.g. https://id.example.com).`,
+      ExitCode.usage,
+    );
   }
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -50,20 +50,34 @@ const AUTH_COMMANDS = ['login', 'logout', 'token', 'whoami'];
 export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   try {
     const args = parseArgs(argv);
-    if (args.flag('version')) { io.out(CLI_VERSION); return ExitCode.ok; }
+    if (args.flag('version')) {
+      io.out(CLI_VERSION);
+      return ExitCode.ok;
+    }
     // `keyward auth <command>` is the platform's shape (contract §5.4); `keyward <command>` its short form.
     const inAuth = args.words[0] === 'auth';
     const [command, sub, ...rest] = inAuth ? args.words.slice(1) : args.words;
-    if (args.flag('help') || (!command && !inAuth) || command === 'help') { io.out(HELP); return ExitCode.ok; }
+    if (args.flag('help') || (!command && !inAuth) || command === 'help') {
+      io.out(HELP);
+      return ExitCode.ok;
+    }
     if (inAuth && !AUTH_COMMANDS.includes(command ?? '')) {
-      throw usage(command ? `Unknown auth command "${command}": use login, logout, token or whoami.` : 'Use `keyward auth login | logout | token | whoami`.');
+      throw usage(
+        command
+          ? `Unknown auth command "${command}": use login, logout, token or whoami.`
+          : 'Use `keyward auth login | logout | token | whoami`.',
+      );
     }
     const format = outputFormat(args);
     const context = args.value('context') ?? (env.KEYWARD_CONTEXT || env.PW_CONTEXT || undefined);
     const notice = migrateLegacyCredentials(env, (m) => io.err(m));
     if (notice) io.err(notice);
     const base = { credentialsPath: credentialsPath(env), context, warn: (m: string) => io.err(m) };
-    const api: ApiEnv = { ...base, apiKey: env.KEYWARD_API_KEY || undefined, server: env.KEYWARD_SERVER ? normalizeServer(env.KEYWARD_SERVER) : undefined };
+    const api: ApiEnv = {
+      ...base,
+      apiKey: env.KEYWARD_API_KEY || undefined,
+      server: env.KEYWARD_SERVER ? normalizeServer(env.KEYWARD_SERVER) : undefined,
+    };
     const extra = (allowed: number) => {
       const words = [sub, ...rest].filter((w) => w !== undefined);
       if (words.length > allowed) throw usage(`Unexpected argument "${words[allowed]}".`);
@@ -72,17 +86,27 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
     switch (command) {
       case 'login':
         extra(0);
-        await login({ ...base, defaultServer: env.KEYWARD_SERVER || undefined }, { server: args.value('server'), deviceName: args.value('device-name'), context }, io);
+        await login(
+          { ...base, defaultServer: env.KEYWARD_SERVER || undefined },
+          { server: args.value('server'), deviceName: args.value('device-name'), context },
+          io,
+        );
         break;
       case 'token':
-        if (sub === 'create' && !inAuth) { extra(1); await createToken(api, intOption(args, 'ttl', 1, 24), format, io); break; }
+        if (sub === 'create' && !inAuth) {
+          extra(1);
+          await createToken(api, intOption(args, 'ttl', 1, 24), format, io);
+          break;
+        }
         extra(0);
-        if (!inAuth && !args.flag('print')) throw usage('Use `keyward auth token --print` (or `keyward token create`).');
+        if (!inAuth && !args.flag('print'))
+          throw usage('Use `keyward auth token --print` (or `keyward token create`).');
         await printToken(base, format, io);
         break;
       case 'whoami':
         extra(0);
-        if (api.apiKey) throw usage('whoami shows the signed-in context; unset KEYWARD_API_KEY to use it.');
+        if (api.apiKey)
+          throw usage('whoami shows the signed-in context; unset KEYWARD_API_KEY to use it.');
         await whoami(base, format, io);
         break;
       case 'logout':
@@ -90,17 +114,39 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, io: Io): Promi
         await logout(base, args.flag('force'), io);
         break;
       case 'keys':
-        if (sub === 'list') { extra(1); await listKeys(api, format, io); break; }
-        if (sub === 'create') {
+        if (sub === 'list') {
           extra(1);
-          await createKey(api, { title: args.value('title'), duration: intOption(args, 'duration', 0, 99999), expiresIn: intOption(args, 'expires-in', 900, 8639913600) }, format, io);
+          await listKeys(api, format, io);
           break;
         }
-        if (sub === 'delete') { extra(2); await deleteKey(api, rest[0], io); break; }
+        if (sub === 'create') {
+          extra(1);
+          await createKey(
+            api,
+            {
+              title: args.value('title'),
+              duration: intOption(args, 'duration', 0, 99999),
+              expiresIn: intOption(args, 'expires-in', 900, 8639913600),
+            },
+            format,
+            io,
+          );
+          break;
+        }
+        if (sub === 'delete') {
+          extra(2);
+          await deleteKey(api, rest[0], io);
+          break;
+        }
         throw usage(`Unknown keys command "${sub ?? ''}": use list, create or delete.`);
       case 'ssh-cert':
         extra(0);
-        await sshCert(api, { key: args.value('key'), validity: args.value('validity') }, format, io);
+        await sshCert(
+          api,
+          { key: args.value('key'), validity: args.value('validity') },
+          format,
+          io,
+        );
         break;
       default:
         throw usage(`Unknown command "${command}".`);

@@ -39,18 +39,35 @@ function graphFor(srcDir) {
   }
   // Tarjan's strongly connected components.
   let index = 0;
-  const idx = new Map(); const low = new Map(); const stack = []; const on = new Set();
-  const sccOf = new Map(); const sccSize = [];
+  const idx = new Map();
+  const low = new Map();
+  const stack = [];
+  const on = new Set();
+  const sccOf = new Map();
+  const sccSize = [];
   const visit = (v) => {
-    idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const { target: w } of edges.get(v) ?? []) {
       if (!edges.has(w)) continue;
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v), low.get(w))); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v), low.get(w)));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v), idx.get(w)));
     }
     if (low.get(v) === idx.get(v)) {
-      const id = sccSize.length; let n = 0; let w;
-      do { w = stack.pop(); on.delete(w); sccOf.set(w, id); n++; } while (w !== v);
+      const id = sccSize.length;
+      let n = 0;
+      let w;
+      do {
+        w = stack.pop();
+        on.delete(w);
+        sccOf.set(w, id);
+        n++;
+      } while (w !== v);
       sccSize.push(n);
     }
   };
@@ -82,9 +99,11 @@ function graphRule(check) {
   return {
     meta: { type: 'problem', schema: [] },
     create(context) {
-      const file = context.filename; const srcDir = srcDirOf(file);
+      const file = context.filename;
+      const srcDir = srcDirOf(file);
       if (!srcDir) return {};
-      const report = (e, message) => context.report({ loc: lineCol(context.sourceCode.text, e.index), message });
+      const report = (e, message) =>
+        context.report({ loc: lineCol(context.sourceCode.text, e.index), message });
       return { Program: () => check({ graph: graphFor(srcDir), srcDir, file, report }) };
     },
   };
@@ -97,7 +116,10 @@ export default {
       for (const e of graph.edges.get(file) ?? []) {
         const to = layerOf(srcDir, e.target);
         if ((FORBIDDEN[from] ?? []).includes(to)) {
-          report(e, `src/${from} must not import ${to === 'root' ? 'the composition root' : 'a feature'} ('${e.spec}'): pass what it needs in from src/compose.ts.`);
+          report(
+            e,
+            `src/${from} must not import ${to === 'root' ? 'the composition root' : 'a feature'} ('${e.spec}'): pass what it needs in from src/compose.ts.`,
+          );
         }
       }
     }),
@@ -105,7 +127,8 @@ export default {
       const mine = graph.sccOf.get(file);
       if (mine === undefined || graph.sccSize[mine] < 2) return;
       for (const e of graph.edges.get(file) ?? []) {
-        if (graph.sccOf.get(e.target) === mine) report(e, `Import cycle: '${e.spec}' leads back to this file (type-only imports count).`);
+        if (graph.sccOf.get(e.target) === mine)
+          report(e, `Import cycle: '${e.spec}' leads back to this file (type-only imports count).`);
       }
     }),
   },

@@ -29,7 +29,15 @@ const USAGE = `Usage: npm run admin -- <command> [options]
 
 Passwords are read from KEYWARD_ADMIN_PASSWORD or, interactively, from the terminal.
 The database is the one \`npm start\` uses (MONGODB_URI, else the embedded one in KEYWARD_DATA_DIR).`;
-const COMMANDS = ['create-org', 'create-user', 'add-member', 'reset-password', 'disable-user', 'enable-user', 'list-users'];
+const COMMANDS = [
+  'create-org',
+  'create-user',
+  'add-member',
+  'reset-password',
+  'disable-user',
+  'enable-user',
+  'list-users',
+];
 
 /** Usage problems end here, before any database is opened: one line, the usage, exit code 2. */
 function usageError(message: string): never {
@@ -42,8 +50,13 @@ try {
   parsed = parseArgs({
     allowPositionals: true,
     options: {
-      username: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' }, org: { type: 'string' },
-      'display-name': { type: 'string' }, admin: { type: 'boolean' }, 'platform-admin': { type: 'boolean' },
+      username: { type: 'string' },
+      email: { type: 'string' },
+      name: { type: 'string' },
+      org: { type: 'string' },
+      'display-name': { type: 'string' },
+      admin: { type: 'boolean' },
+      'platform-admin': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -68,7 +81,9 @@ async function readPassword(prompt: string): Promise<string> {
   }
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
   const out = rl as unknown as { _writeToOutput: (s: string) => void; output: NodeJS.WriteStream };
-  out._writeToOutput = (s: string) => { if (s.includes(prompt)) out.output.write(s); };
+  out._writeToOutput = (s: string) => {
+    if (s.includes(prompt)) out.output.write(s);
+  };
   const answer = await new Promise<string>((resolve) => rl.question(prompt, resolve));
   rl.close();
   process.stdout.write('\n');
@@ -94,19 +109,31 @@ try {
     }
     case 'create-user': {
       const password = await readPassword('Password for the new user: ');
-      const account = await c.accounts.register({ username: need('username'), email: need('email'), displayName: values.name, password, platformAdmin: values['platform-admin'] ?? false });
+      const account = await c.accounts.register({
+        username: need('username'),
+        email: need('email'),
+        displayName: values.name,
+        password,
+        platformAdmin: values['platform-admin'] ?? false,
+      });
       if (values.org) {
-        const org = (await c.organizations.findByName(values.org)) ?? await c.organizations.create(values.org);
+        const org =
+          (await c.organizations.findByName(values.org)) ??
+          (await c.organizations.create(values.org));
         await c.organizations.addMember(org.id, account.id, { admin: values.admin ?? false });
       }
-      console.log(`created user ${account.username}${values.org ? ` in ${values.org}${values.admin ? ' (org:admin)' : ''}` : ''}`);
+      console.log(
+        `created user ${account.username}${values.org ? ` in ${values.org}${values.admin ? ' (org:admin)' : ''}` : ''}`,
+      );
       break;
     }
     case 'add-member': {
       const account = await c.accounts.requireByLogin(need('username'));
       const org = await c.organizations.requireByName(need('org'));
       await c.organizations.addMember(org.id, account.id, { admin: values.admin ?? false });
-      console.log(`${account.username} is a member of ${org.name}${values.admin ? ' (org:admin)' : ''}`);
+      console.log(
+        `${account.username} is a member of ${org.name}${values.admin ? ' (org:admin)' : ''}`,
+      );
       break;
     }
     case 'reset-password': {
@@ -123,8 +150,18 @@ try {
     }
     case 'list-users': {
       for (const a of await c.accounts.list(1000)) {
-        const orgs = (await c.organizations.membershipsOf(a.id)).map((m) => `${m.organization.name}${m.admin ? '(admin)' : ''}`);
-        console.log([a.username, a.email, a.disabled ? 'disabled' : 'active', a.platformAdmin ? 'platform-admin' : '', orgs.join(',')].join('\t'));
+        const orgs = (await c.organizations.membershipsOf(a.id)).map(
+          (m) => `${m.organization.name}${m.admin ? '(admin)' : ''}`,
+        );
+        console.log(
+          [
+            a.username,
+            a.email,
+            a.disabled ? 'disabled' : 'active',
+            a.platformAdmin ? 'platform-admin' : '',
+            orgs.join(','),
+          ].join('\t'),
+        );
       }
       break;
     }
@@ -132,7 +169,10 @@ try {
       usageError(`unknown command "${command}".`);
   }
 } catch (err) {
-  if (err instanceof AppError) { console.error(`error: ${err.message}`); process.exitCode = 1; } else throw err;
+  if (err instanceof AppError) {
+    console.error(`error: ${err.message}`);
+    process.exitCode = 1;
+  } else throw err;
 } finally {
   await c.close();
 }

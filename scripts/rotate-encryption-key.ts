@@ -21,14 +21,19 @@ import { startEmbeddedDatabase } from '../src/platform/db/embedded.ts';
 import { createLogger } from '../src/platform/logging/logger.ts';
 import { Envelope, type KeyEncryptionKey } from '../src/platform/crypto/envelope.ts';
 import { SecretRepository } from '../src/platform/crypto/secret-repository.ts';
-import { rewrapSealedSecrets, type CollectionReport } from '../src/platform/crypto/sealed-secret-repository.ts';
+import {
+  rewrapSealedSecrets,
+  type CollectionReport,
+} from '../src/platform/crypto/sealed-secret-repository.ts';
 
 const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
 const dryRun = values['dry-run']!;
 
 const config = loadScriptConfig(2);
 if (!config.encryptionKeys) {
-  console.error('KEYWARD_ENCRYPTION_KEY is not set. Set it to "NEWVERSION=NEWKEY,OLDVERSION=OLDKEY" (the active key first).');
+  console.error(
+    'KEYWARD_ENCRYPTION_KEY is not set. Set it to "NEWVERSION=NEWKEY,OLDVERSION=OLDKEY" (the active key first).',
+  );
   process.exit(2);
 }
 
@@ -36,7 +41,9 @@ const logger = createLogger('warn');
 const stops: (() => Promise<void>)[] = [];
 let uri = config.mongodbUri;
 if (!uri) {
-  const embedded = await startEmbeddedDatabase(config.dataDir, logger, { ferretdbBin: config.ferretdbBin });
+  const embedded = await startEmbeddedDatabase(config.dataDir, logger, {
+    ferretdbBin: config.ferretdbBin,
+  });
   stops.push(embedded.stop);
   uri = embedded.uri;
 }
@@ -49,10 +56,14 @@ try {
   const dev = await new SecretRepository(connection).get('dev-kek');
   if (dev && !keks.some((k) => k.version === String(dev.version))) {
     keks.push({ version: String(dev.version), key: Buffer.from(String(dev.key), 'base64') });
-    console.log(`Including the development key-encryption key (version "${String(dev.version)}") found in the database.`);
+    console.log(
+      `Including the development key-encryption key (version "${String(dev.version)}") found in the database.`,
+    );
   }
   const envelope = new Envelope(keks);
-  console.log(`${dryRun ? 'Dry run: would re-wrap' : 'Re-wrapping'} sealed secrets under key version "${envelope.activeVersion}" (configured: ${keks.map((k) => k.version).join(', ')}).`);
+  console.log(
+    `${dryRun ? 'Dry run: would re-wrap' : 'Re-wrapping'} sealed secrets under key version "${envelope.activeVersion}" (configured: ${keks.map((k) => k.version).join(', ')}).`,
+  );
 
   let reports: CollectionReport[] = [];
   for (let pass = 1; pass <= 3; pass++) {
@@ -62,17 +73,28 @@ try {
     console.log(`Pass ${pass}: ${raced} secret(s) changed while being re-wrapped; running again.`);
   }
   for (const r of reports) {
-    const versions = Object.entries(r.versions).map(([v, n]) => `${v}:${n}`).join(' ');
-    console.log(`  ${r.collection.padEnd(28)} sealed ${String(r.sealed).padStart(5)}  re-wrapped ${String(r.rewrapped).padStart(5)}  already current ${String(r.current).padStart(5)}  failed ${r.failed}  raced ${r.raced}  [${versions}]`);
+    const versions = Object.entries(r.versions)
+      .map(([v, n]) => `${v}:${n}`)
+      .join(' ');
+    console.log(
+      `  ${r.collection.padEnd(28)} sealed ${String(r.sealed).padStart(5)}  re-wrapped ${String(r.rewrapped).padStart(5)}  already current ${String(r.current).padStart(5)}  failed ${r.failed}  raced ${r.raced}  [${versions}]`,
+    );
   }
   const left = reports.reduce((n, r) => n + r.sealed - r.current - (dryRun ? 0 : r.rewrapped), 0);
   const failed = reports.reduce((n, r) => n + r.failed, 0);
-  if (failed) console.error(`${failed} secret(s) use a key version that is not configured: add that key to KEYWARD_ENCRYPTION_KEY and run again.`);
+  if (failed)
+    console.error(
+      `${failed} secret(s) use a key version that is not configured: add that key to KEYWARD_ENCRYPTION_KEY and run again.`,
+    );
   if (left && !dryRun) {
-    console.error(`${left} secret(s) are still under an older key version. Do not remove the old keys yet.`);
+    console.error(
+      `${left} secret(s) are still under an older key version. Do not remove the old keys yet.`,
+    );
     status = 1;
   } else if (!dryRun) {
-    console.log(`Done: every sealed secret is under "${envelope.activeVersion}". Older keys can be removed from KEYWARD_ENCRYPTION_KEY once all instances run with the new list.`);
+    console.log(
+      `Done: every sealed secret is under "${envelope.activeVersion}". Older keys can be removed from KEYWARD_ENCRYPTION_KEY once all instances run with the new list.`,
+    );
   }
 } finally {
   for (const stop of stops) await stop().catch(() => undefined);

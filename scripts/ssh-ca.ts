@@ -21,11 +21,15 @@ import { AppError } from '../src/platform/errors/app-error.ts';
 import { CA_ALGORITHMS, type CaAlgorithm } from '../src/features/ssh-ca/ssh-ca-key.ts';
 import type { CaKeyView } from '../src/features/ssh-ca/ssh-ca-service.ts';
 
-const USAGE = 'usage: node scripts/ssh-ca.ts list | rotate [--algorithm ed25519|ecdsa-p256|ecdsa-p384|ecdsa-p521] | activate <id> | retire <id>  [-o json]';
+const USAGE =
+  'usage: node scripts/ssh-ca.ts list | rotate [--algorithm ed25519|ecdsa-p256|ecdsa-p384|ecdsa-p521] | activate <id> | retire <id>  [-o json]';
 
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { algorithm: { type: 'string' }, output: { type: 'string', short: 'o' } } });
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: { algorithm: { type: 'string' }, output: { type: 'string', short: 'o' } },
+  });
 } catch (err) {
   console.error(`${(err as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -33,12 +37,19 @@ try {
 const { values, positionals } = parsed;
 const [command, id, ...extra] = positionals;
 const algorithm = values.algorithm as CaAlgorithm | undefined;
-const usageProblem = !command ? 'no command'
-  : !['list', 'rotate', 'activate', 'retire'].includes(command) ? `unknown command "${command}"`
-    : ['activate', 'retire'].includes(command) && !id ? `${command} needs a key id (see list)`
-      : extra.length || (['list', 'rotate'].includes(command) && id) ? 'too many arguments'
-        : algorithm && !CA_ALGORITHMS.includes(algorithm) ? `unknown algorithm "${algorithm}"`
-          : values.output && values.output !== 'json' ? '-o takes json' : undefined;
+const usageProblem = !command
+  ? 'no command'
+  : !['list', 'rotate', 'activate', 'retire'].includes(command)
+    ? `unknown command "${command}"`
+    : ['activate', 'retire'].includes(command) && !id
+      ? `${command} needs a key id (see list)`
+      : extra.length || (['list', 'rotate'].includes(command) && id)
+        ? 'too many arguments'
+        : algorithm && !CA_ALGORITHMS.includes(algorithm)
+          ? `unknown algorithm "${algorithm}"`
+          : values.output && values.output !== 'json'
+            ? '-o takes json'
+            : undefined;
 if (usageProblem) {
   console.error(`${usageProblem}\n${USAGE}`);
   process.exit(2);
@@ -47,7 +58,8 @@ if (usageProblem) {
 const config = loadScriptConfig(2);
 
 const json = values.output === 'json';
-const line = (k: CaKeyView) => [k.id, k.state.padEnd(9), k.type.padEnd(19), k.fingerprint, k.createdAt.toISOString()].join('  ');
+const line = (k: CaKeyView) =>
+  [k.id, k.state.padEnd(9), k.type.padEnd(19), k.fingerprint, k.createdAt.toISOString()].join('  ');
 const c = await compose(config, { logger: createLogger('warn'), sweeps: false });
 try {
   const ca = c.sshCa.ca;
@@ -60,11 +72,18 @@ try {
   else if (Array.isArray(out)) for (const k of out) console.log(line(k));
   else {
     console.log(line(out));
-    const next = { rotate: `published ${out.id}: once every server has fetched ca.pub, run \`activate ${out.id}\``, activate: `${out.id} signs new certificates; retire the previous key after its certificates expire`, retire: `${out.id} is no longer published` }[command as 'rotate' | 'activate' | 'retire'];
+    const next = {
+      rotate: `published ${out.id}: once every server has fetched ca.pub, run \`activate ${out.id}\``,
+      activate: `${out.id} signs new certificates; retire the previous key after its certificates expire`,
+      retire: `${out.id} is no longer published`,
+    }[command as 'rotate' | 'activate' | 'retire'];
     console.error(next);
   }
 } catch (err) {
-  if (err instanceof AppError) { console.error(`error: ${err.message}`); process.exitCode = 1; } else throw err;
+  if (err instanceof AppError) {
+    console.error(`error: ${err.message}`);
+    process.exitCode = 1;
+  } else throw err;
 } finally {
   await c.close();
 }

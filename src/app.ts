@@ -43,12 +43,20 @@ export interface AppDeps {
   once: OnceClaims;
 }
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 export function createApp(deps: AppDeps): Koa {
   const { config, logger, provider, views } = deps;
   // The client address is taken config.trustProxy entries from the right of X-Forwarded-For, never from the client's own part.
-  const app = new Koa({ proxy: config.trustProxy > 0, maxIpsCount: config.trustProxy, keys: deps.cookieKeys });
+  const app = new Koa({
+    proxy: config.trustProxy > 0,
+    maxIpsCount: config.trustProxy,
+    keys: deps.cookieKeys,
+  });
   app.silent = true;
 
   const api = new ApiRegistry();
@@ -58,18 +66,33 @@ export function createApp(deps: AppDeps): Koa {
   const router = new Router();
   registerStaticRoutes(router, deps.staticDir);
   const nav = new AccountNav();
-  const kit = createAccountPageKit(views, nav, { sudo: deps.sudo, secrets: oneTimeSecrets(deps.once) });
+  const kit = createAccountPageKit(views, nav, {
+    sudo: deps.sudo,
+    secrets: oneTimeSecrets(deps.once),
+  });
   for (const feature of deps.features) feature.register?.({ router, api, nav, kit, views });
   api.mount(router);
 
   app.use(requestContext(logger, config.accessLog));
   app.use(errorHandler(logger, views, config.baseUrl));
   app.use(securityHeaders({ hsts: config.baseUrl.startsWith('https://') }));
-  app.use(databaseGate(deps.database.isConnected, ['/healthz', '/readyz', '/api/openapi.json', '/static/']));
+  app.use(
+    databaseGate(deps.database.isConnected, [
+      '/healthz',
+      '/readyz',
+      '/api/openapi.json',
+      '/static/',
+    ]),
+  );
   for (const m of deps.features.flatMap((f) => f.beforeProvider ?? [])) app.use(m);
   app.use(mount(PROVIDER_MOUNT, provider));
   app.use(principalResolver(deps.features.flatMap((f) => f.authenticators ?? [])));
-  app.use(sameOriginGuard({ publicOrigin: new URL(config.baseUrl).origin, sessionCookie: SESSION_COOKIE }));
+  app.use(
+    sameOriginGuard({
+      publicOrigin: new URL(config.baseUrl).origin,
+      sessionCookie: SESSION_COOKIE,
+    }),
+  );
   app.use(requestBody({ limitBytes: config.bodyLimitBytes }));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));

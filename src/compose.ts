@@ -75,19 +75,27 @@ export interface ComposeOptions {
 }
 
 function readCommonPasswords(): string[] {
-  return readFileSync(root('config/common-passwords.txt'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  return readFileSync(root('config/common-passwords.txt'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
 }
 
 export async function compose(config: Config, options: ComposeOptions = {}): Promise<Container> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const now = options.now ?? Date.now;
   const closers: (() => Promise<void>)[] = [];
-  const close = async () => { for (const c of closers.reverse()) await c().catch((err: unknown) => logger.warn({ err: String(err) }, 'shutdown step failed')); };
+  const close = async () => {
+    for (const c of closers.reverse())
+      await c().catch((err: unknown) => logger.warn({ err: String(err) }, 'shutdown step failed'));
+  };
 
   try {
     let uri = config.mongodbUri;
     if (!uri) {
-      const embedded = await startEmbeddedDatabase(config.dataDir, logger, { ferretdbBin: config.ferretdbBin });
+      const embedded = await startEmbeddedDatabase(config.dataDir, logger, {
+        ferretdbBin: config.ferretdbBin,
+      });
       closers.push(embedded.stop);
       uri = embedded.uri;
     }
@@ -99,7 +107,14 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     // for both: a credential verified after a change must not read the account from a directory
     // cache that has not seen the change yet.
     const pollMs = config.credentials.revocationPollMs;
-    const revocations = new ChangeSignal({ repo: new ChangeSignalRepository(connection), name: CREDENTIAL_REVOCATIONS, pollMs, staleAfterMs: Math.max(2000, 4 * pollMs), logger, now });
+    const revocations = new ChangeSignal({
+      repo: new ChangeSignalRepository(connection),
+      name: CREDENTIAL_REVOCATIONS,
+      pollMs,
+      staleAfterMs: Math.max(2000, 4 * pollMs),
+      logger,
+      now,
+    });
     if (options.sweeps !== false) {
       await revocations.start();
       closers.push(async () => revocations.stop());
@@ -121,28 +136,69 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     await auditRepo.ensureIndexes();
     const { ttl } = await payloads.ensureIndexes();
 
-    const keys = await loadServerKeys({ encryptionKeys: config.encryptionKeys, cookieKeys: config.cookieKeys, secrets, logger });
+    const keys = await loadServerKeys({
+      encryptionKeys: config.encryptionKeys,
+      cookieKeys: config.cookieKeys,
+      secrets,
+      logger,
+    });
     const hasher = new PasswordHasher(config.argon2);
-    const policy = new PasswordPolicy({ ...config.password, commonPasswords: readCommonPasswords() });
+    const policy = new PasswordPolicy({
+      ...config.password,
+      commonPasswords: readCommonPasswords(),
+    });
     const throttle = new ThrottleService(throttles, now);
-    const accounts = new AccountService({ repo: accountsRepo, hasher, policy, throttle, rules: config.throttle, dummyHash: await hasher.hash(randomUUID()), revocations });
+    const accounts = new AccountService({
+      repo: accountsRepo,
+      hasher,
+      policy,
+      throttle,
+      rules: config.throttle,
+      dummyHash: await hasher.hash(randomUUID()),
+      revocations,
+    });
     const organizations = new OrganizationService(orgRepo);
     const policyService = new PolicyService(policyRepo);
     const audit = new AuditService({ repo: auditRepo, organizations, logger, now });
     const views = createViews(root('views'), { productName: 'Keyward' });
     const late = lateProvider();
     const platform: Platform = {
-      config, logger, now, connection, keys, accounts, organizations, policies: policyService, audit, auditRepo, once, throttle, revocations,
-      directory, dpop, views, payloads, provider: late.provider, sweeps: options.sweeps !== false,
+      config,
+      logger,
+      now,
+      connection,
+      keys,
+      accounts,
+      organizations,
+      policies: policyService,
+      audit,
+      auditRepo,
+      once,
+      throttle,
+      revocations,
+      directory,
+      dpop,
+      views,
+      payloads,
+      provider: late.provider,
+      sweeps: options.sweeps !== false,
     };
 
     // The features, in order: each may use what the earlier ones provide (README "Architecture").
     const mfaParts = await mfa.compose(platform);
     const apiKeyParts = await apiKeys.compose(platform, { mfa: mfaParts.provides });
     const methodParts = await signInMethods.compose(platform);
-    const signInParts = await signIn.compose(platform, { mfa: mfaParts.provides, hooks: methodParts.provides.hooks });
-    const deviceParts = await deviceLogin.compose(platform, { session: signInParts.provides.session });
-    const sshCaParts = await sshCa.compose(platform, { mfa: mfaParts.provides, apiKeys: apiKeyParts.provides });
+    const signInParts = await signIn.compose(platform, {
+      mfa: mfaParts.provides,
+      hooks: methodParts.provides.hooks,
+    });
+    const deviceParts = await deviceLogin.compose(platform, {
+      session: signInParts.provides.session,
+    });
+    const sshCaParts = await sshCa.compose(platform, {
+      mfa: mfaParts.provides,
+      apiKeys: apiKeyParts.provides,
+    });
     const features: Feature[] = [
       (await account.compose(platform)).feature,
       mfaParts.feature,
@@ -157,18 +213,36 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
       methodParts.feature,
     ];
 
-    if (config.initialAdmin) await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
+    if (config.initialAdmin)
+      await bootstrapInitialAdmin(config.initialAdmin, { accounts, organizations, logger });
 
     // Tokens once read are kept in memory, ended by the same change signal (token-payload-cache.ts).
     const tokens = new TokenPayloadCache({ signal: revocations, ttlMs: config.tokenCacheMs, now });
-    const provider = createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, tokens, options: features.flatMap((f) => (f.providerOptions ? [f.providerOptions] : [])) });
+    const provider = createProvider({
+      config,
+      keys,
+      accounts,
+      payloads,
+      revocations,
+      once,
+      now,
+      views,
+      logger,
+      tokens,
+      options: features.flatMap((f) => (f.providerOptions ? [f.providerOptions] : [])),
+    });
     late.set(provider);
     for (const f of features) f.withProvider?.(provider);
     for (const f of features) if (f.stop) closers.push(f.stop);
 
     if (options.sweeps !== false && config.sweeps) {
-      if (!ttl) logger.info({ event: 'db.ttl_unsupported', sweepIntervalSeconds: config.sweepIntervalSeconds }, 'the database has no TTL indexes; expired OIDC artefacts are swept periodically');
-      const failed = (what: string) => (err: unknown) => logger.warn({ event: 'db.sweep_failed', error: String(err) }, `${what} sweep failed`);
+      if (!ttl)
+        logger.info(
+          { event: 'db.ttl_unsupported', sweepIntervalSeconds: config.sweepIntervalSeconds },
+          'the database has no TTL indexes; expired OIDC artefacts are swept periodically',
+        );
+      const failed = (what: string) => (err: unknown) =>
+        logger.warn({ event: 'db.sweep_failed', error: String(err) }, `${what} sweep failed`);
       const sweep = setInterval(() => {
         payloads.sweepExpired().catch(failed('OIDC'));
         throttles.sweepOlderThan(new Date(now() - 30 * 86400_000)).catch(() => undefined);
@@ -180,14 +254,31 @@ export async function compose(config: Config, options: ComposeOptions = {}): Pro
     }
 
     const app = createApp({
-      config, logger, provider, views, sudo: mfaParts.provides.sudo, once, cookieKeys: keys.cookieKeys, staticDir: root('views/static'),
-      database: { isConnected: () => connection.readyState === 1, ping: () => pingDatabase(connection) },
+      config,
+      logger,
+      provider,
+      views,
+      sudo: mfaParts.provides.sudo,
+      once,
+      cookieKeys: keys.cookieKeys,
+      staticDir: root('views/static'),
+      database: {
+        isConnected: () => connection.readyState === 1,
+        ping: () => pingDatabase(connection),
+      },
       features,
     });
     return {
-      ...platform, provider, sudo: mfaParts.provides.sudo,
-      mfa: mfaParts.provides, apiKeys: apiKeyParts.provides, deviceLogin: deviceParts.provides, sshCa: sshCaParts.provides,
-      signInMethods: methodParts.provides, app, close,
+      ...platform,
+      provider,
+      sudo: mfaParts.provides.sudo,
+      mfa: mfaParts.provides,
+      apiKeys: apiKeyParts.provides,
+      deviceLogin: deviceParts.provides,
+      sshCa: sshCaParts.provides,
+      signInMethods: methodParts.provides,
+      app,
+      close,
     };
   } catch (err) {
     await close();

@@ -19,7 +19,11 @@ const QUICK_EXIT_MS = 10_000;
 /** Crashes on start-up in a row after which the primary gives up. */
 const MAX_QUICK_EXITS = 5;
 
-interface Slot { worker: Worker; startedAt: number; sweeps: boolean }
+interface Slot {
+  worker: Worker;
+  startedAt: number;
+  sweeps: boolean;
+}
 
 /** Runs the primary until every worker has stopped; answers the exit code for the process. */
 export async function runPrimary(config: Config, logger: Logger): Promise<number> {
@@ -31,7 +35,9 @@ export async function runPrimary(config: Config, logger: Logger): Promise<number
   process.once('SIGTERM', stopEarly);
   process.once('SIGINT', stopEarly);
   if (!mongodbUri) {
-    const embedded = await startEmbeddedDatabase(config.dataDir, logger, { ferretdbBin: config.ferretdbBin });
+    const embedded = await startEmbeddedDatabase(config.dataDir, logger, {
+      ferretdbBin: config.ferretdbBin,
+    });
     stopDatabase = embedded.stop;
     mongodbUri = embedded.uri;
   }
@@ -41,13 +47,22 @@ export async function runPrimary(config: Config, logger: Logger): Promise<number
   let quickExits = 0;
   let exitCode = 0;
   let allStopped!: () => void;
-  const stopped = new Promise<void>((resolve) => { allStopped = resolve; });
+  const stopped = new Promise<void>((resolve) => {
+    allStopped = resolve;
+  });
 
   const fork = (sweeps: boolean): Promise<'listening' | 'exited'> => {
-    const worker = cluster.fork({ MONGODB_URI: mongodbUri, KEYWARD_SWEEPS: sweeps ? 'true' : 'false', KEYWARD_WORKERS: '1' });
+    const worker = cluster.fork({
+      MONGODB_URI: mongodbUri,
+      KEYWARD_SWEEPS: sweeps ? 'true' : 'false',
+      KEYWARD_WORKERS: '1',
+    });
     slots.set(worker.id, { worker, startedAt: Date.now(), sweeps });
     return new Promise((resolve) => {
-      worker.once('listening', () => { quickExits = 0; resolve('listening'); });
+      worker.once('listening', () => {
+        quickExits = 0;
+        resolve('listening');
+      });
       worker.once('exit', () => resolve('exited'));
     });
   };
@@ -63,12 +78,18 @@ export async function runPrimary(config: Config, logger: Logger): Promise<number
     const quick = !slot || Date.now() - slot.startedAt < QUICK_EXIT_MS;
     quickExits = quick ? quickExits + 1 : 0;
     if (quickExits >= MAX_QUICK_EXITS) {
-      logger.fatal({ event: 'workers.giving_up', code, signal }, 'workers keep failing on start-up; stopping');
+      logger.fatal(
+        { event: 'workers.giving_up', code, signal },
+        'workers keep failing on start-up; stopping',
+      );
       exitCode = 1;
       void stopAll();
       return;
     }
-    logger.error({ event: 'workers.restart', pid: worker.process.pid, code, signal }, 'a worker stopped; starting another');
+    logger.error(
+      { event: 'workers.restart', pid: worker.process.pid, code, signal },
+      'a worker stopped; starting another',
+    );
     void fork(slot?.sweeps ?? false);
   });
 
@@ -81,7 +102,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<number
   }
 
   // The first worker alone first: on a new database it creates the server keys and indexes.
-  if (await fork(true) === 'exited') {
+  if ((await fork(true)) === 'exited') {
     // Its own message (bad configuration, unreachable database) is already on stderr.
     stopping = true;
     await stopDatabase?.();
@@ -89,7 +110,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<number
   }
   running = true;
   for (let i = 1; i < config.workers; i++) void fork(false);
-  logger.info({ event: 'workers.started', workers: config.workers }, `Keyward runs as ${config.workers} worker processes`);
+  logger.info(
+    { event: 'workers.started', workers: config.workers },
+    `Keyward runs as ${config.workers} worker processes`,
+  );
 
   process.off('SIGTERM', stopEarly);
   process.off('SIGINT', stopEarly);

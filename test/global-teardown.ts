@@ -1,4 +1,5 @@
 export default async function globalTeardown(): Promise<void> {
-  const server = (globalThis as Record<string, unknown>).__KEYWARD_MONGOD__ as { stop(): Promise<unknown> } | undefined;
+  const server = (globalThis as Record<string, unknown>).__KEYWARD_MONGOD__ as
+    { stop(): Promise<unknown> } | undefined;
   await server?.stop();
 }

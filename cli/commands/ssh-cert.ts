@@ -17,14 +17,24 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const MIN_SECONDS = 60;
 const MAX_SECONDS = 86400;
 
-interface Issued { certificate: string; serial: number; keyId: string; principals: string[]; validAfter: string; validBefore: string }
+interface Issued {
+  certificate: string;
+  serial: number;
+  keyId: string;
+  principals: string[];
+  validAfter: string;
+  validBefore: string;
+}
 
 /** `90s`, `30m`, `1h`, `1d` or plain seconds, 60 s to 24 h. */
 export function parseValidity(raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const m = /^(\d{1,6})([smhd]?)$/.exec(raw.trim());
   const seconds = m ? Number(m[1]) * UNITS[m[2] || 's'] : NaN;
-  if (!(seconds >= MIN_SECONDS && seconds <= MAX_SECONDS)) throw usage(`--validity must be a duration from 60s to 24h, like 30m, 1h or 8h (got "${raw}").`);
+  if (!(seconds >= MIN_SECONDS && seconds <= MAX_SECONDS))
+    throw usage(
+      `--validity must be a duration from 60s to 24h, like 30m, 1h or 8h (got "${raw}").`,
+    );
   return seconds;
 }
 
@@ -38,8 +48,15 @@ export function publicKeyPath(key: string | undefined): string {
     if (!existsSync(path)) throw new CliError(`No such file: ${path}.`);
     return path;
   }
-  const found = DEFAULT_KEYS.map((n) => join(homedir(), '.ssh', `${n}.pub`)).find((p) => existsSync(p));
-  if (!found) throw new CliError(`No SSH public key found in ${join(homedir(), '.ssh')} (looked for ${DEFAULT_KEYS.map((n) => `${n}.pub`).join(', ')}).`, 1, 'Create one with `ssh-keygen -t ed25519`, or name it with --key.');
+  const found = DEFAULT_KEYS.map((n) => join(homedir(), '.ssh', `${n}.pub`)).find((p) =>
+    existsSync(p),
+  );
+  if (!found)
+    throw new CliError(
+      `No SSH public key found in ${join(homedir(), '.ssh')} (looked for ${DEFAULT_KEYS.map((n) => `${n}.pub`).join(', ')}).`,
+      1,
+      'Create one with `ssh-keygen -t ed25519`, or name it with --key.',
+    );
   return found;
 }
 
@@ -53,19 +70,32 @@ function until(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-export async function sshCert(env: ApiEnv, opts: { key?: string; validity?: string }, format: 'json' | 'text', io: Io): Promise<void> {
+export async function sshCert(
+  env: ApiEnv,
+  opts: { key?: string; validity?: string },
+  format: 'json' | 'text',
+  io: Io,
+): Promise<void> {
   const validitySeconds = parseValidity(opts.validity);
   const pubPath = publicKeyPath(opts.key);
   const text = readFileSync(pubPath, 'utf8');
   if (/PRIVATE KEY-----|PuTTY-User-Key-File/.test(text)) {
-    throw new CliError(`${pubPath} is a private key; keyward never sends private keys. Name the public key (the .pub file) with --key.`, 2);
+    throw new CliError(
+      `${pubPath} is a private key; keyward never sends private keys. Name the public key (the .pub file) with --key.`,
+      2,
+    );
   }
-  const { body } = await callApi<Issued>(env, 'POST', '/api/ssh/certificates', { publicKey: text.trim(), ...(validitySeconds ? { validitySeconds } : {}) });
+  const { body } = await callApi<Issued>(env, 'POST', '/api/ssh/certificates', {
+    publicKey: text.trim(),
+    ...(validitySeconds ? { validitySeconds } : {}),
+  });
   const certPath = certificatePath(pubPath);
   const tmp = `${certPath}.${process.pid}.tmp`;
   writeFileSync(tmp, `${body.certificate}\n`, { mode: 0o644 });
   renameSync(tmp, certPath);
   if (format === 'json') return io.out(JSON.stringify({ ...body, path: certPath }));
-  io.err(`✓ Wrote ${certPath}: serial ${body.serial}, principals ${body.principals.join(', ')}, valid until ${until(body.validBefore)}.`);
+  io.err(
+    `✓ Wrote ${certPath}: serial ${body.serial}, principals ${body.principals.join(', ')}, valid until ${until(body.validBefore)}.`,
+  );
   io.out(certPath);
 }

@@ -19,11 +19,24 @@ import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import {
-  REPO_ROOT, defaultFerretBin, startFerretDb, startMongoJavaServer, type Store, type StoreKind,
+  REPO_ROOT,
+  defaultFerretBin,
+  startFerretDb,
+  startMongoJavaServer,
+  type Store,
+  type StoreKind,
 } from './lib/stores.ts';
 import { describeCheckout, startKeyward, type KeywardCheckout } from './lib/keyward.ts';
 import { keycloakSettings, prepareKeycloak, startKeycloak } from './lib/keycloak.ts';
-import { check, measure, median, WORKLOADS, type Measurement, type Settings, type WorkloadId } from './lib/workloads.ts';
+import {
+  check,
+  measure,
+  median,
+  WORKLOADS,
+  type Measurement,
+  type Settings,
+  type WorkloadId,
+} from './lib/workloads.ts';
 import { countRowsAt, growRows, removeRowsAddedSince, snapshotIds } from './lib/seed-rows.ts';
 import { CommandCounter } from './lib/command-counter.ts';
 import { fullSignIn } from './lib/browser.ts';
@@ -85,20 +98,33 @@ if (opt.help) {
 
 const num = (s: string | undefined, name: string) => {
   const n = Number(s);
-  if (!Number.isFinite(n) || n < 0) { process.stderr.write(`bench: --${name} must be a number\n`); process.exit(2); }
+  if (!Number.isFinite(n) || n < 0) {
+    process.stderr.write(`bench: --${name} must be a number\n`);
+    process.exit(2);
+  }
   return n;
 };
 const settings: Settings = {
-  seconds: num(opt.seconds, 'seconds'), warmup: num(opt.warmup, 'warmup'), connections: num(opt.connections, 'connections'),
-  threads: num(opt.threads, 'threads'), signinUsers: num(opt['signin-users'], 'signin-users'),
+  seconds: num(opt.seconds, 'seconds'),
+  warmup: num(opt.warmup, 'warmup'),
+  connections: num(opt.connections, 'connections'),
+  threads: num(opt.threads, 'threads'),
+  signinUsers: num(opt['signin-users'], 'signin-users'),
 };
 const ROUNDS = num(opt.rounds, 'rounds');
 const SYSTEM_WARMUP = num(opt['system-warmup'], 'system-warmup');
 const GROWTH_SECONDS = num(opt['growth-seconds'] ?? opt.seconds, 'growth-seconds');
-const GROWTH = (opt.growth ?? '').split(',').filter(Boolean).map((s) => num(s, 'growth'));
+const GROWTH = (opt.growth ?? '')
+  .split(',')
+  .filter(Boolean)
+  .map((s) => num(s, 'growth'));
 const WL = (opt.workloads ?? '').split(',').filter(Boolean) as WorkloadId[];
 const STORES = (opt.stores ?? '').split(',').filter(Boolean) as StoreKind[];
-for (const s of STORES) if (s !== 'ferretdb' && s !== 'mongo-java-server') { process.stderr.write(`bench: unknown store ${s}\n`); process.exit(2); }
+for (const s of STORES)
+  if (s !== 'ferretdb' && s !== 'mongo-java-server') {
+    process.stderr.write(`bench: unknown store ${s}\n`);
+    process.exit(2);
+  }
 const USERS = Array.from({ length: Math.max(1, settings.signinUsers) }, (_, i) => `bench${i + 1}`);
 
 if (!safeExec('sh', ['-c', 'command -v wrk'])) {
@@ -112,7 +138,9 @@ const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
 const outDir = resolve(opt.out!);
 mkdirSync(outDir, { recursive: true });
 const logDir = mkdtempSync(join(tmpdir(), 'kw-bench-logs-'));
-const checkouts: KeywardCheckout[] = (opt['keyward-dir']?.length ? opt['keyward-dir'] : [REPO_ROOT]).map((d) => describeCheckout(resolve(d), process.execPath));
+const checkouts: KeywardCheckout[] = (
+  opt['keyward-dir']?.length ? opt['keyward-dir'] : [REPO_ROOT]
+).map((d) => describeCheckout(resolve(d), process.execPath));
 
 interface SystemResult {
   system: string;
@@ -137,32 +165,50 @@ let keycloakHashing = '';
 let keycloakConfig = '';
 
 /** Every workload ROUNDS times, the order rotated each round (no workload always first or after the same one). */
-async function runWorkloads(t: IdpTarget, storePid: number | undefined, mongoUri?: string): Promise<Measurement[]> {
+async function runWorkloads(
+  t: IdpTarget,
+  storePid: number | undefined,
+  mongoUri?: string,
+): Promise<Measurement[]> {
   const list: WorkloadId[] = [];
   for (const w of WL) if (await check(t, w)) list.push(w);
   // Once per system, every workload for a while: the JVM's and V8's compilers warm up before round 1.
-  if (SYSTEM_WARMUP > 0) for (const w of list) await measure(t, w, { ...settings, warmup: 0 }, storePid, SYSTEM_WARMUP);
+  if (SYSTEM_WARMUP > 0)
+    for (const w of list) await measure(t, w, { ...settings, warmup: 0 }, storePid, SYSTEM_WARMUP);
   const out: Measurement[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < list.length; i++) {
       const w = list[(i + round) % list.length];
       const rowsBefore = mongoUri ? (await countRowsAt(mongoUri)).total : undefined;
       const m = await measure(t, w, settings, storePid);
-      if (mongoUri) Object.assign(m, { rowsBefore, rowsAfter: (await countRowsAt(mongoUri)).total });
+      if (mongoUri)
+        Object.assign(m, { rowsBefore, rowsAfter: (await countRowsAt(mongoUri)).total });
       out.push(m);
-      log(`    round ${round + 1} ${WORKLOADS[w]}: ${m.rps.toFixed(1)}/s${m.bad ? ` (${m.bad} bad: ${m.errors})` : ''}` +
-        ` cpu server ${m.cpu.server}% store ${m.cpu.store}% loadgen ${m.cpu.loadGenerator}%${m.rowsAfter !== undefined ? ` rows ${m.rowsBefore}→${m.rowsAfter}` : ''}`);
+      log(
+        `    round ${round + 1} ${WORKLOADS[w]}: ${m.rps.toFixed(1)}/s${m.bad ? ` (${m.bad} bad: ${m.errors})` : ''}` +
+          ` cpu server ${m.cpu.server}% store ${m.cpu.store}% loadgen ${m.cpu.loadGenerator}%${m.rowsAfter !== undefined ? ` rows ${m.rowsBefore}→${m.rowsAfter}` : ''}`,
+      );
     }
   }
   return out;
 }
 
 /** The database commands of one sign-in, one grant, one introspection and one API-key request. */
-async function countCommands(checkout: KeywardCheckout, store: Store): Promise<Record<string, string[]>> {
+async function countCommands(
+  checkout: KeywardCheckout,
+  store: Store,
+): Promise<Record<string, string[]>> {
   const counter = new CommandCounter();
   const proxyPort = await counter.start(store.port);
   const uri = `mongodb://127.0.0.1:${proxyPort}/kwcount_${randomBytes(4).toString('hex')}`;
-  const kw = await startKeyward({ checkout, mongoUri: uri, logDir, users: USERS.slice(0, 1), logLevel: opt['keyward-log-level'], logName: 'keyward-count' });
+  const kw = await startKeyward({
+    checkout,
+    mongoUri: uri,
+    logDir,
+    users: USERS.slice(0, 1),
+    logLevel: opt['keyward-log-level'],
+    logName: 'keyward-count',
+  });
   try {
     // Warm: the first sign-in and grant fill caches and create collections.
     await fullSignIn(kw, kw.users[0]);
@@ -178,11 +224,17 @@ async function countCommands(checkout: KeywardCheckout, store: Store): Promise<R
       await op();
       out[name] = counter.since(from);
     };
-    await one('one password sign-in end to end (authorize → form → code → token)', () => fullSignIn(kw, kw.users[0]));
+    await one('one password sign-in end to end (authorize → form → code → token)', () =>
+      fullSignIn(kw, kw.users[0]),
+    );
     await one('one client_credentials grant', () => clientCredentialsToken(kw));
     const fresh = await clientCredentialsToken(kw);
     await one('one introspection', () => introspect(kw, fresh));
-    await one('one API-key request (GET /api/auth/whoami)', () => fetch(kw.rest!.url, { headers: { authorization: kw.rest!.authorization } }).then((r) => r.text()));
+    await one('one API-key request (GET /api/auth/whoami)', () =>
+      fetch(kw.rest!.url, { headers: { authorization: kw.rest!.authorization } }).then((r) =>
+        r.text(),
+      ),
+    );
     return out;
   } finally {
     await kw.stop();
@@ -191,13 +243,21 @@ async function countCommands(checkout: KeywardCheckout, store: Store): Promise<R
 }
 
 /** One Keyward per workload with `node --cpu-prof`: the shares of its main thread's busy time by origin. */
-async function profileKeyward(checkout: KeywardCheckout, store: Store): Promise<Record<string, { origin: string; share: number }[]>> {
+async function profileKeyward(
+  checkout: KeywardCheckout,
+  store: Store,
+): Promise<Record<string, { origin: string; share: number }[]>> {
   const out: Record<string, { origin: string; share: number }[]> = {};
   for (const w of WL) {
     const dir = mkdtempSync(join(logDir, `profile-${w}-`));
     const uri = `mongodb://127.0.0.1:${store.port}/kwprof_${randomBytes(4).toString('hex')}`;
     const kw = await startKeyward({
-      checkout, mongoUri: uri, logDir, users: USERS, logLevel: opt['keyward-log-level'], logName: `keyward-profile-${w}`,
+      checkout,
+      mongoUri: uri,
+      logDir,
+      users: USERS,
+      logLevel: opt['keyward-log-level'],
+      logName: `keyward-profile-${w}`,
       nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
     });
     try {
@@ -213,28 +273,48 @@ async function profileKeyward(checkout: KeywardCheckout, store: Store): Promise<
 async function startStore(kind: StoreKind): Promise<Store> {
   if (kind === 'ferretdb') {
     return startFerretDb({
-      bin: opt['ferretdb-bin'] ?? defaultFerretBin(), logDir,
-      port: opt['ferretdb-port'] ? num(opt['ferretdb-port'], 'ferretdb-port') : undefined, dir: opt['ferretdb-dir'],
+      bin: opt['ferretdb-bin'] ?? defaultFerretBin(),
+      logDir,
+      port: opt['ferretdb-port'] ? num(opt['ferretdb-port'], 'ferretdb-port') : undefined,
+      dir: opt['ferretdb-dir'],
     });
   }
   return startMongoJavaServer({ logDir });
 }
 
-async function benchKeyward(checkout: KeywardCheckout, kind: StoreKind, countHere: boolean): Promise<SystemResult> {
-  const result: SystemResult = { system: `Keyward ${checkout.label}`, checkout: checkout.label, storeKind: kind, measurements: [] };
+async function benchKeyward(
+  checkout: KeywardCheckout,
+  kind: StoreKind,
+  countHere: boolean,
+): Promise<SystemResult> {
+  const result: SystemResult = {
+    system: `Keyward ${checkout.label}`,
+    checkout: checkout.label,
+    storeKind: kind,
+    measurements: [],
+  };
   log(`\n== Keyward ${checkout.label} on ${kind} (load average ${loadAverage()})`);
   const store = await startStore(kind);
   result.store = store.label;
   versions[`store ${kind}`] = store.label;
   try {
     const uri = `mongodb://127.0.0.1:${store.port}/kwbench_${randomBytes(4).toString('hex')}`;
-    const kw = await startKeyward({ checkout, mongoUri: uri, logDir, users: USERS, logLevel: opt['keyward-log-level'], logName: `keyward-${kind}` });
+    const kw = await startKeyward({
+      checkout,
+      mongoUri: uri,
+      logDir,
+      users: USERS,
+      logLevel: opt['keyward-log-level'],
+      logName: `keyward-${kind}`,
+    });
     try {
       result.startMs = kw.startMs;
       await sleep(3000);
       result.idleMiB = kw.memory().rss;
       result.storeIdleMiB = memoryMiB(store.pid).rss;
-      log(`    ready in ${(kw.startMs / 1000).toFixed(2)} s; idle ${result.idleMiB.toFixed(0)} MiB (store ${result.storeIdleMiB.toFixed(0)} MiB)`);
+      log(
+        `    ready in ${(kw.startMs / 1000).toFixed(2)} s; idle ${result.idleMiB.toFixed(0)} MiB (store ${result.storeIdleMiB.toFixed(0)} MiB)`,
+      );
       result.measurements = await runWorkloads(kw, store.pid, uri);
       result.afterLoadMiB = kw.memory();
     } finally {
@@ -251,7 +331,17 @@ async function benchKeyward(checkout: KeywardCheckout, kind: StoreKind, countHer
     if (GROWTH.length && (WL.includes('a') || WL.includes('b'))) {
       result.growth = [];
       const gUri = `mongodb://127.0.0.1:${store.port}/kwgrowth_${randomBytes(4).toString('hex')}`;
-      const g = await startKeyward({ checkout, mongoUri: gUri, logDir, users: USERS, logLevel: opt['keyward-log-level'], logName: `keyward-${kind}-growth` }, true);
+      const g = await startKeyward(
+        {
+          checkout,
+          mongoUri: gUri,
+          logDir,
+          users: USERS,
+          logLevel: opt['keyward-log-level'],
+          logName: `keyward-${kind}-growth`,
+        },
+        true,
+      );
       try {
         for (let i = 0; i < 20; i++) await introspect(g, await clientCredentialsToken(g));
         for (const target of GROWTH) {
@@ -266,7 +356,9 @@ async function benchKeyward(checkout: KeywardCheckout, kind: StoreKind, countHer
               const m = await measure(g, w, settings, store.pid, GROWTH_SECONDS);
               Object.assign(m, { rowsBefore, rowsAfter: (await countRowsAt(gUri)).total });
               ms.push(m);
-              log(`    (e) ${target} round ${round + 1} ${WORKLOADS[w]}: ${m.rps.toFixed(1)}/s rows ${m.rowsBefore}→${m.rowsAfter}${m.bad ? ` (${m.bad} bad: ${m.errors})` : ''}`);
+              log(
+                `    (e) ${target} round ${round + 1} ${WORKLOADS[w]}: ${m.rps.toFixed(1)}/s rows ${m.rowsBefore}→${m.rowsAfter}${m.bad ? ` (${m.bad} bad: ${m.errors})` : ''}`,
+              );
               await removeRowsAddedSince(gUri, seeded);
             }
           }
@@ -301,10 +393,14 @@ async function benchKeycloak(): Promise<SystemResult> {
     keycloakConfig = keycloakSettings(install, kc.pid);
     result.startMs = kc.startMs;
     result.emptyStartMs = kc.emptyStartMs;
-    result.note = install.unpackedNow ? 'the start on an empty database was the first after unpacking (includes Quarkus augmentation)' : undefined;
+    result.note = install.unpackedNow
+      ? 'the start on an empty database was the first after unpacking (includes Quarkus augmentation)'
+      : undefined;
     await sleep(3000);
     result.idleMiB = kc.memory().rss;
-    log(`    ready in ${(kc.startMs / 1000).toFixed(2)} s (on an empty database ${(kc.emptyStartMs / 1000).toFixed(2)} s); idle ${result.idleMiB.toFixed(0)} MiB`);
+    log(
+      `    ready in ${(kc.startMs / 1000).toFixed(2)} s (on an empty database ${(kc.emptyStartMs / 1000).toFixed(2)} s); idle ${result.idleMiB.toFixed(0)} MiB`,
+    );
     result.measurements = await runWorkloads(kc, undefined);
     result.afterLoadMiB = kc.memory();
   } catch (err) {
@@ -334,7 +430,12 @@ const medianOf = (ms: Measurement[], w: WorkloadId) => {
   const mid = median(list.map((m) => m.rps));
   return { ...list.find((m) => m.rps === mid)!, rounds: list.map((m) => m.rps) };
 };
-const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '—' : n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n < 10 ? 1 : digits));
+const fmt = (n: number | undefined, digits = 0) =>
+  n === undefined
+    ? '—'
+    : n >= 100
+      ? Math.round(n).toLocaleString('en-US')
+      : n.toFixed(n < 10 ? 1 : digits);
 const keycloak = results.find((r) => r.system.startsWith('Keycloak') && !r.skipped);
 const keywards = results.filter((r) => r.checkout);
 const col = (r: SystemResult) => `${r.checkout} on ${r.storeKind}`;
@@ -342,22 +443,36 @@ const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
 const lines: string[] = [];
 const p = (s = '') => lines.push(s);
 
-p(`## Identity workloads: Keyward vs Keycloak (\`npm run bench:idp\`, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC)`);
+p(
+  `## Identity workloads: Keyward vs Keycloak (\`npm run bench:idp\`, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC)`,
+);
 p();
-p(`Machine: ${cpus().length} × ${cpuModel} (nproc ${safeExec('nproc', [])}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}. ` +
-  `Load average ${loadAtStart} at the start, ${loadAtEnd} at the end (other work shares this machine: numbers are noisy).`);
-p(`Settings: each system first runs every workload for ${SYSTEM_WARMUP} s (JIT warm-up), then ${ROUNDS} rounds × ${settings.seconds} s per workload after ${settings.warmup} s warm-up, order rotated each round, median round shown; ` +
-  `wrk ${versions.wrk} -t${settings.threads} -c${settings.connections} for (a), (b), (d); (c) ${settings.signinUsers} concurrent users, each a new browser signing in again as soon as done; ` +
-  `(e) ${ROUNDS} rounds × ${GROWTH_SECONDS} s. Load generator, servers and stores share the machine's cores.`);
-p(`Keyward: ${checkouts.map((c) => `${c.label} (${c.dir}), Node ${c.nodeVersion}, \`node src/main.ts\`, password hashing ${c.argon2}`).join('; ')}; ` +
-  `log level ${opt['keyward-log-level'] ?? 'configuration default'}.`);
+p(
+  `Machine: ${cpus().length} × ${cpuModel} (nproc ${safeExec('nproc', [])}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Linux ${release()}. ` +
+    `Load average ${loadAtStart} at the start, ${loadAtEnd} at the end (other work shares this machine: numbers are noisy).`,
+);
+p(
+  `Settings: each system first runs every workload for ${SYSTEM_WARMUP} s (JIT warm-up), then ${ROUNDS} rounds × ${settings.seconds} s per workload after ${settings.warmup} s warm-up, order rotated each round, median round shown; ` +
+    `wrk ${versions.wrk} -t${settings.threads} -c${settings.connections} for (a), (b), (d); (c) ${settings.signinUsers} concurrent users, each a new browser signing in again as soon as done; ` +
+    `(e) ${ROUNDS} rounds × ${GROWTH_SECONDS} s. Load generator, servers and stores share the machine's cores.`,
+);
+p(
+  `Keyward: ${checkouts.map((c) => `${c.label} (${c.dir}), Node ${c.nodeVersion}, \`node src/main.ts\`, password hashing ${c.argon2}`).join('; ')}; ` +
+    `log level ${opt['keyward-log-level'] ?? 'configuration default'}.`,
+);
 p(`Stores: ${[...new Set(keywards.map((r) => r.store).filter(Boolean))].join('; ')}.`);
-if (keycloak) p(`Keycloak: ${versions.keycloak}; ${keycloakConfig}; password hashing (stored credentialData) \`${keycloakHashing}\`.`);
-for (const r of results.filter((x) => x.skipped)) p(`**${r.system}${r.storeKind ? ` on ${r.storeKind}` : ''}: ${r.skipped}**`);
+if (keycloak)
+  p(
+    `Keycloak: ${versions.keycloak}; ${keycloakConfig}; password hashing (stored credentialData) \`${keycloakHashing}\`.`,
+  );
+for (const r of results.filter((x) => x.skipped))
+  p(`**${r.system}${r.storeKind ? ` on ${r.storeKind}` : ''}: ${r.skipped}**`);
 p();
 p('### Throughput, median round (requests or sign-ins per second), and Keyward / Keycloak');
 p();
-p(`| workload | ${keywards.map(col).join(' | ')} | ${keycloak ? keycloak.system : 'Keycloak (skipped)'} |`);
+p(
+  `| workload | ${keywards.map(col).join(' | ')} | ${keycloak ? keycloak.system : 'Keycloak (skipped)'} |`,
+);
 p(`|---|${keywards.map(() => '---:').join('|')}|---:|`);
 for (const w of WL) {
   const kc = keycloak ? medianOf(keycloak.measurements, w) : undefined;
@@ -367,28 +482,46 @@ for (const w of WL) {
     const ratio = kc && kc.rps > 0 ? ` (**${(m.rps / kc.rps).toFixed(2)}**)` : '';
     return `${fmt(m.rps)}${ratio}${m.bad ? ` ⚠ ${m.bad} bad` : ''}`;
   });
-  p(`| ${WORKLOADS[w]} | ${cells.join(' | ')} | ${kc ? fmt(kc.rps) : w === 'd' && keycloak ? 'no equivalent' : '—'} |`);
+  p(
+    `| ${WORKLOADS[w]} | ${cells.join(' | ')} | ${kc ? fmt(kc.rps) : w === 'd' && keycloak ? 'no equivalent' : '—'} |`,
+  );
 }
-const startCell = (r: SystemResult) => (r.startMs === undefined ? '—' : `${(r.startMs / 1000).toFixed(2)} s${r.emptyStartMs ? ` (empty database: ${(r.emptyStartMs / 1000).toFixed(1)} s)` : ''}`);
-p(`| start-up to ready | ${keywards.map(startCell).join(' | ')} | ${keycloak ? startCell(keycloak) : '—'} |`);
-const memCell = (r: SystemResult) => (r.idleMiB === undefined ? '—' : `${fmt(r.idleMiB)} MiB${r.storeIdleMiB ? ` (+ store ${fmt(r.storeIdleMiB)} MiB)` : ''}${r.afterLoadMiB ? `; peak ${fmt(r.afterLoadMiB.peak)} MiB` : ''}`);
-p(`| idle memory (RSS); peak RSS after the workloads | ${keywards.map(memCell).join(' | ')} | ${keycloak ? memCell(keycloak) : '—'} |`);
+const startCell = (r: SystemResult) =>
+  r.startMs === undefined
+    ? '—'
+    : `${(r.startMs / 1000).toFixed(2)} s${r.emptyStartMs ? ` (empty database: ${(r.emptyStartMs / 1000).toFixed(1)} s)` : ''}`;
+p(
+  `| start-up to ready | ${keywards.map(startCell).join(' | ')} | ${keycloak ? startCell(keycloak) : '—'} |`,
+);
+const memCell = (r: SystemResult) =>
+  r.idleMiB === undefined
+    ? '—'
+    : `${fmt(r.idleMiB)} MiB${r.storeIdleMiB ? ` (+ store ${fmt(r.storeIdleMiB)} MiB)` : ''}${r.afterLoadMiB ? `; peak ${fmt(r.afterLoadMiB.peak)} MiB` : ''}`;
+p(
+  `| idle memory (RSS); peak RSS after the workloads | ${keywards.map(memCell).join(' | ')} | ${keycloak ? memCell(keycloak) : '—'} |`,
+);
 p();
-p('Ratios in bold: Keyward / Keycloak (above 1: Keyward is faster). Keycloak has no API keys: (d) has no Keycloak equivalent.');
+p(
+  'Ratios in bold: Keyward / Keycloak (above 1: Keyward is faster). Keycloak has no API keys: (d) has no Keycloak equivalent.',
+);
 if (keycloak?.note) p(`Keycloak: ${keycloak.note}.`);
 p();
 p('### Every measurement');
 p();
-p('| system | workload | each round /s | p50 ms | p99 ms | CPU % of a core: server / store / load generator | per CPU-second of server + store | machine busy % | steal % | stored OIDC rows | bad answers | load avg |');
+p(
+  '| system | workload | each round /s | p50 ms | p99 ms | CPU % of a core: server / store / load generator | per CPU-second of server + store | machine busy % | steal % | stored OIDC rows | bad answers | load avg |',
+);
 p('|---|---|---|---:|---:|---|---:|---:|---:|---|---:|---|');
 for (const r of results) {
   for (const w of WL) {
     const m = medianOf(r.measurements, w);
     if (!m) continue;
-    p(`| ${r.checkout ? col(r) : r.system} | ${WORKLOADS[w]} | ${m.rounds.map((x) => fmt(x)).join(', ')} | ${m.p50ms.toFixed(1)} | ${m.p99ms.toFixed(1)} | ` +
-      `${m.cpu.server} / ${r.storeKind ? m.cpu.store : '—'} / ${m.cpu.loadGenerator} | ` +
-      `${m.cpu.server + m.cpu.store > 0 ? fmt(m.rps / ((m.cpu.server + m.cpu.store) / 100)) : '—'} | ${m.cpu.machineBusy} | ${m.cpu.steal} | ` +
-      `${m.rowsBefore !== undefined ? `${m.rowsBefore}→${m.rowsAfter}` : '—'} | ${m.bad} | ${m.loadAverage} |`);
+    p(
+      `| ${r.checkout ? col(r) : r.system} | ${WORKLOADS[w]} | ${m.rounds.map((x) => fmt(x)).join(', ')} | ${m.p50ms.toFixed(1)} | ${m.p99ms.toFixed(1)} | ` +
+        `${m.cpu.server} / ${r.storeKind ? m.cpu.store : '—'} / ${m.cpu.loadGenerator} | ` +
+        `${m.cpu.server + m.cpu.store > 0 ? fmt(m.rps / ((m.cpu.server + m.cpu.store) / 100)) : '—'} | ${m.cpu.machineBusy} | ${m.cpu.steal} | ` +
+        `${m.rowsBefore !== undefined ? `${m.rowsBefore}→${m.rowsAfter}` : '—'} | ${m.bad} | ${m.loadAverage} |`,
+    );
   }
 }
 const grown = keywards.filter((r) => r.growth?.length);
@@ -396,30 +529,48 @@ if (grown.length) {
   p();
   p('### (e) Data growth: (a) and (b) with more stored OIDC rows (Keyward)');
   p();
-  p(`Rows were grown by cloning rows that real grants stored (scripts/bench/lib/seed-rows.ts). Every client_credentials grant adds a row, so the count grows during (a) ` +
-    '(the range is shown); the rows a measurement added are deleted after it, so each measurement starts at the target. ' +
-    `Keycloak's client_credentials tokens are not stored (self-contained JWTs without a session), so it is not measured here.`);
+  p(
+    `Rows were grown by cloning rows that real grants stored (scripts/bench/lib/seed-rows.ts). Every client_credentials grant adds a row, so the count grows during (a) ` +
+      '(the range is shown); the rows a measurement added are deleted after it, so each measurement starts at the target. ' +
+      `Keycloak's client_credentials tokens are not stored (self-contained JWTs without a session), so it is not measured here.`,
+  );
   p();
-  p(`| system | rows | ${(['b', 'a'] as WorkloadId[]).filter((w) => WL.includes(w)).map((w) => `${WORKLOADS[w]} /s (rows during)`).join(' | ')} |`);
-  p(`|---|---:|${(['b', 'a'] as WorkloadId[]).filter((w) => WL.includes(w)).map(() => '---:').join('|')}|`);
+  p(
+    `| system | rows | ${(['b', 'a'] as WorkloadId[])
+      .filter((w) => WL.includes(w))
+      .map((w) => `${WORKLOADS[w]} /s (rows during)`)
+      .join(' | ')} |`,
+  );
+  p(
+    `|---|---:|${(['b', 'a'] as WorkloadId[])
+      .filter((w) => WL.includes(w))
+      .map(() => '---:')
+      .join('|')}|`,
+  );
   for (const r of grown) {
     const base: Partial<Record<WorkloadId, number>> = {};
     for (const g of r.growth!) {
-      const cells = (['b', 'a'] as WorkloadId[]).filter((w) => WL.includes(w)).map((w) => {
-        const m = medianOf(g.measurements, w);
-        if (!m) return '—';
-        base[w] ??= m.rps;
-        const change = base[w] ? ` (${m.rps >= base[w]! ? '+' : ''}${(((m.rps / base[w]!) - 1) * 100).toFixed(0)} %)` : '';
-        const rows = g.measurements.filter((x) => x.workload === w);
-        return `${fmt(m.rps)}${g === r.growth![0] ? '' : change} (${Math.min(...rows.map((x) => x.rowsBefore ?? 0))}→${Math.max(...rows.map((x) => x.rowsAfter ?? 0))})`;
-      });
+      const cells = (['b', 'a'] as WorkloadId[])
+        .filter((w) => WL.includes(w))
+        .map((w) => {
+          const m = medianOf(g.measurements, w);
+          if (!m) return '—';
+          base[w] ??= m.rps;
+          const change = base[w]
+            ? ` (${m.rps >= base[w]! ? '+' : ''}${((m.rps / base[w]! - 1) * 100).toFixed(0)} %)`
+            : '';
+          const rows = g.measurements.filter((x) => x.workload === w);
+          return `${fmt(m.rps)}${g === r.growth![0] ? '' : change} (${Math.min(...rows.map((x) => x.rowsBefore ?? 0))}→${Math.max(...rows.map((x) => x.rowsAfter ?? 0))})`;
+        });
       p(`| ${col(r)} | ~${g.target.toLocaleString('en-US')} | ${cells.join(' | ')} |`);
     }
   }
 }
 for (const r of keywards.filter((x) => x.commands)) {
   p();
-  p(`### Database commands (${r.checkout}, counted on ${r.storeKind} through a proxy; driver monitoring (hello, ping) excluded)`);
+  p(
+    `### Database commands (${r.checkout}, counted on ${r.storeKind} through a proxy; driver monitoring (hello, ping) excluded)`,
+  );
   p();
   const entries = Object.entries(r.commands!);
   const background = new Set(entries[0]?.[1] ?? []);
@@ -429,30 +580,67 @@ for (const r of keywards.filter((x) => x.commands)) {
     const counts = new Map<string, number>();
     for (const c of own) counts.set(c, (counts.get(c) ?? 0) + 1);
     const polls = cmds.length - own.length;
-    p(`- **${what}: ${own.length}**${polls ? ` (+ ${polls} background poll${polls > 1 ? 's' : ''} in the same moment, not counted)` : ''} — ` +
-      `${[...counts].map(([c, n]) => `${n > 1 ? `${n}× ` : ''}\`${c}\``).join(', ') || 'none'}`);
+    p(
+      `- **${what}: ${own.length}**${polls ? ` (+ ${polls} background poll${polls > 1 ? 's' : ''} in the same moment, not counted)` : ''} — ` +
+        `${[...counts].map(([c, n]) => `${n > 1 ? `${n}× ` : ''}\`${c}\``).join(', ') || 'none'}`,
+    );
   }
 }
 for (const r of keywards.filter((x) => x.profile)) {
   p();
-  p(`### Where Keyward's main thread spends its time (${r.checkout} on ${r.storeKind}, \`node --cpu-prof\`)`);
+  p(
+    `### Where Keyward's main thread spends its time (${r.checkout} on ${r.storeKind}, \`node --cpu-prof\`)`,
+  );
   p();
-  p('Each sample is charged to its nearest caller in a package or in src/ (Node\'s and V8\'s internals count for whoever called them); ' +
-    'shares of the main thread\'s busy time. argon2 hashing runs in the thread pool and is not in it.');
+  p(
+    "Each sample is charged to its nearest caller in a package or in src/ (Node's and V8's internals count for whoever called them); " +
+      "shares of the main thread's busy time. argon2 hashing runs in the thread pool and is not in it.",
+  );
   p();
   for (const [what, shares] of Object.entries(r.profile!)) {
-    p(`- ${what}: ${shares.slice(0, 8).map((s) => `${s.origin} ${(s.share * 100).toFixed(0)} %`).join(', ')}`);
+    p(
+      `- ${what}: ${shares
+        .slice(0, 8)
+        .map((s) => `${s.origin} ${(s.share * 100).toFixed(0)} %`)
+        .join(', ')}`,
+    );
   }
 }
 p();
 const report = lines.join('\n');
 const base = join(outDir, `idp-${stamp}`);
 writeFileSync(`${base}.md`, `${report}\n`);
-writeFileSync(`${base}.json`, `${JSON.stringify({
-  started, loadAtStart, loadAtEnd, settings, rounds: ROUNDS, growth: GROWTH, growthSeconds: GROWTH_SECONDS,
-  machine: { nproc: safeExec('nproc', []), cpu: cpuModel, memGiB: totalmem() / 2 ** 30, kernel: release() },
-  versions, checkouts, keycloakHashing, keycloakConfig, java: findJava(21)?.version, results,
-}, null, 2)}\n`);
-const keepLogs = !!process.env.BENCH_KEEP_LOGS || results.some((r) => r.skipped?.startsWith('failed'));
-process.stdout.write(`\n${report}\nWritten to ${base}.md and .json${keepLogs ? `; server logs kept in ${logDir}` : ''}\n`);
+writeFileSync(
+  `${base}.json`,
+  `${JSON.stringify(
+    {
+      started,
+      loadAtStart,
+      loadAtEnd,
+      settings,
+      rounds: ROUNDS,
+      growth: GROWTH,
+      growthSeconds: GROWTH_SECONDS,
+      machine: {
+        nproc: safeExec('nproc', []),
+        cpu: cpuModel,
+        memGiB: totalmem() / 2 ** 30,
+        kernel: release(),
+      },
+      versions,
+      checkouts,
+      keycloakHashing,
+      keycloakConfig,
+      java: findJava(21)?.version,
+      results,
+    },
+    null,
+    2,
+  )}\n`,
+);
+const keepLogs =
+  !!process.env.BENCH_KEEP_LOGS || results.some((r) => r.skipped?.startsWith('failed'));
+process.stdout.write(
+  `\n${report}\nWritten to ${base}.md and .json${keepLogs ? `; server logs kept in ${logDir}` : ''}\n`,
+);
 if (!keepLogs) rmSync(logDir, { recursive: true, force: true });

@@ -15,7 +15,13 @@ import type { Authenticator } from './auth/principal.ts';
 import type { ProviderOptions } from './oidc/provider.ts';
 
 /** What a feature gets to hook its routes into the app. */
-export interface FeatureContext { router: Router; api: ApiRegistry; nav: AccountNav; kit: AccountPageKit; views: Views }
+export interface FeatureContext {
+  router: Router;
+  api: ApiRegistry;
+  nav: AccountNav;
+  kit: AccountPageKit;
+  views: Views;
+}
 
 /** Everything a feature adds to Keyward; every part is optional. */
 export interface Feature {
@@ -36,4 +42,7 @@ export interface Feature {
 }
 
 /** A composed feature and the services it offers to features composed after it. */
-export interface Composed<Provides = Record<string, never>> { feature: Feature; provides: Provides }
+export interface Composed<Provides = Record<string, never>> {
+  feature: Feature;
+  provides: Provides;
+}

@@ -27,36 +27,47 @@ afterAll(async () => {
   await k?.stop();
 }, TEST_TIMEOUT);
 
-for (const vp of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
-  test(`${vp.width}×${vp.height}: methods step, passkeys, linked identities and sign-in methods pass axe and fit`, async () => {
-    const context = await browser.newContext({ viewport: vp, deviceScaleFactor: 1, locale: 'en-US' });
-    context.setDefaultTimeout(STEP_TIMEOUT);
-    const page = await context.newPage();
-    try {
-      await page.goto(`${k.baseUrl}/signin`);
-      await page.getByLabel('Username or email').fill('dora');
-      await page.getByRole('button', { name: 'Sign in with your organization' }).click();
-      await page.waitForLoadState('load');
-      await check(page, vp.width, 'sign-in-methods-step');
+for (const vp of [
+  { width: 1280, height: 800 },
+  { width: 390, height: 844 },
+]) {
+  test(
+    `${vp.width}×${vp.height}: methods step, passkeys, linked identities and sign-in methods pass axe and fit`,
+    async () => {
+      const context = await browser.newContext({
+        viewport: vp,
+        deviceScaleFactor: 1,
+        locale: 'en-US',
+      });
+      context.setDefaultTimeout(STEP_TIMEOUT);
+      const page = await context.newPage();
+      try {
+        await page.goto(`${k.baseUrl}/signin`);
+        await page.getByLabel('Username or email').fill('dora');
+        await page.getByRole('button', { name: 'Sign in with your organization' }).click();
+        await page.waitForLoadState('load');
+        await check(page, vp.width, 'sign-in-methods-step');
 
-      await page.goto(`${k.baseUrl}/signin`);
-      await submitSignIn(page, 'dora', PASSWORD);
-      await page.waitForURL(`${k.baseUrl}/`);
+        await page.goto(`${k.baseUrl}/signin`);
+        await submitSignIn(page, 'dora', PASSWORD);
+        await page.waitForURL(`${k.baseUrl}/`);
 
-      await page.goto(`${k.baseUrl}/account/mfa`);
-      await page.getByRole('link', { name: 'Manage passkeys' }).click();
-      await visible(page.getByRole('heading', { level: 1, name: 'Passkeys' }));
-      await check(page, vp.width, 'passkeys');
+        await page.goto(`${k.baseUrl}/account/mfa`);
+        await page.getByRole('link', { name: 'Manage passkeys' }).click();
+        await visible(page.getByRole('heading', { level: 1, name: 'Passkeys' }));
+        await check(page, vp.width, 'passkeys');
 
-      await page.goto(`${k.baseUrl}/account/identities`);
-      await page.waitForLoadState('load');
-      await check(page, vp.width, 'linked-identities');
+        await page.goto(`${k.baseUrl}/account/identities`);
+        await page.waitForLoadState('load');
+        await check(page, vp.width, 'linked-identities');
 
-      await page.goto(`${k.baseUrl}/account/admin/sign-in-methods`);
-      await page.waitForLoadState('load');
-      await check(page, vp.width, 'admin-sign-in-methods');
-    } finally {
-      await context.close();
-    }
-  }, TEST_TIMEOUT);
+        await page.goto(`${k.baseUrl}/account/admin/sign-in-methods`);
+        await page.waitForLoadState('load');
+        await check(page, vp.width, 'admin-sign-in-methods');
+      } finally {
+        await context.close();
+      }
+    },
+    TEST_TIMEOUT,
+  );
 }

@@ -18,31 +18,58 @@ beforeAll(async () => {
   await createUser(k, 'olga', { org: 'acme', admin: true });
   await createUser(k, 'mike', { org: 'acme' });
   const r = await createUser(k, 'root');
-  await k.db.collection('accounts').updateOne({ _id: r.id as never }, { $set: { platformAdmin: true } });
-  [olga, mike, root] = await Promise.all(['olga', 'mike', 'root'].map((u) => signedInBrowser(k.baseUrl, u, PASSWORD)));
+  await k.db
+    .collection('accounts')
+    .updateOne({ _id: r.id as never }, { $set: { platformAdmin: true } });
+  [olga, mike, root] = await Promise.all(
+    ['olga', 'mike', 'root'].map((u) => signedInBrowser(k.baseUrl, u, PASSWORD)),
+  );
 });
 afterAll(async () => k?.stop());
 
-async function setPolicy(b: Browser, path: string, value: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function setPolicy(
+  b: Browser,
+  path: string,
+  value: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const method = value === undefined ? 'DELETE' : 'POST';
-  const res = await b.fetch(`${k.baseUrl}${path}`, { method, body: value === undefined ? undefined : JSON.stringify(value), headers: { 'content-type': 'application/json', accept: 'application/json' } });
-  return { status: res.status, body: res.status === 204 ? {} : await res.json() as Record<string, unknown> };
+  const res = await b.fetch(`${k.baseUrl}${path}`, {
+    method,
+    body: value === undefined ? undefined : JSON.stringify(value),
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+  });
+  return {
+    status: res.status,
+    body: res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>),
+  };
 }
-const org = (name: string, value: unknown) => setPolicy(olga, `/api/organizations/acme/policies/${name}`, value);
-const days = (c: { created: string; expiration?: string }) => (Date.parse(c.expiration!) - Date.parse(c.created)) / 86_400_000;
+const org = (name: string, value: unknown) =>
+  setPolicy(olga, `/api/organizations/acme/policies/${name}`, value);
+const days = (c: { created: string; expiration?: string }) =>
+  (Date.parse(c.expiration!) - Date.parse(c.created)) / 86_400_000;
 const page = async (b: Browser) => (await b.fetch(`${k.baseUrl}/account/api-keys`)).text();
 /** The page with the "Add Key" form open (its Expiration list). */
-const keyForm = async (b: Browser) => (await b.fetch(`${k.baseUrl}/account/api-keys?new=key`)).text();
-const expirationList = (html: string) => [...html.matchAll(/<option value="([^"]*)"[^>]*>([^<]*)<\/option>/g)].map((m) => m[2]);
+const keyForm = async (b: Browser) =>
+  (await b.fetch(`${k.baseUrl}/account/api-keys?new=key`)).text();
+const expirationList = (html: string) =>
+  [...html.matchAll(/<option value="([^"]*)"[^>]*>([^<]*)<\/option>/g)].map((m) => m[2]);
 
 test('policy values are validated and listed with their defaults', async () => {
-  const listed = await olga.fetch(`${k.baseUrl}/api/organizations/acme/policies`, { headers: { accept: 'application/json' } });
+  const listed = await olga.fetch(`${k.baseUrl}/api/organizations/acme/policies`, {
+    headers: { accept: 'application/json' },
+  });
   expect(await listed.json()).toMatchObject({
     'max-api-key-ttl': { level: 'default', value: 730 },
     'api-key-expiry-choice': { level: 'default', value: true },
     'cli-token-ttl': { level: 'default', value: 24 },
   });
-  for (const [name, value] of [['max-api-key-ttl', -1], ['max-api-key-ttl', 'Unlimited'], ['api-key-expiry-choice', 'yes'], ['cli-token-ttl', 25], ['cli-token-ttl', 0]] as const) {
+  for (const [name, value] of [
+    ['max-api-key-ttl', -1],
+    ['max-api-key-ttl', 'Unlimited'],
+    ['api-key-expiry-choice', 'yes'],
+    ['cli-token-ttl', 25],
+    ['cli-token-ttl', 0],
+  ] as const) {
     const r = await org(name, value);
     expect({ name, value, status: r.status }).toEqual({ name, value, status: 400 });
     expect(String(r.body.message)).toMatch(new RegExp(`Invalid value for policy "${name}"`));
@@ -69,14 +96,24 @@ test('max-api-key-ttl: the maximum applies to duration, expiresIn and the defaul
   expect(days(await createKey(mike, k.baseUrl, { duration: '1000' }))).toBeCloseTo(1000, 3);
   html = await keyForm(mike);
   // The documentation's list, exactly, when the organization allows keys that never expire.
-  expect(expirationList(html)).toEqual(['No expiration', '7 days', '30 days', '60 days', '90 days']);
+  expect(expirationList(html)).toEqual([
+    'No expiration',
+    '7 days',
+    '30 days',
+    '60 days',
+    '90 days',
+  ]);
   expect(html).toMatch(/<option value="none"[^>]*>No expiration<\/option>/);
   expect(html).toMatch(/value="90"/);
 
   // A platform value wins over the organization's.
   expect((await setPolicy(root, '/api/platform/policies/max-api-key-ttl', 10)).status).toBe(200);
-  expect((await postKey(mike, k.baseUrl, { duration: '' })).json.message).toMatch(/at most 10 days/);
-  expect((await setPolicy(root, '/api/platform/policies/max-api-key-ttl', undefined)).status).toBe(204);
+  expect((await postKey(mike, k.baseUrl, { duration: '' })).json.message).toMatch(
+    /at most 10 days/,
+  );
+  expect((await setPolicy(root, '/api/platform/policies/max-api-key-ttl', undefined)).status).toBe(
+    204,
+  );
   expect((await org('max-api-key-ttl', undefined)).status).toBe(204);
 });
 
@@ -91,10 +128,20 @@ test('api-key-expiry-choice = false: no lifetime may be chosen; keys get the max
     }
     expect(days(await createKey(mike, k.baseUrl, { title: 'org-default' }))).toBeCloseTo(730, 3);
 
-    const chosen = await mike.fetch(`${k.baseUrl}/api/auth/token?ttl=2`, { headers: { accept: 'application/json' } });
+    const chosen = await mike.fetch(`${k.baseUrl}/api/auth/token?ttl=2`, {
+      headers: { accept: 'application/json' },
+    });
     expect(chosen.status).toBe(403);
-    const token = JSON.parse(await (await mike.fetch(`${k.baseUrl}/api/auth/token`, { headers: { accept: 'application/json' } })).text()) as string;
-    const listed = JSON.parse((await call(k.baseUrl, '/api/apikeys', bearer(token))).text) as { kind: string; created: string; expiration: string }[];
+    const token = JSON.parse(
+      await (
+        await mike.fetch(`${k.baseUrl}/api/auth/token`, { headers: { accept: 'application/json' } })
+      ).text(),
+    ) as string;
+    const listed = JSON.parse((await call(k.baseUrl, '/api/apikeys', bearer(token))).text) as {
+      kind: string;
+      created: string;
+      expiration: string;
+    }[];
     const row = listed.find((r) => r.kind === 'token')!;
     expect((Date.parse(row.expiration) - Date.parse(row.created)) / 3_600_000).toBeCloseTo(4, 3);
 
@@ -113,7 +160,9 @@ test('a disabled user: every key and token stops on the next request, and works 
   await createUser(k, 'dora', { org: 'acme' });
   const dora = await signedInBrowser(k.baseUrl, 'dora', PASSWORD);
   const { key } = await createKey(dora, k.baseUrl, { title: 'dora-key' });
-  const token = JSON.parse((await call(k.baseUrl, '/api/auth/token?ttl=1', basic(key))).text) as string;
+  const token = JSON.parse(
+    (await call(k.baseUrl, '/api/auth/token?ttl=1', basic(key))).text,
+  ) as string;
   expect((await call(k.baseUrl, '/api/auth/whoami', bearer(token))).text).toBe('user:dora');
 
   await k.container.accounts.setDisabled('dora', true);
@@ -136,22 +185,36 @@ test('enforce-mfa: credentials of members without a second factor are flagged an
 
   // Only platform admins may turn it on; then the policy effect runs.
   expect((await org('enforce-mfa', true)).status).toBe(403);
-  expect((await setPolicy(root, '/api/organizations/acme/policies/enforce-mfa', true)).status).toBe(200);
+  expect((await setPolicy(root, '/api/organizations/acme/policies/enforce-mfa', true)).status).toBe(
+    200,
+  );
   try {
     const refused = await call(k.baseUrl, '/api/auth/whoami', basic(eveKey));
     expect(refused.status).toBe(401);
-    expect(refused.json().message).toMatch(/suspended: your organization requires two-step verification/);
+    expect(refused.json().message).toMatch(
+      /suspended: your organization requires two-step verification/,
+    );
     expect((await call(k.baseUrl, '/api/auth/whoami', basic(ottoKey))).status).toBe(200); // another organization
     const doc = await k.db.collection('personal_credentials').findOne({ name: 'eve-key' });
     expect(doc).toMatchObject({ suspended: true, flagReason: 'enforce-mfa' });
-    expect(await k.db.collection('audit_events').countDocuments({ type: 'apikey.flagged', accountId: doc!.ownerId })).toBe(1);
+    expect(
+      await k.db
+        .collection('audit_events')
+        .countDocuments({ type: 'apikey.flagged', accountId: doc!.ownerId }),
+    ).toBe(1);
 
     // Eve enrols an authenticator app: the key works again.
     const account = (await k.container.accounts.findByLogin('eve'))!;
     const { secret } = await k.container.mfa.mfa.startOtpSetup(account);
-    await k.container.mfa.mfa.confirmOtpSetup(account, await generate({ secret, algorithm: 'sha1', digits: 6, period: 30 }), {});
+    await k.container.mfa.mfa.confirmOtpSetup(
+      account,
+      await generate({ secret, algorithm: 'sha1', digits: 6, period: 30 }),
+      {},
+    );
     expect((await call(k.baseUrl, '/api/auth/whoami', basic(eveKey))).text).toBe('user:eve');
-    expect(await k.db.collection('personal_credentials').findOne({ name: 'eve-key' })).toMatchObject({ suspended: false });
+    expect(
+      await k.db.collection('personal_credentials').findOne({ name: 'eve-key' }),
+    ).toMatchObject({ suspended: false });
   } finally {
     await setPolicy(root, '/api/organizations/acme/policies/enforce-mfa', undefined);
   }

@@ -5,7 +5,14 @@
  * made the change. When the revocation signal cannot be read, the cache is bypassed.
  */
 import { signedInBrowser, type Browser } from '../helpers/browserless.ts';
-import { createUser, databaseUri, PASSWORD, startKeyward, TEST_ENCRYPTION_KEY, type Keyward } from '../helpers/keyward.ts';
+import {
+  createUser,
+  databaseUri,
+  PASSWORD,
+  startKeyward,
+  TEST_ENCRYPTION_KEY,
+  type Keyward,
+} from '../helpers/keyward.ts';
 import { basic, bearer, call, createKey } from '../helpers/api-keys.ts';
 import { run } from '../helpers/ssh-cert.ts';
 import { ChangeSignalRepository } from '../../src/platform/store/change-signal-repository.ts';
@@ -23,26 +30,42 @@ afterAll(async () => k?.stop());
 /** Database operations by `on` while `action` executes, except the revocation signal's background poll. */
 async function reads(action: () => Promise<unknown>, on: Keyward = k): Promise<string[]> {
   const seen: string[] = [];
-  on.container.connection.set('debug', (collection: string, method: string) => { seen.push(`${collection}.${method}`); });
-  try { await action(); } finally { on.container.connection.set('debug', false); }
+  on.container.connection.set('debug', (collection: string, method: string) => {
+    seen.push(`${collection}.${method}`);
+  });
+  try {
+    await action();
+  } finally {
+    on.container.connection.set('debug', false);
+  }
   return seen.filter((op) => !op.startsWith('change_signals.'));
 }
 
 test('a cached key costs no read; deleting it still stops it on the next request', async () => {
   const { key, title } = await createKey(alice, k.baseUrl, { title: 'cached' });
   // The first use reads the credential (its owner may come from the directory cache).
-  expect(await reads(() => call(k.baseUrl, '/api/auth/whoami', basic(key)))).toEqual(expect.arrayContaining(['personal_credentials.findOne']));
+  expect(await reads(() => call(k.baseUrl, '/api/auth/whoami', basic(key)))).toEqual(
+    expect.arrayContaining(['personal_credentials.findOne']),
+  );
   expect(await reads(() => call(k.baseUrl, '/api/auth/whoami', basic(key)))).toEqual([]);
-  expect((await call(k.baseUrl, `/api/apikeys/${title}`, basic(key), { method: 'DELETE' })).status).toBe(204);
+  expect(
+    (await call(k.baseUrl, `/api/apikeys/${title}`, basic(key), { method: 'DELETE' })).status,
+  ).toBe(204);
   expect((await call(k.baseUrl, '/api/auth/whoami', basic(key))).status).toBe(401);
 });
 
 test('a CLI token is remembered too', async () => {
   const { key } = await createKey(alice, k.baseUrl, { title: 'mint' });
-  const token = JSON.parse((await call(k.baseUrl, '/api/auth/token?ttl=2', basic(key))).text) as string;
+  const token = JSON.parse(
+    (await call(k.baseUrl, '/api/auth/token?ttl=2', basic(key))).text,
+  ) as string;
   expect((await call(k.baseUrl, '/api/auth/whoami', bearer(token))).status).toBe(200);
   let status = 0;
-  expect(await reads(async () => { status = (await call(k.baseUrl, '/api/auth/whoami', bearer(token))).status; })).toEqual([]);
+  expect(
+    await reads(async () => {
+      status = (await call(k.baseUrl, '/api/auth/whoami', bearer(token))).status;
+    }),
+  ).toEqual([]);
   expect(status).toBe(200);
 });
 
@@ -50,7 +73,14 @@ test('concurrent first uses of a key share one database lookup', async () => {
   const { key } = await createKey(alice, k.baseUrl, { title: 'herd' });
   const statuses: number[] = [];
   const ops = await reads(async () => {
-    statuses.push(...(await Promise.all(Array.from({ length: 16 }, async () => (await call(k.baseUrl, '/api/auth/whoami', basic(key))).status))));
+    statuses.push(
+      ...(await Promise.all(
+        Array.from(
+          { length: 16 },
+          async () => (await call(k.baseUrl, '/api/auth/whoami', basic(key))).status,
+        ),
+      )),
+    );
   });
   expect(statuses).toEqual(Array(16).fill(200));
   expect(ops.filter((op) => op === 'personal_credentials.findOne')).toHaveLength(1);
@@ -60,8 +90,13 @@ test('concurrent first uses of a key share one database lookup', async () => {
 test('revoked as leaked, and expired, while cached: refused on the next request', async () => {
   const leaked = (await createKey(alice, k.baseUrl, { title: 'leaked' })).key;
   const short = (await createKey(alice, k.baseUrl, { title: 'short', expiresIn: 900 })).key;
-  for (const key of [leaked, short]) expect((await call(k.baseUrl, '/api/auth/whoami', basic(key))).status).toBe(200);
-  await fetch(`${k.baseUrl}/api/credentials/revoke`, { method: 'POST', body: JSON.stringify({ credentials: [leaked] }), headers: { 'content-type': 'application/json' } });
+  for (const key of [leaked, short])
+    expect((await call(k.baseUrl, '/api/auth/whoami', basic(key))).status).toBe(200);
+  await fetch(`${k.baseUrl}/api/credentials/revoke`, {
+    method: 'POST',
+    body: JSON.stringify({ credentials: [leaked] }),
+    headers: { 'content-type': 'application/json' },
+  });
   expect((await call(k.baseUrl, '/api/auth/whoami', basic(leaked))).status).toBe(401);
   k.clock.offsetMs += 901_000;
   try {
@@ -89,7 +124,8 @@ test('enforce-mfa flags drop cached verifications of the affected members', asyn
 async function msUntilRefused(on: Keyward, key: string): Promise<number> {
   const started = performance.now();
   while (performance.now() - started < 5000) {
-    if ((await call(on.baseUrl, '/api/auth/whoami', basic(key))).status === 401) return performance.now() - started;
+    if ((await call(on.baseUrl, '/api/auth/whoami', basic(key))).status === 401)
+      return performance.now() - started;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error('still accepted after 5 s');
@@ -99,7 +135,11 @@ async function msUntilRefused(on: Keyward, key: string): Promise<number> {
 async function expectCached(on: Keyward, key: string): Promise<void> {
   expect((await call(on.baseUrl, '/api/auth/whoami', basic(key))).status).toBe(200);
   let status = 0;
-  expect(await reads(async () => { status = (await call(on.baseUrl, '/api/auth/whoami', basic(key))).status; }, on)).toEqual([]);
+  expect(
+    await reads(async () => {
+      status = (await call(on.baseUrl, '/api/auth/whoami', basic(key))).status;
+    }, on),
+  ).toEqual([]);
   expect(status).toBe(200);
 }
 
@@ -109,7 +149,11 @@ test('a key revoked through another replica is refused here within a poll interv
     const { key } = await createKey(alice, k.baseUrl, { title: 'replicated' });
     await expectCached(k, key);
     expect((await call(replica.baseUrl, '/api/auth/whoami', basic(key))).status).toBe(200);
-    const revoked = await fetch(`${replica.baseUrl}/api/credentials/revoke`, { method: 'POST', body: JSON.stringify({ credentials: [key] }), headers: { 'content-type': 'application/json' } });
+    const revoked = await fetch(`${replica.baseUrl}/api/credentials/revoke`, {
+      method: 'POST',
+      body: JSON.stringify({ credentials: [key] }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(revoked.status).toBeLessThan(300);
     expect((await call(replica.baseUrl, '/api/auth/whoami', basic(key))).status).toBe(401);
     // Poll interval 250 ms; the cache would otherwise keep the key for 60 s.
@@ -124,9 +168,24 @@ test('a user disabled by the admin script (another process) is refused within a 
   const bob = await signedInBrowser(k.baseUrl, 'bob', PASSWORD);
   const { key } = await createKey(bob, k.baseUrl, { title: 'bob-key' });
   await expectCached(k, key);
-  const script = await run(process.execPath, ['--disable-warning=ExperimentalWarning', 'scripts/admin.ts', 'disable-user', '--username', 'bob'], {
-    env: { MONGODB_URI: databaseUri(k.db.databaseName), KEYWARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY, KEYWARD_LOG_LEVEL: 'silent' }, timeoutMs: 60_000,
-  });
+  const script = await run(
+    process.execPath,
+    [
+      '--disable-warning=ExperimentalWarning',
+      'scripts/admin.ts',
+      'disable-user',
+      '--username',
+      'bob',
+    ],
+    {
+      env: {
+        MONGODB_URI: databaseUri(k.db.databaseName),
+        KEYWARD_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+        KEYWARD_LOG_LEVEL: 'silent',
+      },
+      timeoutMs: 60_000,
+    },
+  );
   expect(script).toMatchObject({ code: 0, stdout: expect.stringContaining('bob disabled') });
   expect(await msUntilRefused(k, key)).toBeLessThan(3000);
   const r = await call(k.baseUrl, '/api/auth/whoami', basic(key));
@@ -147,7 +206,9 @@ test('when the revocation signal goes unread, the cache is bypassed and every re
   await expectCached(k, key);
   k.container.revocations.stop();
   await new Promise((r) => setTimeout(r, 2200)); // staleAfterMs = max(2 s, 4 polls)
-  expect(await reads(() => call(k.baseUrl, '/api/auth/whoami', basic(key)))).toEqual(expect.arrayContaining(['personal_credentials.findOne']));
+  expect(await reads(() => call(k.baseUrl, '/api/auth/whoami', basic(key)))).toEqual(
+    expect.arrayContaining(['personal_credentials.findOne']),
+  );
   await k.container.revocations.start();
   await expectCached(k, key);
 });

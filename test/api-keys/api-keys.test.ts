@@ -21,24 +21,49 @@ afterAll(async () => k?.stop());
 /** Counts database operations on the credentials collection while `run` executes. */
 async function credentialReads(run: () => Promise<void>): Promise<number> {
   let count = 0;
-  k.container.connection.set('debug', (collection: string) => { if (collection === 'personal_credentials') count++; });
-  try { await run(); } finally { k.container.connection.set('debug', false); }
+  k.container.connection.set('debug', (collection: string) => {
+    if (collection === 'personal_credentials') count++;
+  });
+  try {
+    await run();
+  } finally {
+    k.container.connection.set('debug', false);
+  }
   return count;
 }
 
 test('create: the key is in the create response only, matches the published format, and is never stored in plaintext', async () => {
   const created = await createKey(alice, k.baseUrl, { title: 'laptop' });
   expect(created.key).toMatch(KEY_PATTERN);
-  expect(created).toMatchObject({ title: 'laptop', type: 'platform', kind: 'apikey', keyHint: `pwt_…${created.key.slice(-4)}` });
-  expect(Date.parse(created.expiration!) - Date.parse(created.created)).toBeCloseTo(730 * 86_400_000, -4);
+  expect(created).toMatchObject({
+    title: 'laptop',
+    type: 'platform',
+    kind: 'apikey',
+    keyHint: `pwt_…${created.key.slice(-4)}`,
+  });
+  expect(Date.parse(created.expiration!) - Date.parse(created.created)).toBeCloseTo(
+    730 * 86_400_000,
+    -4,
+  );
 
-  const listed = await alice.fetch(`${k.baseUrl}/api/apikeys`, { headers: { accept: 'application/json' } });
+  const listed = await alice.fetch(`${k.baseUrl}/api/apikeys`, {
+    headers: { accept: 'application/json' },
+  });
   expect(listed.headers.get('cache-control')).toBe('no-store');
   const text = await listed.text();
   expect(text).not.toContain(created.key);
   expect(text).not.toContain(created.key.split('.')[1].slice(0, 12));
   const [row] = JSON.parse(text) as Record<string, unknown>[];
-  expect(Object.keys(row).sort()).toEqual(['created', 'expiration', 'id', 'keyHint', 'kind', 'status', 'title', 'type']);
+  expect(Object.keys(row).sort()).toEqual([
+    'created',
+    'expiration',
+    'id',
+    'keyHint',
+    'kind',
+    'status',
+    'title',
+    'type',
+  ]);
 
   // Raw documents: a digest, a hint, no plaintext (nor its secret part) anywhere.
   const docs = await k.db.collection('personal_credentials').find({}).toArray();
@@ -48,7 +73,9 @@ test('create: the key is in the create response only, matches the published form
   expect(docs[0]._id).toMatch(/^[0-9a-f]{64}$/); // the SHA-256 digest is the primary key
   expect(docs[0].publicId).toBe(created.id);
   // Nor in the audit trail.
-  expect(JSON.stringify(await k.db.collection('audit_events').find({}).toArray())).not.toContain(created.key.split('.')[1]);
+  expect(JSON.stringify(await k.db.collection('audit_events').find({}).toArray())).not.toContain(
+    created.key.split('.')[1],
+  );
 });
 
 test('the key works as Basic (key as username, empty password) and as Bearer, and records last use', async () => {
@@ -58,8 +85,16 @@ test('the key works as Basic (key as username, empty password) and as Bearer, an
   expect(viaBasic.type).toMatch(/^text\/plain/);
   expect((await call(k.baseUrl, '/api/auth/whoami', bearer(key))).text).toBe('user:Alice');
   // curl -u ':<key>' style (empty username, key as password) is accepted too; both filled is not.
-  expect((await call(k.baseUrl, '/api/auth/whoami', { authorization: `Basic ${Buffer.from(`:${key}`).toString('base64')}` })).status).toBe(200);
-  const both = await call(k.baseUrl, '/api/auth/whoami', { authorization: `Basic ${Buffer.from(`${key}:secret`).toString('base64')}` });
+  expect(
+    (
+      await call(k.baseUrl, '/api/auth/whoami', {
+        authorization: `Basic ${Buffer.from(`:${key}`).toString('base64')}`,
+      })
+    ).status,
+  ).toBe(200);
+  const both = await call(k.baseUrl, '/api/auth/whoami', {
+    authorization: `Basic ${Buffer.from(`${key}:secret`).toString('base64')}`,
+  });
   expect(both.status).toBe(401);
   expect(both.json().message).toMatch(/API key as the username and an empty password/);
 
@@ -75,7 +110,12 @@ test('the key works as Basic (key as username, empty password) and as Bearer, an
 
 test('browser session only: POST /api/apikeys refuses an API key; anonymous callers get 401', async () => {
   const { key } = await createKey(alice, k.baseUrl, { title: 'not-for-minting' });
-  const withKey = await call(k.baseUrl, '/api/apikeys', { ...basic(key), 'content-type': 'application/json' }, { method: 'POST', body: '{}' });
+  const withKey = await call(
+    k.baseUrl,
+    '/api/apikeys',
+    { ...basic(key), 'content-type': 'application/json' },
+    { method: 'POST', body: '{}' },
+  );
   expect(withKey.status).toBe(403);
   expect(withKey.json().message).toMatch(/browser session authentication/);
   const anonymous = await call(k.baseUrl, '/api/apikeys');
@@ -86,17 +126,33 @@ test('browser session only: POST /api/apikeys refuses an API key; anonymous call
 test('delete by name: the key stops working on the very next request', async () => {
   const { key, title } = await createKey(alice, k.baseUrl, { title: 'short-lived script' });
   expect((await call(k.baseUrl, '/api/apikeys', bearer(key))).status).toBe(200);
-  const del = await call(k.baseUrl, `/api/apikeys/${encodeURIComponent(title)}`, bearer(key), { method: 'DELETE' });
+  const del = await call(k.baseUrl, `/api/apikeys/${encodeURIComponent(title)}`, bearer(key), {
+    method: 'DELETE',
+  });
   expect(del.status).toBe(204);
   const after = await call(k.baseUrl, '/api/auth/whoami', bearer(key));
   expect(after.status).toBe(401);
-  expect(after.json()).toMatchObject({ error: true, code: 'unauthenticated', message: expect.stringMatching(/deleted or never existed/) });
+  expect(after.json()).toMatchObject({
+    error: true,
+    code: 'unauthenticated',
+    message: expect.stringMatching(/deleted or never existed/),
+  });
   expect(after.headers.get('www-authenticate')).toMatch(/Basic/);
-  const again = await alice.fetch(`${k.baseUrl}/api/apikeys/${encodeURIComponent(title)}`, { method: 'DELETE', headers: { accept: 'application/json' } });
+  const again = await alice.fetch(`${k.baseUrl}/api/apikeys/${encodeURIComponent(title)}`, {
+    method: 'DELETE',
+    headers: { accept: 'application/json' },
+  });
   expect(again.status).toBe(404);
-  expect(((await again.json()) as { message: string }).message).toMatch(/no API key or token named "short-lived script"/);
-  const events = await k.db.collection('audit_events').find({ type: { $in: ['apikey.created', 'apikey.deleted'] } }).toArray();
-  expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['apikey.created', 'apikey.deleted']));
+  expect(((await again.json()) as { message: string }).message).toMatch(
+    /no API key or token named "short-lived script"/,
+  );
+  const events = await k.db
+    .collection('audit_events')
+    .find({ type: { $in: ['apikey.created', 'apikey.deleted'] } })
+    .toArray();
+  expect(events.map((e) => e.type)).toEqual(
+    expect.arrayContaining(['apikey.created', 'apikey.deleted']),
+  );
 });
 
 test('expiry: a key stops working when its time is up (controllable clock)', async () => {
@@ -110,7 +166,10 @@ test('expiry: a key stops working when its time is up (controllable clock)', asy
     const expired = await call(k.baseUrl, '/api/auth/whoami', basic(key));
     expect(expired.status).toBe(401);
     expect(expired.json().message).toMatch(/expired at/);
-    const listed = JSON.parse((await call(k.baseUrl, '/api/apikeys', basic(lister.key))).text) as { title: string; status: string }[];
+    const listed = JSON.parse((await call(k.baseUrl, '/api/apikeys', basic(lister.key))).text) as {
+      title: string;
+      status: string;
+    }[];
     expect(listed.find((r) => r.title === 'week')?.status).toBe('expired');
     expect(listed.find((r) => r.title === 'lister')?.status).toBe('active');
   } finally {
@@ -132,7 +191,9 @@ test('malformed keys and wrong checksums are 401 without a database read; a well
   };
   for (const [label, value] of Object.entries(bad)) {
     let res: Awaited<ReturnType<typeof call>> | undefined;
-    const reads = await credentialReads(async () => { res = await call(k.baseUrl, '/api/auth/whoami', basic(value)); });
+    const reads = await credentialReads(async () => {
+      res = await call(k.baseUrl, '/api/auth/whoami', basic(value));
+    });
     expect({ label, status: res!.status, reads }).toEqual({ label, status: 401, reads: 0 });
     expect(res!.json()).toMatchObject({ error: true, code: 'unauthenticated' });
   }
@@ -141,9 +202,14 @@ test('malformed keys and wrong checksums are 401 without a database read; a well
   const { crc32 } = await import('node:zlib');
   let n = crc32(Buffer.from(body));
   let sum = '';
-  for (let i = 0; i < 6; i++) { sum = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'[n % 62] + sum; n = Math.floor(n / 62); }
+  for (let i = 0; i < 6; i++) {
+    sum = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'[n % 62] + sum;
+    n = Math.floor(n / 62);
+  }
   let res: Awaited<ReturnType<typeof call>> | undefined;
-  const reads = await credentialReads(async () => { res = await call(k.baseUrl, '/api/auth/whoami', bearer(body + sum)); });
+  const reads = await credentialReads(async () => {
+    res = await call(k.baseUrl, '/api/auth/whoami', bearer(body + sum));
+  });
   expect(res!.status).toBe(401);
   expect(res!.json().message).toMatch(/deleted or never existed/);
   expect(reads).toBe(1);
@@ -151,10 +217,21 @@ test('malformed keys and wrong checksums are 401 without a database read; a well
 
 test('one method per request: a session cookie plus an Authorization header is a 400', async () => {
   const { key } = await createKey(alice, k.baseUrl, { title: 'conflict' });
-  const res = await alice.fetch(`${k.baseUrl}/api/auth/whoami`, { headers: { ...basic(key), accept: 'application/json' } });
+  const res = await alice.fetch(`${k.baseUrl}/api/auth/whoami`, {
+    headers: { ...basic(key), accept: 'application/json' },
+  });
   expect(res.status).toBe(400);
-  expect(await res.json()).toMatchObject({ code: 'conflicting_credentials', message: expect.stringMatching(/one authentication method per request/) });
-  for (const header of ['Digest abc', 'Bearer', 'Basic not*base64', `Basic ${Buffer.from('no-colon').toString('base64')}`, 'Bearer a b']) {
+  expect(await res.json()).toMatchObject({
+    code: 'conflicting_credentials',
+    message: expect.stringMatching(/one authentication method per request/),
+  });
+  for (const header of [
+    'Digest abc',
+    'Bearer',
+    'Basic not*base64',
+    `Basic ${Buffer.from('no-colon').toString('base64')}`,
+    'Bearer a b',
+  ]) {
     const r = await call(k.baseUrl, '/api/auth/whoami', { authorization: header });
     expect({ header, status: r.status }).toEqual({ header, status: 401 });
   }
@@ -170,13 +247,19 @@ test('titles: unique per user, generated when omitted, must not be empty', async
   expect(generated.json.title).toMatch(/^token-\d{8}-\d{6}-[0-9a-f]{4}$/);
   for (const title of ['', '   ', 'x'.repeat(101), 'tab\there']) {
     const r = await postKey(alice, k.baseUrl, { title });
-    expect({ title, status: r.status, code: r.json.code }).toEqual({ title, status: 400, code: 'validation_failed' });
+    expect({ title, status: r.status, code: r.json.code }).toEqual({
+      title,
+      status: 400,
+      code: 'validation_failed',
+    });
   }
   // Another user may reuse the name.
   await createUser(k, 'bob');
   const bob = await signedInBrowser(k.baseUrl, 'bob', PASSWORD);
   expect((await postKey(bob, k.baseUrl, { title: 'deploy' })).status).toBe(200);
-  const bobsList = await (await bob.fetch(`${k.baseUrl}/api/apikeys`, { headers: { accept: 'application/json' } })).json() as { title: string }[];
+  const bobsList = (await (
+    await bob.fetch(`${k.baseUrl}/api/apikeys`, { headers: { accept: 'application/json' } })
+  ).json()) as { title: string }[];
   expect(bobsList.map((r) => r.title)).toEqual(['deploy']);
 });
 
@@ -211,16 +294,31 @@ test('sudo mode: creating or deleting needs a recent sign-in or re-verification'
   try {
     const viaApi = await postKey(alice, k.baseUrl, { title: 'too-late' });
     expect(viaApi.status).toBe(403);
-    expect(viaApi.json).toMatchObject({ code: 'sudo_required', message: expect.stringMatching(/before you create an API key/) });
-    const del = await alice.fetch(`${k.baseUrl}/api/apikeys/${title}`, { method: 'DELETE', headers: { accept: 'application/json' } });
+    expect(viaApi.json).toMatchObject({
+      code: 'sudo_required',
+      message: expect.stringMatching(/before you create an API key/),
+    });
+    const del = await alice.fetch(`${k.baseUrl}/api/apikeys/${title}`, {
+      method: 'DELETE',
+      headers: { accept: 'application/json' },
+    });
     expect(del.status).toBe(403);
-    const viaPage = await alice.postForm(`${k.baseUrl}/account/api-keys`, { _csrf: csrf, title: 'too-late' });
+    const viaPage = await alice.postForm(`${k.baseUrl}/account/api-keys`, {
+      _csrf: csrf,
+      title: 'too-late',
+    });
     expect(viaPage.status).toBe(302);
     expect(viaPage.headers.get('location')).toBe('/account/verify?next=%2Faccount%2Fapi-keys');
   } finally {
     k.clock.offsetMs = 0;
   }
-  const names = (JSON.parse(await (await alice.fetch(`${k.baseUrl}/api/apikeys`, { headers: { accept: 'application/json' } })).text()) as { title: string }[]).map((r) => r.title);
+  const names = (
+    JSON.parse(
+      await (
+        await alice.fetch(`${k.baseUrl}/api/apikeys`, { headers: { accept: 'application/json' } })
+      ).text(),
+    ) as { title: string }[]
+  ).map((r) => r.title);
   expect(names).toContain('sudo-later');
   expect(names).not.toContain('too-late');
 });

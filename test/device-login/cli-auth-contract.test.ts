@@ -8,7 +8,14 @@
  * - the credentials file's resolution order ($PW_CREDENTIALS_DIR, $XDG_CONFIG_HOME, ~/.config),
  *   and the move of the CLI's former ~/.config/keyward/credentials (once, even when 8 runs race).
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -26,7 +33,9 @@ beforeAll(async () => {
   k = await startKeyward({ deviceFlow: { intervalSeconds: 1 } });
   await createUser(k, 'Alice', { org: 'acme' });
   alice = await signedInBrowser(k.baseUrl, 'alice', PASSWORD);
-  k.container.provider.on('grant.success', (ctx: KoaContextWithOIDC) => { if (ctx.oidc.params?.grant_type === 'refresh_token') rotations++; });
+  k.container.provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    if (ctx.oidc.params?.grant_type === 'refresh_token') rotations++;
+  });
 });
 afterAll(async () => k?.stop());
 
@@ -34,7 +43,9 @@ afterAll(async () => k?.stop());
 const binDir = mkdtempSync(join(tmpdir(), 'keyward-bin-'));
 symlinkSync(CLI_BIN, join(binDir, 'keyward'));
 /** PATH as a user has it: the system's `node` (maybe older than 22.18) first, Node 24 as a last resort. */
-const PATH = [binDir, '/usr/local/bin', '/usr/bin', '/bin', dirname(process.execPath)].join(delimiter);
+const PATH = [binDir, '/usr/local/bin', '/usr/bin', '/bin', dirname(process.execPath)].join(
+  delimiter,
+);
 
 /** Go's exec.LookPath, as the SDKs use it: the first match on PATH, relative entries refused. */
 function lookPath(command: string, path: string): string {
@@ -47,25 +58,50 @@ function lookPath(command: string, path: string): string {
 
 const run = runProcess;
 
-interface TokenResponse { access_token: string; token_type: string; expires_in?: number }
+interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in?: number;
+}
 
 /** What the SDKs' CLIAuth does to get a token (contract §5.4); throws where the SDK would raise. */
-async function cliAuth(env: Record<string, string>, context?: string): Promise<TokenResponse & { run: ProcessRun }> {
+async function cliAuth(
+  env: Record<string, string>,
+  context?: string,
+): Promise<TokenResponse & { run: ProcessRun }> {
   const fullEnv: NodeJS.ProcessEnv = { PATH, PW_API_KEY: 'pwt_removed-by-the-sdk', ...env };
   delete fullEnv.PW_API_KEY;
   const exe = lookPath('keyward', fullEnv.PATH!);
-  const out = await run(exe, ['auth', 'token', '--print', '-o', 'json', ...(context ? ['--context', context] : [])], fullEnv, 60_000);
+  const out = await run(
+    exe,
+    ['auth', 'token', '--print', '-o', 'json', ...(context ? ['--context', context] : [])],
+    fullEnv,
+    60_000,
+  );
   if (out.code !== 0) throw new Error(`exit status ${out.code}: ${out.stderr.trim()}`);
   const response = JSON.parse(out.stdout) as Record<string, unknown>;
   const token = response.access_token;
-  if (typeof token !== 'string' || !token || /\s/.test(token)) throw new Error('printed no single access_token');
-  if (typeof response.token_type !== 'string' || response.token_type.toLowerCase() !== 'bearer') throw new Error(`token_type ${String(response.token_type)}`);
-  if (response.expires_in !== undefined && typeof response.expires_in !== 'number') throw new Error('expires_in is not a number');
+  if (typeof token !== 'string' || !token || /\s/.test(token))
+    throw new Error('printed no single access_token');
+  if (typeof response.token_type !== 'string' || response.token_type.toLowerCase() !== 'bearer')
+    throw new Error(`token_type ${String(response.token_type)}`);
+  if (response.expires_in !== undefined && typeof response.expires_in !== 'number')
+    throw new Error('expires_in is not a number');
   return { ...(response as unknown as TokenResponse), run: out };
 }
 
-interface Identity { token: string; server?: string; name?: string; oauth: { expiresAt: string; refreshToken?: string }; [other: string]: unknown }
-interface Creds { currentIdentity: string; identities: Record<string, Identity>; [other: string]: unknown }
+interface Identity {
+  token: string;
+  server?: string;
+  name?: string;
+  oauth: { expiresAt: string; refreshToken?: string };
+  [other: string]: unknown;
+}
+interface Creds {
+  currentIdentity: string;
+  identities: Record<string, Identity>;
+  [other: string]: unknown;
+}
 const defaultFile = (home: string) => join(home, '.config', 'pw', 'credentials');
 const readCreds = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Creds;
 function writeCreds(file: string, creds: Creds): void {
@@ -75,13 +111,26 @@ function writeCreds(file: string, creds: Creds): void {
 /** A saved sign-in whose token is good for an hour, so printing it needs no server. */
 const saved = (token: string, extra: Record<string, unknown> = {}): Creds => ({
   currentIdentity: 'ctx',
-  identities: { ctx: { token, server: 'http://127.0.0.1:1', name: 'ctx', oauth: { expiresAt: new Date(Date.now() + 3600_000).toISOString() }, ...extra } },
+  identities: {
+    ctx: {
+      token,
+      server: 'http://127.0.0.1:1',
+      name: 'ctx',
+      oauth: { expiresAt: new Date(Date.now() + 3600_000).toISOString() },
+      ...extra,
+    },
+  },
 });
 const newHome = () => mkdtempSync(join(tmpdir(), 'keyward-home-'));
 
 /** `keyward auth login` found on PATH, with only HOME set, approved in Alice's browser; answers the context. */
 async function authLogin(home: string): Promise<string> {
-  const login = run(lookPath('keyward', PATH), ['auth', 'login', '--server', k.baseUrl, '--device-name', 'sdk-laptop'], { PATH, HOME: home }, 60_000);
+  const login = run(
+    lookPath('keyward', PATH),
+    ['auth', 'login', '--server', k.baseUrl, '--device-name', 'sdk-laptop'],
+    { PATH, HOME: home },
+    60_000,
+  );
   await approve(alice, k.issuer, (await codeFrom(login.child)).userCode);
   const done = await login;
   if (done.code !== 0) throw new Error(`auth login failed: ${done.stderr}`);
@@ -93,25 +142,40 @@ describe('CLIAuth (contract §5.4) against a real sign-in', () => {
     const home = newHome();
     const ctx = await authLogin(home);
     const creds = readCreds(defaultFile(home));
-    expect(creds.identities[ctx]).toMatchObject({ server: k.baseUrl, oauth: { clientId: 'pw-cli' } });
+    expect(creds.identities[ctx]).toMatchObject({
+      server: k.baseUrl,
+      oauth: { clientId: 'pw-cli' },
+    });
     expect(existsSync(join(home, '.config', 'keyward'))).toBe(false);
 
     const t = await cliAuth({ HOME: home }, ctx);
-    expect(Object.keys(t).filter((key) => key !== 'run').sort()).toEqual(['access_token', 'expires_in', 'token_type']);
+    expect(
+      Object.keys(t)
+        .filter((key) => key !== 'run')
+        .sort(),
+    ).toEqual(['access_token', 'expires_in', 'token_type']);
     expect(t.token_type).toBe('Bearer');
     expect(t.access_token).toBe(creds.identities[ctx].token);
     expect(t.expires_in).toBeGreaterThan(3500);
     expect(t.run.stderr).toBe('');
     expect(t.run.ms).toBeLessThan(60_000);
-    expect((await fetch(`${k.issuer}/userinfo`, { headers: { authorization: `Bearer ${t.access_token}` } })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${k.issuer}/userinfo`, {
+          headers: { authorization: `Bearer ${t.access_token}` },
+        })
+      ).status,
+    ).toBe(200);
 
     // The SDK names no context when the file's current one is meant.
     expect((await cliAuth({ HOME: home })).access_token).toBe(t.access_token);
     // An unknown context: a failure the SDK reports (non-zero exit, reason on stderr, nothing on stdout).
-    await expect(cliAuth({ HOME: home }, 'nope')).rejects.toThrow(/exit status 4: error: No context named "nope"/);
+    await expect(cliAuth({ HOME: home }, 'nope')).rejects.toThrow(
+      /exit status 4: error: No context named "nope"/,
+    );
   }, 90_000);
 
-  test('inside the CLI\'s 2-minute window the token is renewed; 8 concurrent CLIAuth runs rotate the refresh token once', async () => {
+  test("inside the CLI's 2-minute window the token is renewed; 8 concurrent CLIAuth runs rotate the refresh token once", async () => {
     const home = newHome();
     const ctx = await authLogin(home);
     const file = defaultFile(home);
@@ -145,7 +209,10 @@ describe('CLIAuth (contract §5.4) against a real sign-in', () => {
     expect(after.oauth.refreshToken).not.toBe(second.oauth.refreshToken);
     expect(existsSync(`${file}.lock`)).toBe(false);
     // Still signed in: the token works and the one refresh token in the file rotates again.
-    expect((await fetch(`${k.issuer}/userinfo`, { headers: { authorization: `Bearer ${after.token}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${k.issuer}/userinfo`, { headers: { authorization: `Bearer ${after.token}` } }))
+        .status,
+    ).toBe(200);
     nearExpiry(30);
     await cliAuth({ HOME: home }, ctx);
     expect(rotations).toBe(3);
@@ -161,18 +228,27 @@ describe('the credentials file (contract §5.3)', () => {
     writeCreds(join(xdg, 'pw', 'credentials'), saved('tok-xdg'));
     writeCreds(defaultFile(home), saved('tok-home'));
 
-    expect((await cliAuth({ HOME: home, XDG_CONFIG_HOME: xdg, PW_CREDENTIALS_DIR: pwDir })).access_token).toBe('tok-pw-dir');
+    expect(
+      (await cliAuth({ HOME: home, XDG_CONFIG_HOME: xdg, PW_CREDENTIALS_DIR: pwDir })).access_token,
+    ).toBe('tok-pw-dir');
     expect((await cliAuth({ HOME: home, XDG_CONFIG_HOME: xdg })).access_token).toBe('tok-xdg');
-    expect((await cliAuth({ HOME: home, XDG_CONFIG_HOME: 'relative/config' })).access_token).toBe('tok-home');
+    expect((await cliAuth({ HOME: home, XDG_CONFIG_HOME: 'relative/config' })).access_token).toBe(
+      'tok-home',
+    );
     expect((await cliAuth({ HOME: home })).access_token).toBe('tok-home');
     // A named directory without a file: no sign-in there, whatever the other locations hold.
-    await expect(cliAuth({ HOME: home, PW_CREDENTIALS_DIR: mkdtempSync(join(tmpdir(), 'keyward-empty-')) })).rejects.toThrow(/exit status 4/);
+    await expect(
+      cliAuth({ HOME: home, PW_CREDENTIALS_DIR: mkdtempSync(join(tmpdir(), 'keyward-empty-')) }),
+    ).rejects.toThrow(/exit status 4/);
   }, 60_000);
 
-  test('the CLI\'s former ~/.config/keyward/credentials moves to the platform\'s file once, even when 8 runs race', async () => {
+  test("the CLI's former ~/.config/keyward/credentials moves to the platform's file once, even when 8 runs race", async () => {
     const home = newHome();
     const legacy = join(home, '.config', 'keyward', 'credentials');
-    writeCreds(legacy, { ...saved('tok-legacy', { organization: 'acme', futureField: { kept: true } }), writtenBy: 'keyward 0.1' });
+    writeCreds(legacy, {
+      ...saved('tok-legacy', { organization: 'acme', futureField: { kept: true } }),
+      writtenBy: 'keyward 0.1',
+    });
 
     const all = await atOnce(8, () => cliAuth({ HOME: home }));
     for (const t of all) expect(t.access_token).toBe('tok-legacy');
@@ -182,11 +258,14 @@ describe('the credentials file (contract §5.3)', () => {
     expect(existsSync(legacy)).toBe(false);
     const moved = readCreds(defaultFile(home));
     // Fields this CLI does not know are kept.
-    expect(moved).toMatchObject({ writtenBy: 'keyward 0.1', identities: { ctx: { organization: 'acme', futureField: { kept: true } } } });
+    expect(moved).toMatchObject({
+      writtenBy: 'keyward 0.1',
+      identities: { ctx: { organization: 'acme', futureField: { kept: true } } },
+    });
     expect((await cliAuth({ HOME: home })).run.stderr).toBe('');
   }, 60_000);
 
-  test('the platform\'s legacy ~/pw/.credentials is copied (and left in place) when the default file is missing', async () => {
+  test("the platform's legacy ~/pw/.credentials is copied (and left in place) when the default file is missing", async () => {
     const home = newHome();
     const platformLegacy = join(home, 'pw', '.credentials');
     writeCreds(platformLegacy, saved('tok-pw-legacy'));
@@ -199,12 +278,26 @@ describe('the credentials file (contract §5.3)', () => {
   test('signing out of one context keeps the others and the fields other tools wrote', async () => {
     const home = newHome();
     const creds = saved('tok-keep', { organization: 'acme', keychainAccount: 'ctx' });
-    creds.identities.gone = { token: 'tok-gone', server: 'http://127.0.0.1:1', name: 'gone', oauth: { expiresAt: new Date(Date.now() + 3600_000).toISOString() } };
+    creds.identities.gone = {
+      token: 'tok-gone',
+      server: 'http://127.0.0.1:1',
+      name: 'gone',
+      oauth: { expiresAt: new Date(Date.now() + 3600_000).toISOString() },
+    };
     writeCreds(defaultFile(home), { ...creds, extra: [1, 2] });
-    const out = await run(lookPath('keyward', PATH), ['auth', 'logout', '--force', '--context', 'gone'], { PATH, HOME: home }, 60_000);
+    const out = await run(
+      lookPath('keyward', PATH),
+      ['auth', 'logout', '--force', '--context', 'gone'],
+      { PATH, HOME: home },
+      60_000,
+    );
     expect(out.code).toBe(0);
     const after = readCreds(defaultFile(home));
     expect(Object.keys(after.identities)).toEqual(['ctx']);
-    expect(after).toMatchObject({ currentIdentity: 'ctx', extra: [1, 2], identities: { ctx: { organization: 'acme', keychainAccount: 'ctx' } } });
+    expect(after).toMatchObject({
+      currentIdentity: 'ctx',
+      extra: [1, 2],
+      identities: { ctx: { organization: 'acme', keychainAccount: 'ctx' } },
+    });
   }, 60_000);
 });

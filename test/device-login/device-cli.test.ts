@@ -20,9 +20,23 @@ beforeAll(async () => {
   alice = await signedInBrowser(k.baseUrl, 'alice', PASSWORD);
 });
 afterAll(async () => k?.stop());
-afterEach(() => { k.clock.offsetMs = 0; });
+afterEach(() => {
+  k.clock.offsetMs = 0;
+});
 
-interface Creds { currentIdentity: string; identities: Record<string, { token: string; server: string; name: string; canonicalName: string; oauth: { clientId: string; expiresAt: string; refreshToken: string; deviceName: string } }> }
+interface Creds {
+  currentIdentity: string;
+  identities: Record<
+    string,
+    {
+      token: string;
+      server: string;
+      name: string;
+      canonicalName: string;
+      oauth: { clientId: string; expiresAt: string; refreshToken: string; deviceName: string };
+    }
+  >;
+}
 
 const home = () => mkdtempSync(join(tmpdir(), 'keyward-cli-'));
 const envFor = (dir: string) => ({ HOME: dir, XDG_CONFIG_HOME: dir });
@@ -31,7 +45,10 @@ const readCreds = (dir: string) => JSON.parse(readFileSync(credsFile(dir), 'utf8
 
 /** `keyward auth login`, approved (or denied) in Alice's browser; answers the finished process. */
 async function login(dir: string, opts: { deviceName?: string; approve?: boolean } = {}) {
-  const run = cli(['auth', 'login', '--server', k.baseUrl, '--device-name', opts.deviceName ?? 'ci-laptop'], envFor(dir));
+  const run = cli(
+    ['auth', 'login', '--server', k.baseUrl, '--device-name', opts.deviceName ?? 'ci-laptop'],
+    envFor(dir),
+  );
   const { userCode } = await codeFrom(run.child);
   await approve(alice, k.issuer, userCode, opts.approve ?? true);
   return run;
@@ -51,15 +68,27 @@ test('login → whoami → token --print: the device flow end to end, credential
   const host = new URL(k.baseUrl).host;
   expect(creds.currentIdentity).toBe(`Alice@${host}`);
   const id = creds.identities[creds.currentIdentity];
-  expect(id).toMatchObject({ server: k.baseUrl, name: `Alice@${host}`, canonicalName: `user:Alice@${host}`, oauth: { clientId: 'pw-cli', deviceName: 'ci-laptop' } });
+  expect(id).toMatchObject({
+    server: k.baseUrl,
+    name: `Alice@${host}`,
+    canonicalName: `user:Alice@${host}`,
+    oauth: { clientId: 'pw-cli', deviceName: 'ci-laptop' },
+  });
   expect(Date.parse(id.oauth.expiresAt) - Date.now()).toBeGreaterThan(3500_000);
   expect(id.oauth.refreshToken).toBeTruthy();
 
   const who = await cli(['whoami'], envFor(dir));
   expect(who.code).toBe(0);
   expect(who.stdout).toContain(`Alice (Alice Example <alice@example.com>) on ${k.baseUrl}`);
-  const whoJson = JSON.parse((await cli(['whoami', '-o', 'json'], envFor(dir))).stdout) as Record<string, string>;
-  expect(whoJson).toMatchObject({ username: 'Alice', email: 'alice@example.com', server: k.baseUrl });
+  const whoJson = JSON.parse((await cli(['whoami', '-o', 'json'], envFor(dir))).stdout) as Record<
+    string,
+    string
+  >;
+  expect(whoJson).toMatchObject({
+    username: 'Alice',
+    email: 'alice@example.com',
+    server: k.baseUrl,
+  });
 
   const plain = await cli(['token', '--print'], envFor(dir));
   expect(plain.code).toBe(0);
@@ -67,12 +96,18 @@ test('login → whoami → token --print: the device flow end to end, credential
 
   // Exactly an RFC 6749 §5.1 object, and the token really works.
   const json = await cli(['token', '--print', '-o', 'json'], envFor(dir));
-  const parsed = JSON.parse(json.stdout) as { access_token: string; token_type: string; expires_in: number };
+  const parsed = JSON.parse(json.stdout) as {
+    access_token: string;
+    token_type: string;
+    expires_in: number;
+  };
   expect(Object.keys(parsed).sort()).toEqual(['access_token', 'expires_in', 'token_type']);
   expect(parsed.token_type).toBe('Bearer');
   expect(parsed.expires_in).toBeGreaterThan(3500);
   expect(parsed.expires_in).toBeLessThanOrEqual(3600);
-  const info = await fetch(`${k.issuer}/userinfo`, { headers: { authorization: `Bearer ${parsed.access_token}` } });
+  const info = await fetch(`${k.issuer}/userinfo`, {
+    headers: { authorization: `Bearer ${parsed.access_token}` },
+  });
   expect(info.status).toBe(200);
 }, 60_000);
 
@@ -105,7 +140,9 @@ test('no credentials, unreachable server, bad usage: clear messages and distinct
   const closed = await freePort();
   const down = await cli(['login', '--server', `http://127.0.0.1:${closed}`], envFor(dir));
   expect(down.code).toBe(3);
-  expect(down.stderr).toContain(`Cannot reach the Keyward server at http://127.0.0.1:${closed} (ECONNREFUSED)`);
+  expect(down.stderr).toContain(
+    `Cannot reach the Keyward server at http://127.0.0.1:${closed} (ECONNREFUSED)`,
+  );
 
   const typo = await cli(['tokne'], envFor(dir));
   expect(typo.code).toBe(2);
@@ -133,11 +170,21 @@ test('logout revokes the refresh token on the server, then removes the context',
   expect(out.stderr).toContain('Signed out of');
   expect(readCreds(dir).identities).toEqual({});
 
-  const reuse = await fetch(`${k.issuer}/token`, { method: 'POST', body: new URLSearchParams({ client_id: 'pw-cli', grant_type: 'refresh_token', refresh_token: before.oauth.refreshToken }) });
+  const reuse = await fetch(`${k.issuer}/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      client_id: 'pw-cli',
+      grant_type: 'refresh_token',
+      refresh_token: before.oauth.refreshToken,
+    }),
+  });
   expect(reuse.status).toBe(400);
   expect(((await reuse.json()) as { error: string }).error).toBe('invalid_grant');
   // Revoking the refresh token revoked the device's grant: its access token is dead too.
-  expect((await fetch(`${k.issuer}/userinfo`, { headers: { authorization: `Bearer ${before.token}` } })).status).toBe(401);
+  expect(
+    (await fetch(`${k.issuer}/userinfo`, { headers: { authorization: `Bearer ${before.token}` } }))
+      .status,
+  ).toBe(401);
 
   const again = await cli(['logout'], envFor(dir));
   expect(again.code).toBe(4);
@@ -146,10 +193,23 @@ test('logout revokes the refresh token on the server, then removes the context',
 test('a device signed out on the server: the next command says so and exits 4', async () => {
   const dir = home();
   expect((await login(dir, { deviceName: 'to-be-removed' })).code).toBe(0);
-  const list = await alice.fetch(`${k.baseUrl}/api/oidc/connected-apps`, { headers: { accept: 'application/json' } });
-  const { apps } = await list.json() as { apps: { clientId: string; devices: { id: string; name: string }[] }[] };
-  const device = apps.find((a) => a.clientId === 'pw-cli')!.devices.find((d) => d.name === 'to-be-removed')!;
-  expect((await alice.fetch(`${k.baseUrl}/api/oidc/connected-apps/pw-cli/devices/${device.id}`, { method: 'DELETE', headers: { accept: 'application/json' } })).status).toBe(204);
+  const list = await alice.fetch(`${k.baseUrl}/api/oidc/connected-apps`, {
+    headers: { accept: 'application/json' },
+  });
+  const { apps } = (await list.json()) as {
+    apps: { clientId: string; devices: { id: string; name: string }[] }[];
+  };
+  const device = apps
+    .find((a) => a.clientId === 'pw-cli')!
+    .devices.find((d) => d.name === 'to-be-removed')!;
+  expect(
+    (
+      await alice.fetch(`${k.baseUrl}/api/oidc/connected-apps/pw-cli/devices/${device.id}`, {
+        method: 'DELETE',
+        headers: { accept: 'application/json' },
+      })
+    ).status,
+  ).toBe(204);
 
   const who = await cli(['whoami'], envFor(dir));
   expect(who.code).toBe(4);
@@ -164,8 +224,17 @@ test('logging in again replaces the context and ends the sign-in it replaces', a
   expect((await login(dir, { deviceName: 'relogin' })).code).toBe(0);
   const creds = readCreds(dir);
   expect(Object.keys(creds.identities)).toEqual([creds.currentIdentity]);
-  expect(creds.identities[creds.currentIdentity].oauth.refreshToken).not.toBe(first.oauth.refreshToken);
-  const old = await fetch(`${k.issuer}/token`, { method: 'POST', body: new URLSearchParams({ client_id: 'pw-cli', grant_type: 'refresh_token', refresh_token: first.oauth.refreshToken }) });
+  expect(creds.identities[creds.currentIdentity].oauth.refreshToken).not.toBe(
+    first.oauth.refreshToken,
+  );
+  const old = await fetch(`${k.issuer}/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      client_id: 'pw-cli',
+      grant_type: 'refresh_token',
+      refresh_token: first.oauth.refreshToken,
+    }),
+  });
   expect(((await old.json()) as { error: string }).error).toBe('invalid_grant');
   expect((await cli(['whoami'], envFor(dir))).code).toBe(0);
 }, 60_000);
@@ -179,7 +248,9 @@ test('refused by disable-device-login: login exits 5 and prints the reason', asy
     expect(page.status).toBe(403);
     const done = await run;
     expect(done.code).toBe(5);
-    expect(done.stderr).toContain('Sign-in was denied: Signing in on a device with a one-time code is turned off on this platform (policy disable-device-login).');
+    expect(done.stderr).toContain(
+      'Sign-in was denied: Signing in on a device with a one-time code is turned off on this platform (policy disable-device-login).',
+    );
   } finally {
     await k.container.policies.clear('platform', 'disable-device-login');
   }

@@ -19,16 +19,20 @@ beforeAll(async () => {
   await createUser(k, 'Erin');
 });
 afterAll(async () => k?.stop());
-afterEach(() => { k.clock.offsetMs = 0; });
+afterEach(() => {
+  k.clock.offsetMs = 0;
+});
 
 /** One code entry from an IP (X-Forwarded-For; the server trusts the proxy here). */
 async function enter(browser: Browser, ip: string, code: string, path = '/device') {
   const headers = { 'x-forwarded-for': ip };
   const page = await browser.fetch(`${k.issuer}/device`, { headers });
   const html = await page.text();
-  if (page.status !== 200) return { status: page.status, html, retryAfter: page.headers.get('retry-after') };
+  if (page.status !== 200)
+    return { status: page.status, html, retryAfter: page.headers.get('retry-after') };
   const res = await browser.fetch(`${k.issuer}${path}`, {
-    method: 'POST', body: new URLSearchParams({ xsrf: formField(html, 'xsrf'), user_code: code }),
+    method: 'POST',
+    body: new URLSearchParams({ xsrf: formField(html, 'xsrf'), user_code: code }),
     headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
   });
   return { status: res.status, html: await res.text(), retryAfter: res.headers.get('retry-after') };
@@ -49,9 +53,16 @@ test('wrong codes: 5 per account and per IP, then "too many attempts" for 15 min
 
   // Locked: the page itself, the right code, another IP (account rule), another spelling of the path.
   const start = await startDevice(k.issuer);
-  expect((await alice.fetch(`${k.issuer}/device`, { headers: { 'x-forwarded-for': '10.0.0.1' } })).status).toBe(429);
+  expect(
+    (await alice.fetch(`${k.issuer}/device`, { headers: { 'x-forwarded-for': '10.0.0.1' } }))
+      .status,
+  ).toBe(429);
   expect((await enter(alice, '10.9.9.9', start.user_code)).status).toBe(429);
-  const sneaky = await alice.fetch(`${k.issuer}/DEVICE/`, { method: 'POST', body: new URLSearchParams({ user_code: start.user_code }), headers: { 'x-forwarded-for': '10.9.9.9', 'content-type': 'application/x-www-form-urlencoded' } });
+  const sneaky = await alice.fetch(`${k.issuer}/DEVICE/`, {
+    method: 'POST',
+    body: new URLSearchParams({ user_code: start.user_code }),
+    headers: { 'x-forwarded-for': '10.9.9.9', 'content-type': 'application/x-www-form-urlencoded' },
+  });
   expect(sneaky.status).toBe(429);
   expect((await pollOnce(k.issuer, start.device_code)).body.error).toBe('authorization_pending');
 
@@ -62,7 +73,9 @@ test('wrong codes: 5 per account and per IP, then "too many attempts" for 15 min
   expect(fromElsewhere.status).toBe(200);
   expect(fromElsewhere.html).toContain('Sign in on this device?');
 
-  const events = await k.container.audit.forAccount((await k.container.accounts.findByLogin('alice'))!.id);
+  const events = await k.container.audit.forAccount(
+    (await k.container.accounts.findByLogin('alice'))!.id,
+  );
   expect(events.map((e) => e.type)).toContain('device.code_locked');
 
   // 15 minutes later Alice may try again.
@@ -74,7 +87,14 @@ test('wrong codes: 5 per account and per IP, then "too many attempts" for 15 min
 
 test('disable-device-login set by an org admin: members are refused at approval with a clear page, and the device gets access_denied', async () => {
   const carol = await signedInBrowser(k.baseUrl, 'carol', PASSWORD);
-  const set = await carol.fetch(`${k.baseUrl}/api/organizations/strict/policies/disable-device-login`, { method: 'POST', body: 'true', headers: { 'content-type': 'application/json', accept: 'application/json' } });
+  const set = await carol.fetch(
+    `${k.baseUrl}/api/organizations/strict/policies/disable-device-login`,
+    {
+      method: 'POST',
+      body: 'true',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+    },
+  );
   expect(set.status).toBe(200);
 
   const dave = await signedInBrowser(k.baseUrl, 'dave', PASSWORD);
@@ -82,13 +102,20 @@ test('disable-device-login set by an org admin: members are refused at approval 
   const refused = await enterCode(dave, k.issuer, start.user_code);
   expect(refused.status).toBe(403);
   expect(refused.html).toContain('Device sign\u2011in is not allowed');
-  expect(refused.html).toContain('Your organization &quot;strict&quot; does not allow signing in on a device with a one-time code (policy disable-device-login).');
+  expect(refused.html).toContain(
+    'Your organization &quot;strict&quot; does not allow signing in on a device with a one-time code (policy disable-device-login).',
+  );
   expect(refused.html).not.toContain('op.deviceConfirmForm');
   const polled = await pollOnce(k.issuer, start.device_code);
   expect(polled.body).toMatchObject({ error: 'access_denied' });
   expect(polled.body.error_description).toContain('does not allow signing in on a device');
-  const events = await k.container.audit.forAccount((await k.container.accounts.findByLogin('dave'))!.id);
-  expect(events.find((e) => e.type === 'device.refused')).toMatchObject({ outcome: 'failure', details: { policy: 'disable-device-login', pending: true } });
+  const events = await k.container.audit.forAccount(
+    (await k.container.accounts.findByLogin('dave'))!.id,
+  );
+  expect(events.find((e) => e.type === 'device.refused')).toMatchObject({
+    outcome: 'failure',
+    details: { policy: 'disable-device-login', pending: true },
+  });
 
   // Other organizations are not affected.
   const bob = await signedInBrowser(k.baseUrl, 'bob', PASSWORD);
@@ -96,7 +123,14 @@ test('disable-device-login set by an org admin: members are refused at approval 
   expect((await approve(bob, k.issuer, other.user_code)).html).toContain('Device signed in');
 
   // Cleared: Dave may sign in devices again.
-  expect((await carol.fetch(`${k.baseUrl}/api/organizations/strict/policies/disable-device-login`, { method: 'DELETE', headers: { accept: 'application/json' } })).status).toBe(204);
+  expect(
+    (
+      await carol.fetch(`${k.baseUrl}/api/organizations/strict/policies/disable-device-login`, {
+        method: 'DELETE',
+        headers: { accept: 'application/json' },
+      })
+    ).status,
+  ).toBe(204);
   const again = await startDevice(k.issuer);
   expect((await approve(dave, k.issuer, again.user_code)).html).toContain('Device signed in');
 });
@@ -121,7 +155,11 @@ test('the policy is checked again when the approval resumes after its interactio
   const start = await startDevice(k.issuer);
   const confirm = await enterCode(dave, k.issuer, start.user_code);
   const form = confirm.html.slice(confirm.html.indexOf('<form id="op.deviceConfirmForm"'));
-  const approved = await dave.postForm(`${k.issuer}/device`, { xsrf: formField(form, 'xsrf'), user_code: formField(form, 'user_code'), confirm: 'yes' });
+  const approved = await dave.postForm(`${k.issuer}/device`, {
+    xsrf: formField(form, 'xsrf'),
+    user_code: formField(form, 'user_code'),
+    confirm: 'yes',
+  });
   // A native client always passes through an interaction step (consent, given automatically for first-party apps)...
   expect(approved.status).toBe(303);
   expect(approved.headers.get('location')).toMatch(/^\/interaction\//);

@@ -22,13 +22,22 @@ beforeAll(async () => {
   cfg = await oidc.discovery(new URL(k.issuer), 'pw-cli', undefined, oidc.None(), insecure);
 });
 afterAll(async () => k?.stop());
-afterEach(() => { k.clock.offsetMs = 0; });
+afterEach(() => {
+  k.clock.offsetMs = 0;
+});
 
 test('openid-client device flow: discovery, codes from 20 consonants, approval on the real pages, tokens that work', async () => {
-  expect(cfg.serverMetadata().device_authorization_endpoint).toBe(`${k.issuer}/device_authorization`);
-  expect(cfg.serverMetadata().grant_types_supported).toContain('urn:ietf:params:oauth:grant-type:device_code');
+  expect(cfg.serverMetadata().device_authorization_endpoint).toBe(
+    `${k.issuer}/device_authorization`,
+  );
+  expect(cfg.serverMetadata().grant_types_supported).toContain(
+    'urn:ietf:params:oauth:grant-type:device_code',
+  );
 
-  const start = await oidc.initiateDeviceAuthorization(cfg, { scope: 'openid profile email offline_access', device_name: 'build-box' });
+  const start = await oidc.initiateDeviceAuthorization(cfg, {
+    scope: 'openid profile email offline_access',
+    device_name: 'build-box',
+  });
   expect(start.user_code).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
   expect(start.verification_uri).toBe(`${k.issuer}/device`);
   expect(start.verification_uri_complete).toBe(`${k.issuer}/device?user_code=${start.user_code}`);
@@ -39,7 +48,8 @@ test('openid-client device flow: discovery, codes from 20 consonants, approval o
   const confirm = await enterCode(alice, k.issuer, start.user_code.replace('-', '').toLowerCase());
   expect(confirm.status).toBe(200);
   expect(confirm.html).toContain(start.user_code);
-  for (const fact of ['Platform CLI', 'build-box', '127.0.0.1', 'Requested', 'Alice Example']) expect(confirm.html).toContain(fact);
+  for (const fact of ['Platform CLI', 'build-box', '127.0.0.1', 'Requested', 'Alice Example'])
+    expect(confirm.html).toContain(fact);
   const polling = oidc.pollDeviceAuthorizationGrant(cfg, start);
   const done = await decide(alice, k.issuer, confirm.html, true);
   expect(done.html).toContain('Device signed in');
@@ -59,12 +69,16 @@ test('openid-client device flow: discovery, codes from 20 consonants, approval o
   const request = await k.db.collection('device_requests').findOne({});
   expect(JSON.stringify(request)).not.toContain(start.device_code);
   expect(JSON.stringify(request)).not.toContain(start.user_code.replace('-', ''));
-  const events = await k.container.audit.forAccount((await k.container.accounts.findByLogin('alice'))!.id);
+  const events = await k.container.audit.forAccount(
+    (await k.container.accounts.findByLogin('alice'))!.id,
+  );
   const approved = events.find((e) => e.type === 'device.approved')!;
   expect(approved.details).toEqual({ client: 'pw-cli', device: 'build-box' });
 
   // Single use: the code cannot be redeemed again (and the replay revokes what it issued).
-  await expect(oidc.pollDeviceAuthorizationGrant(cfg, start)).rejects.toMatchObject({ error: 'invalid_grant' });
+  await expect(oidc.pollDeviceAuthorizationGrant(cfg, start)).rejects.toMatchObject({
+    error: 'invalid_grant',
+  });
   await expect(oidc.fetchUserInfo(cfg, tokens.access_token, claims.sub)).rejects.toThrow();
 }, 30_000);
 
@@ -107,26 +121,48 @@ test('denial: Deny ends the request with access_denied and says so', async () =>
   const start = await startDevice(k.issuer);
   const done = await approve(alice, k.issuer, start.user_code, false);
   expect(done.html).toContain('Sign-in denied');
-  expect(await pollOnce(k.issuer, start.device_code)).toMatchObject({ status: 400, body: { error: 'access_denied' } });
+  expect(await pollOnce(k.issuer, start.device_code)).toMatchObject({
+    status: 400,
+    body: { error: 'access_denied' },
+  });
   // The code cannot be used any more.
   expect((await enterCode(alice, k.issuer, start.user_code)).html).toContain('already been used');
-  const events = await k.container.audit.forAccount((await k.container.accounts.findByLogin('alice'))!.id);
+  const events = await k.container.audit.forAccount(
+    (await k.container.accounts.findByLogin('alice'))!.id,
+  );
   expect(events.map((e) => e.type)).toContain('device.denied');
 });
 
 test('device_name is optional and validated', async () => {
-  const res = await fetch(`${k.issuer}/device_authorization`, { method: 'POST', body: new URLSearchParams({ client_id: 'pw-cli', scope: 'openid', device_name: 'x'.repeat(65) }) });
+  const res = await fetch(`${k.issuer}/device_authorization`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      client_id: 'pw-cli',
+      scope: 'openid',
+      device_name: 'x'.repeat(65),
+    }),
+  });
   expect(res.status).toBe(400);
-  expect(await res.json()).toMatchObject({ error: 'invalid_request', error_description: 'device_name must be 1–64 printable characters' });
+  expect(await res.json()).toMatchObject({
+    error: 'invalid_request',
+    error_description: 'device_name must be 1–64 printable characters',
+  });
   const unnamed = await startDevice(k.issuer, { scope: 'openid' });
   expect((await enterCode(alice, k.issuer, unnamed.user_code)).html).toContain('Not named');
   // Only clients registered for the device grant may start one.
   const web = await fetch(`${k.issuer}/device_authorization`, {
-    method: 'POST', body: new URLSearchParams({ scope: 'openid' }),
-    headers: { authorization: `Basic ${Buffer.from('pw-web:dev-only-pw-web-secret-change-me-in-production').toString('base64')}` },
+    method: 'POST',
+    body: new URLSearchParams({ scope: 'openid' }),
+    headers: {
+      authorization: `Basic ${Buffer.from('pw-web:dev-only-pw-web-secret-change-me-in-production').toString('base64')}`,
+    },
   });
   expect(web.status).toBe(400);
-  expect(await web.json()).toMatchObject({ error: 'invalid_request', error_description: 'urn:ietf:params:oauth:grant-type:device_code is not allowed for this client' });
+  expect(await web.json()).toMatchObject({
+    error: 'invalid_request',
+    error_description:
+      'urn:ietf:params:oauth:grant-type:device_code is not allowed for this client',
+  });
 });
 
 test('verification_uri_complete: a browser without a session signs in first, then still has to confirm', async () => {
@@ -134,15 +170,26 @@ test('verification_uri_complete: a browser without a session signs in first, the
   const browser = new Browser();
   const first = await browser.fetch(start.verification_uri_complete);
   expect(first.status).toBe(303);
-  expect(first.headers.get('location')).toBe(`/signin?next=${encodeURIComponent(`/api/oidc/device?user_code=${start.user_code}`)}`);
+  expect(first.headers.get('location')).toBe(
+    `/signin?next=${encodeURIComponent(`/api/oidc/device?user_code=${start.user_code}`)}`,
+  );
 
-  const back = await signIn(browser, `${k.baseUrl}${first.headers.get('location')}`, 'alice', PASSWORD, `${k.baseUrl}/signin/callback`);
+  const back = await signIn(
+    browser,
+    `${k.baseUrl}${first.headers.get('location')}`,
+    'alice',
+    PASSWORD,
+    `${k.baseUrl}/signin/callback`,
+  );
   const home = await browser.fetch(back);
   expect(home.headers.get('location')).toBe(`/api/oidc/device?user_code=${start.user_code}`);
   // The pre-filled code is submitted (a self-posting form) and leads to the confirmation, not to an approval.
   const prefill = await (await browser.fetch(`${k.baseUrl}${home.headers.get('location')}`)).text();
   expect(formField(prefill, 'user_code')).toBe(start.user_code);
-  const confirm = await browser.postForm(`${k.issuer}/device`, { xsrf: formField(prefill, 'xsrf'), user_code: formField(prefill, 'user_code') });
+  const confirm = await browser.postForm(`${k.issuer}/device`, {
+    xsrf: formField(prefill, 'xsrf'),
+    user_code: formField(prefill, 'user_code'),
+  });
   const html = await confirm.text();
   expect(html).toContain('Sign in on this device?');
   expect(html).toContain('from-link');
@@ -152,7 +199,10 @@ test('verification_uri_complete: a browser without a session signs in first, the
 }, 30_000);
 
 test('refresh tokens rotate on every use; presenting a spent one signs that device out', async () => {
-  const start = await oidc.initiateDeviceAuthorization(cfg, { scope: 'openid offline_access', device_name: 'rotating' });
+  const start = await oidc.initiateDeviceAuthorization(cfg, {
+    scope: 'openid offline_access',
+    device_name: 'rotating',
+  });
   await approve(alice, k.issuer, start.user_code);
   const tokens = await oidc.pollDeviceAuthorizationGrant(cfg, start);
   const second = await oidc.refreshTokenGrant(cfg, tokens.refresh_token!);
@@ -160,13 +210,31 @@ test('refresh tokens rotate on every use; presenting a spent one signs that devi
   const third = await oidc.refreshTokenGrant(cfg, second.refresh_token!);
   expect(third.refresh_token).not.toBe(second.refresh_token);
 
-  const listed = async () => ((await (await alice.fetch(`${k.baseUrl}/api/oidc/connected-apps`, { headers: { accept: 'application/json' } })).json()) as { apps: { devices?: { name: string }[] }[] })
-    .apps.flatMap((a) => a.devices ?? []).map((d) => d.name);
+  const listed = async () =>
+    (
+      (await (
+        await alice.fetch(`${k.baseUrl}/api/oidc/connected-apps`, {
+          headers: { accept: 'application/json' },
+        })
+      ).json()) as { apps: { devices?: { name: string }[] }[] }
+    ).apps
+      .flatMap((a) => a.devices ?? [])
+      .map((d) => d.name);
   expect(await listed()).toContain('rotating');
 
-  await expect(oidc.refreshTokenGrant(cfg, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-  await expect(oidc.refreshTokenGrant(cfg, third.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-  expect((await fetch(`${k.issuer}/userinfo`, { headers: { authorization: `Bearer ${third.access_token}` } })).status).toBe(401);
+  await expect(oidc.refreshTokenGrant(cfg, tokens.refresh_token!)).rejects.toMatchObject({
+    error: 'invalid_grant',
+  });
+  await expect(oidc.refreshTokenGrant(cfg, third.refresh_token!)).rejects.toMatchObject({
+    error: 'invalid_grant',
+  });
+  expect(
+    (
+      await fetch(`${k.issuer}/userinfo`, {
+        headers: { authorization: `Bearer ${third.access_token}` },
+      })
+    ).status,
+  ).toBe(401);
   expect(await listed()).not.toContain('rotating');
 }, 30_000);
 
@@ -175,5 +243,7 @@ test('the access token lifetime is configurable (default 1 h; KEYWARD_ACCESS_TOK
   expect(loadConfig({}).deviceFlow.intervalSeconds).toBe(5);
   expect(loadConfig({}).ttl.deviceCodeSeconds).toBe(600);
   expect(loadConfig({ KEYWARD_ACCESS_TOKEN_TTL_SECONDS: '600' }).ttl.accessTokenSeconds).toBe(600);
-  expect(() => loadConfig({ KEYWARD_ACCESS_TOKEN_TTL_SECONDS: '0' })).toThrow('KEYWARD_ACCESS_TOKEN_TTL_SECONDS must be an integer between 1 and 86400');
+  expect(() => loadConfig({ KEYWARD_ACCESS_TOKEN_TTL_SECONDS: '0' })).toThrow(
+    'KEYWARD_ACCESS_TOKEN_TTL_SECONDS must be an integer between 1 and 86400',
+  );
 });

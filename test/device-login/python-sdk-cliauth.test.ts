@@ -9,7 +9,15 @@
  * come with `npm test`'s set-up).
  */
 import { runProcess, type ProcessRun } from '../helpers/process.ts';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -19,12 +27,19 @@ import { approve, CLI_BIN, codeFrom } from '../helpers/device.ts';
 import { atOnce } from '../helpers/at-once.ts';
 
 const SDK = 'parallelworks-client==7.122.0';
-const VENV = join(process.env.HOME || homedir(), '.cache', 'keyward', 'parallelworks-client-7.122.0');
+const VENV = join(
+  process.env.HOME || homedir(),
+  '.cache',
+  'keyward',
+  'parallelworks-client-7.122.0',
+);
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 const binDir = mkdtempSync(join(tmpdir(), 'keyward-bin-'));
 symlinkSync(CLI_BIN, join(binDir, 'keyward'));
-const PATH = [binDir, '/usr/local/bin', '/usr/bin', '/bin', dirname(process.execPath)].join(delimiter);
+const PATH = [binDir, '/usr/local/bin', '/usr/bin', '/bin', dirname(process.execPath)].join(
+  delimiter,
+);
 
 const run = runProcess;
 
@@ -40,7 +55,12 @@ async function ensureSdk(): Promise<string> {
   if (venv.code !== 0) throw new Error(`${PYTHON} -m venv failed: ${venv.stderr}`);
   let pip: ProcessRun | undefined;
   for (let attempt = 0; attempt < 2 && pip?.code !== 0; attempt++) {
-    pip = await run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', SDK], env, 240_000);
+    pip = await run(
+      python,
+      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', SDK],
+      env,
+      240_000,
+    );
   }
   if (pip?.code !== 0) throw new Error(`pip install ${SDK} failed: ${pip?.stderr}`);
   writeFileSync(marker, `${SDK}\n`);
@@ -71,11 +91,18 @@ beforeAll(async () => {
   k = await startKeyward({ deviceFlow: { intervalSeconds: 1 } });
   await createUser(k, 'Alice', { org: 'acme' });
   alice = await signedInBrowser(k.baseUrl, 'alice', PASSWORD);
-  k.container.provider.on('grant.success', (ctx: KoaContextWithOIDC) => { if (ctx.oidc.params?.grant_type === 'refresh_token') rotations++; });
+  k.container.provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
+    if (ctx.oidc.params?.grant_type === 'refresh_token') rotations++;
+  });
 }, 300_000);
 afterAll(async () => k?.stop());
 
-interface SdkResult { status: number; body: string; auth: string; expires_in: number | null }
+interface SdkResult {
+  status: number;
+  body: string;
+  auth: string;
+  expires_in: number | null;
+}
 async function sdkWhoami(home: string): Promise<SdkResult> {
   const out = await run(python, [scriptFile], { PATH, HOME: home });
   if (out.code !== 0) throw new Error(`the SDK failed:\n${out.stderr}`);
@@ -84,14 +111,24 @@ async function sdkWhoami(home: string): Promise<SdkResult> {
 
 test('Client.from_credential_config(cli_command="keyward") uses a `keyward auth login` through CLIAuth, renewal included', async () => {
   const home = mkdtempSync(join(tmpdir(), 'keyward-sdk-home-'));
-  const login = run('keyward', ['auth', 'login', '--server', k.baseUrl, '--device-name', 'python-sdk'], { PATH, HOME: home });
+  const login = run(
+    'keyward',
+    ['auth', 'login', '--server', k.baseUrl, '--device-name', 'python-sdk'],
+    { PATH, HOME: home },
+  );
   await approve(alice, k.issuer, (await codeFrom(login.child)).userCode);
   expect((await login).code).toBe(0);
   const file = join(home, '.config', 'pw', 'credentials');
-  const creds = () => JSON.parse(readFileSync(file, 'utf8')) as { currentIdentity: string; identities: Record<string, { token: string; oauth: { expiresAt: string } }> };
+  const creds = () =>
+    JSON.parse(readFileSync(file, 'utf8')) as {
+      currentIdentity: string;
+      identities: Record<string, { token: string; oauth: { expiresAt: string } }>;
+    };
   const nearExpiry = (seconds: number) => {
     const c = creds();
-    c.identities[c.currentIdentity].oauth.expiresAt = new Date(Date.now() + seconds * 1000).toISOString();
+    c.identities[c.currentIdentity].oauth.expiresAt = new Date(
+      Date.now() + seconds * 1000,
+    ).toISOString();
     writeFileSync(file, JSON.stringify(c));
   };
 

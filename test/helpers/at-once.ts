@@ -5,8 +5,13 @@
  */
 export async function atOnce<T>(n: number, op: (i: number) => Promise<T>): Promise<T[]> {
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
-  const runs = Array.from({ length: n }, async (_, i) => { await gate; return op(i); });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const runs = Array.from({ length: n }, async (_, i) => {
+    await gate;
+    return op(i);
+  });
   release();
   return Promise.all(runs);
 }

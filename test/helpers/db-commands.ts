@@ -3,7 +3,9 @@ import type { Keyward } from './keyward.ts';
 
 export async function dbCommands(k: Keyward, action: () => Promise<unknown>): Promise<string[]> {
   const seen: string[] = [];
-  k.container.connection.set('debug', (collection: string, method: string) => { seen.push(`${collection}.${method}`); });
+  k.container.connection.set('debug', (collection: string, method: string) => {
+    seen.push(`${collection}.${method}`);
+  });
   try {
     await action();
   } finally {

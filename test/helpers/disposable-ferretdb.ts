@@ -6,7 +6,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { ferretDbBinaryPath, freePort, isExecutable, portOpen } from '../../src/platform/db/embedded.ts';
+import {
+  ferretDbBinaryPath,
+  freePort,
+  isExecutable,
+  portOpen,
+} from '../../src/platform/db/embedded.ts';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -26,21 +31,24 @@ export interface DisposableFerretDb {
   dispose(): Promise<void>;
 }
 
-
 export function findFerretDbBinary(): string {
   const named = [
     ...(process.env.FERRETDB_BIN ? [process.env.FERRETDB_BIN] : []),
     ferretDbBinaryPath(),
   ];
-  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'ferretdb'));
+  const onPath = (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => join(dir, 'ferretdb'));
   const found = [...named, ...onPath].find(isExecutable);
   if (!found) {
-    throw new Error(`No FerretDB binary found (looked at ${named.join(', ')} and for \`ferretdb\` on PATH). ` +
-      'Run `bash scripts/ferretdb.sh build` (needs Go), or set FERRETDB_BIN to a FerretDB 1.24 binary.');
+    throw new Error(
+      `No FerretDB binary found (looked at ${named.join(', ')} and for \`ferretdb\` on PATH). ` +
+        'Run `bash scripts/ferretdb.sh build` (needs Go), or set FERRETDB_BIN to a FerretDB 1.24 binary.',
+    );
   }
   return found;
 }
-
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,17 +63,35 @@ export async function startDisposableFerretDb(): Promise<DisposableFerretDb> {
   async function start(): Promise<void> {
     if (child) throw new Error('FerretDB is already running');
     output = '';
-    const proc = spawn(bin, [
-      '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`,
-      `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
-    ], { env: { ...process.env, DO_NOT_TRACK: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const keep = (b: Buffer) => { output = (output + b.toString()).slice(-8000); };
+    const proc = spawn(
+      bin,
+      [
+        '--handler=sqlite',
+        `--sqlite-url=file:${dir}/`,
+        `--state-dir=${dir}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        '--debug-addr=-',
+        '--telemetry=disable',
+        '--log-level=warn',
+      ],
+      { env: { ...process.env, DO_NOT_TRACK: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const keep = (b: Buffer) => {
+      output = (output + b.toString()).slice(-8000);
+    };
     proc.stdout!.on('data', keep);
     proc.stderr!.on('data', keep);
     let hasExited = false;
     exited = new Promise<void>((resolve) => {
-      proc.once('exit', () => { hasExited = true; resolve(); });
-      proc.once('error', (err) => { output += `\n${String(err)}`; hasExited = true; resolve(); });
+      proc.once('exit', () => {
+        hasExited = true;
+        resolve();
+      });
+      proc.once('error', (err) => {
+        output += `\n${String(err)}`;
+        hasExited = true;
+        resolve();
+      });
     });
     child = proc;
 
@@ -91,7 +117,7 @@ export async function startDisposableFerretDb(): Promise<DisposableFerretDb> {
     }
     // The port must be free again before start() binds it.
     const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline && await portOpen(port)) await sleep(50);
+    while (Date.now() < deadline && (await portOpen(port))) await sleep(50);
   }
 
   async function dispose(): Promise<void> {
@@ -99,6 +125,9 @@ export async function startDisposableFerretDb(): Promise<DisposableFerretDb> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  await start().catch((err: unknown) => { rmSync(dir, { recursive: true, force: true }); throw err; });
+  await start().catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   return { uri: `mongodb://127.0.0.1:${port}/`, port, dir, stop, start, dispose };
 }

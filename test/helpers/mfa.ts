@@ -6,7 +6,9 @@ import type { Keyward } from './keyward.ts';
 import { RP_CALLBACK, WEB_SECRET } from './clients.ts';
 
 export function oathtool(secret: string, epochSeconds: number): string {
-  return execFileSync('oathtool', ['--totp', '-b', '--now', `@${epochSeconds}`, secret], { encoding: 'utf8' }).trim();
+  return execFileSync('oathtool', ['--totp', '-b', '--now', `@${epochSeconds}`, secret], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 /** Moves the server clock to `second` seconds into a 30 s step (early, so a slow run stays in the step); answers the server's now (epoch seconds). */
@@ -18,7 +20,9 @@ export function alignClock(k: Keyward, second = 2): number {
 }
 
 export async function webClient(k: Keyward): Promise<oidc.Configuration> {
-  return oidc.discovery(new URL(k.issuer), 'test-web', WEB_SECRET, undefined, { execute: [oidc.allowInsecureRequests] });
+  return oidc.discovery(new URL(k.issuer), 'test-web', WEB_SECRET, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
 }
 
 export interface PendingSignIn {
@@ -30,18 +34,48 @@ export interface PendingSignIn {
 }
 
 /** Starts an authorization for test-web and submits the password; stops at the second step (if any). */
-export async function passwordStep(_k: Keyward, cfg: oidc.Configuration, username: string, password: string, extra: Record<string, string> = {}, browser = new Browser()): Promise<PendingSignIn> {
+export async function passwordStep(
+  _k: Keyward,
+  cfg: oidc.Configuration,
+  username: string,
+  password: string,
+  extra: Record<string, string> = {},
+  browser = new Browser(),
+): Promise<PendingSignIn> {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(cfg, { redirect_uri: RP_CALLBACK, scope: 'openid profile', state, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...extra });
-  const finish = (callback: string) => oidc.authorizationCodeGrant(cfg, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state });
+  const url = oidc.buildAuthorizationUrl(cfg, {
+    redirect_uri: RP_CALLBACK,
+    scope: 'openid profile',
+    state,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    ...extra,
+  });
+  const finish = (callback: string) =>
+    oidc.authorizationCodeGrant(cfg, new URL(callback), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
   let { res, url: at } = await browser.follow(url.toString(), (u) => u.startsWith(RP_CALLBACK));
   if (at.startsWith(RP_CALLBACK)) return { browser, callback: at, finish };
   let html = await res.text();
   if (html.includes('/login"')) {
-    const posted = await browser.postForm(new URL(formAction(html, '/login'), at).toString(), { _csrf: formField(html, '_csrf'), username, password });
-    if (posted.status !== 303) return { browser, page: { url: at, html: await posted.text(), status: posted.status }, finish };
-    ({ res, url: at } = await browser.follow(new URL(posted.headers.get('location')!, at).toString(), (u) => u.startsWith(RP_CALLBACK)));
+    const posted = await browser.postForm(new URL(formAction(html, '/login'), at).toString(), {
+      _csrf: formField(html, '_csrf'),
+      username,
+      password,
+    });
+    if (posted.status !== 303)
+      return {
+        browser,
+        page: { url: at, html: await posted.text(), status: posted.status },
+        finish,
+      };
+    ({ res, url: at } = await browser.follow(
+      new URL(posted.headers.get('location')!, at).toString(),
+      (u) => u.startsWith(RP_CALLBACK),
+    ));
     if (at.startsWith(RP_CALLBACK)) return { browser, callback: at, finish };
     html = await res.text();
   }
@@ -49,19 +83,43 @@ export async function passwordStep(_k: Keyward, cfg: oidc.Configuration, usernam
 }
 
 /** Submits a code on the second-step page; answers the callback URL on success, or the error page. */
-export async function submitCode(s: PendingSignIn, kind: 'otp' | 'recovery', code: string): Promise<{ callback?: string; status: number; html: string }> {
+export async function submitCode(
+  s: PendingSignIn,
+  kind: 'otp' | 'recovery',
+  code: string,
+): Promise<{ callback?: string; status: number; html: string }> {
   const page = s.page!;
-  const action = new URL(`${new URL(page.url).pathname.replace(/\/mfa.*$/, '')}/mfa/${kind}`, page.url).toString();
+  const action = new URL(
+    `${new URL(page.url).pathname.replace(/\/mfa.*$/, '')}/mfa/${kind}`,
+    page.url,
+  ).toString();
   const res = await s.browser.postForm(action, { _csrf: formField(page.html, '_csrf'), code });
   if (res.status !== 303) return { status: res.status, html: await res.text() };
-  const done = await s.browser.follow(new URL(res.headers.get('location')!, action).toString(), (u) => u.startsWith(RP_CALLBACK));
-  return { callback: done.url.startsWith(RP_CALLBACK) ? done.url : undefined, status: 303, html: done.url.startsWith(RP_CALLBACK) ? '' : await done.res.text() };
+  const done = await s.browser.follow(
+    new URL(res.headers.get('location')!, action).toString(),
+    (u) => u.startsWith(RP_CALLBACK),
+  );
+  return {
+    callback: done.url.startsWith(RP_CALLBACK) ? done.url : undefined,
+    status: 303,
+    html: done.url.startsWith(RP_CALLBACK) ? '' : await done.res.text(),
+  };
 }
 
 /** JSON call with a browser session. */
-export async function api(browser: Browser, baseUrl: string, method: string, path: string, body?: unknown) {
+export async function api(
+  browser: Browser,
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: unknown,
+) {
   const res = await browser.fetch(`${baseUrl}${path}`, {
-    method, headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    method,
+    headers: {
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();

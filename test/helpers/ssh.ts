@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wire, wireMpint, wireString } from '../../src/platform/ssh/ssh-wire.ts';
 
-export interface GeneratedKey { file: string; privateKey: string; publicKey: string }
+export interface GeneratedKey {
+  file: string;
+  privateKey: string;
+  publicKey: string;
+}
 
 export class KeyDir {
   readonly dir = mkdtempSync(join(tmpdir(), 'kw-ssh-'));
@@ -17,14 +21,37 @@ export class KeyDir {
    * `ssh-keygen -t <type> [-b bits] [-m format] [-N passphrase]`, run asynchronously: Keyward runs in
    * this same process, and blocking it for seconds (RSA) makes its database heartbeat fail.
    */
-  async generate(type: string, opts: { bits?: number; format?: 'PEM' | 'PKCS8' | 'RFC4716'; passphrase?: string; comment?: string; rounds?: number } = {}): Promise<GeneratedKey> {
+  async generate(
+    type: string,
+    opts: {
+      bits?: number;
+      format?: 'PEM' | 'PKCS8' | 'RFC4716';
+      passphrase?: string;
+      comment?: string;
+      rounds?: number;
+    } = {},
+  ): Promise<GeneratedKey> {
     const file = join(this.dir, `key${this.#n++}`);
-    const args = ['-q', '-t', type, '-N', opts.passphrase ?? '', '-C', opts.comment ?? `${type} test key`, '-f', file];
+    const args = [
+      '-q',
+      '-t',
+      type,
+      '-N',
+      opts.passphrase ?? '',
+      '-C',
+      opts.comment ?? `${type} test key`,
+      '-f',
+      file,
+    ];
     if (opts.bits) args.push('-b', String(opts.bits));
     if (opts.format) args.push('-m', opts.format);
     if (opts.rounds) args.push('-a', String(opts.rounds));
     await promisify(execFile)('ssh-keygen', args);
-    return { file, privateKey: readFileSync(file, 'utf8'), publicKey: readFileSync(`${file}.pub`, 'utf8').trim() };
+    return {
+      file,
+      privateKey: readFileSync(file, 'utf8'),
+      publicKey: readFileSync(`${file}.pub`, 'utf8').trim(),
+    };
   }
 
   /** A file in the directory (mode 0600, as ssh wants for keys). */
@@ -43,7 +70,9 @@ export class KeyDir {
     return { bits: Number(m[1]), fingerprint: m[2], label: m[3] };
   }
 
-  remove(): void { rmSync(this.dir, { recursive: true, force: true }); }
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -52,10 +81,23 @@ export class KeyDir {
  */
 export function securityKeyLines(): { ed25519: string; ecdsa: string } {
   const ed = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
-  const edBlob = wire(wireString('sk-ssh-ed25519@openssh.com'), wireString(Buffer.from(ed.x!, 'base64url')), wireString('ssh:'));
+  const edBlob = wire(
+    wireString('sk-ssh-ed25519@openssh.com'),
+    wireString(Buffer.from(ed.x!, 'base64url')),
+    wireString('ssh:'),
+  );
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
-  const q = Buffer.concat([Buffer.from([4]), Buffer.from(ec.x!, 'base64url'), Buffer.from(ec.y!, 'base64url')]);
-  const ecBlob = wire(wireString('sk-ecdsa-sha2-nistp256@openssh.com'), wireString('nistp256'), wireString(q), wireString('ssh:'));
+  const q = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(ec.x!, 'base64url'),
+    Buffer.from(ec.y!, 'base64url'),
+  ]);
+  const ecBlob = wire(
+    wireString('sk-ecdsa-sha2-nistp256@openssh.com'),
+    wireString('nistp256'),
+    wireString(q),
+    wireString('ssh:'),
+  );
   return {
     ed25519: `sk-ssh-ed25519@openssh.com ${edBlob.toString('base64')} yubikey@example`,
     ecdsa: `sk-ecdsa-sha2-nistp256@openssh.com ${ecBlob.toString('base64')} yubikey@example`,
@@ -64,7 +106,13 @@ export function securityKeyLines(): { ed25519: string; ecdsa: string } {
 
 /** A DSA public key line (ssh-keygen may no longer generate DSA): its wire format with random numbers. */
 export function dsaLine(): string {
-  const blob = wire(wireString('ssh-dss'), wireMpint(randomBytes(128)), wireMpint(randomBytes(20)), wireMpint(randomBytes(128)), wireMpint(randomBytes(128)));
+  const blob = wire(
+    wireString('ssh-dss'),
+    wireMpint(randomBytes(128)),
+    wireMpint(randomBytes(20)),
+    wireMpint(randomBytes(128)),
+    wireMpint(randomBytes(128)),
+  );
   return `ssh-dss ${blob.toString('base64')} old@example`;
 }
 
@@ -73,7 +121,13 @@ export const CLUSTER_CLIENT_SECRET = 'test-cluster-secret-0123456789abcdefghijk'
 export const PLATFORM_CLIENT_SECRET = 'test-platform-secret-0123456789abcdefghij';
 export const OTHER_CLIENT_SECRET = 'test-other-secret-0123456789abcdefghijklm';
 const machine = (client_id: string, client_secret: string, scope: string) => ({
-  client_id, client_name: client_id, client_secret, redirect_uris: [], response_types: [], grant_types: ['client_credentials'], scope,
+  client_id,
+  client_name: client_id,
+  client_secret,
+  redirect_uris: [],
+  response_types: [],
+  grant_types: ['client_credentials'],
+  scope,
 });
 export const sshTestClients = [
   machine('test-cluster', CLUSTER_CLIENT_SECRET, 'ssh-authorized-keys'),
@@ -91,33 +145,53 @@ async function withRetryOn503(send: () => Promise<Response>): Promise<Response> 
     const res = await send();
     if (res.status !== 503 || attempt === 3) return res;
     await res.arrayBuffer();
-    await new Promise((r) => setTimeout(r, 1000 * Math.min(Number(res.headers.get('retry-after') ?? 1), 5)));
+    await new Promise((r) =>
+      setTimeout(r, 1000 * Math.min(Number(res.headers.get('retry-after') ?? 1), 5)),
+    );
   }
 }
 
 /** A client_credentials access token from Keyward's token endpoint. */
-export async function clientToken(issuer: string, clientId: string, secret: string, scope: string): Promise<string> {
-  const res = await withRetryOn503(() => fetch(`${issuer}/token`, {
-    method: 'POST',
-    headers: { authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}` },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
-  }));
-  const body = await res.json() as { access_token?: string; scope?: string };
-  if (res.status !== 200 || !body.access_token) throw new Error(`token endpoint answered ${res.status}: ${JSON.stringify(body)}`);
+export async function clientToken(
+  issuer: string,
+  clientId: string,
+  secret: string,
+  scope: string,
+): Promise<string> {
+  const res = await withRetryOn503(() =>
+    fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+    }),
+  );
+  const body = (await res.json()) as { access_token?: string; scope?: string };
+  if (res.status !== 200 || !body.access_token)
+    throw new Error(`token endpoint answered ${res.status}: ${JSON.stringify(body)}`);
   return body.access_token;
 }
 
 /** JSON over HTTP with optional cookies (a Browser) or headers; answers status and parsed body. */
 export async function json(
-  target: { fetch: (url: string, init?: RequestInit) => Promise<Response> } | undefined, url: string,
+  target: { fetch: (url: string, init?: RequestInit) => Promise<Response> } | undefined,
+  url: string,
   init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: Record<string, unknown> & unknown[] }> {
   const req: RequestInit = {
     method: init.method ?? 'GET',
-    headers: { accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}), ...init.headers },
+    headers: {
+      accept: 'application/json',
+      ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...init.headers,
+    },
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   };
   const res = await withRetryOn503(() => (target ? target.fetch(url, req) : fetch(url, req)));
   const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as Record<string, unknown> & unknown[] };
+  return {
+    status: res.status,
+    body: (text ? JSON.parse(text) : null) as Record<string, unknown> & unknown[],
+  };
 }

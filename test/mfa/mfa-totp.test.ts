@@ -12,10 +12,24 @@ import { ACR_MFA } from '../../src/platform/auth/second-factor.ts';
 let k: Keyward;
 beforeAll(async () => {
   // Every test signs in from 127.0.0.1: the per-IP allowance is raised here; per-account throttling is tested below.
-  k = await startKeyward({ clients: testClients, throttle: { ip: { freeAttempts: 500, baseDelaySeconds: 1, maxDelaySeconds: 900, maxConsecutiveFailures: 1000, lockSeconds: 3600, resetAfterSeconds: 3600 } } });
+  k = await startKeyward({
+    clients: testClients,
+    throttle: {
+      ip: {
+        freeAttempts: 500,
+        baseDelaySeconds: 1,
+        maxDelaySeconds: 900,
+        maxConsecutiveFailures: 1000,
+        lockSeconds: 3600,
+        resetAfterSeconds: 3600,
+      },
+    },
+  });
 });
 afterAll(async () => k?.stop());
-beforeEach(() => { k.clock.offsetMs = 0; }); // each test uses its own user, so TOTP steps never go backwards for one factor
+beforeEach(() => {
+  k.clock.offsetMs = 0;
+}); // each test uses its own user, so TOTP steps never go backwards for one factor
 
 /** Creates a user, signs in, enables an authenticator app; answers its secret and recovery codes. */
 async function userWithTotp(username: string) {
@@ -26,23 +40,38 @@ async function userWithTotp(username: string) {
   expect(setup.body.secret).toMatch(/^[A-Z2-7]{32}$/); // 160 bits
   expect(Buffer.from(setup.body.qrImage, 'base64').subarray(1, 4).toString()).toBe('PNG');
   const now = alignClock(k);
-  const done = await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', { code: oathtool(setup.body.secret, now) });
+  const done = await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', {
+    code: oathtool(setup.body.secret, now),
+  });
   expect(done.body.message).toBe('MFA setup successful');
   expect(done.body.recoveryCodes).toHaveLength(10);
-  return { browser, secret: setup.body.secret as string, recoveryCodes: done.body.recoveryCodes as string[] };
+  return {
+    browser,
+    secret: setup.body.secret as string,
+    recoveryCodes: done.body.recoveryCodes as string[],
+  };
 }
 
 test('setup is inactive until a valid code; wrong length and wrong codes are 4xx', async () => {
   await createUser(k, 'una');
   const browser = await signedInBrowser(k.baseUrl, 'una', PASSWORD);
   const setup = await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp');
-  expect((await api(browser, k.baseUrl, 'GET', '/api/sso/mfa')).body).toMatchObject({ enabled: false, mfaSettings: [] });
-  expect((await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', { code: '12345' })).status).toBe(400);
-  const wrong = await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', { code: String((Number(oathtool(setup.body.secret, alignClock(k))) + 1) % 1e6).padStart(6, '0') });
+  expect((await api(browser, k.baseUrl, 'GET', '/api/sso/mfa')).body).toMatchObject({
+    enabled: false,
+    mfaSettings: [],
+  });
+  expect(
+    (await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', { code: '12345' })).status,
+  ).toBe(400);
+  const wrong = await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', {
+    code: String((Number(oathtool(setup.body.secret, alignClock(k))) + 1) % 1e6).padStart(6, '0'),
+  });
   expect(wrong.status).toBe(401);
   expect((await api(browser, k.baseUrl, 'GET', '/api/sso/mfa')).body.enabled).toBe(false);
   // A wrong code (or a reload) keeps the setup in progress: no need to scan a new QR code.
-  expect((await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp')).body.secret).toBe(setup.body.secret);
+  expect((await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp')).body.secret).toBe(
+    setup.body.secret,
+  );
   // An abandoned setup leaves nothing enabled: signing in still needs only the password.
   const cfg = await webClient(k);
   expect((await passwordStep(k, cfg, 'una', PASSWORD)).callback).toBeDefined();
@@ -97,7 +126,9 @@ test('acr_values and the claims parameter step up a password-only session', asyn
   const setup = await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp');
   expect(setup.status).toBe(200);
   let now = alignClock(k);
-  await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', { code: oathtool(setup.body.secret, now) });
+  await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', {
+    code: oathtool(setup.body.secret, now),
+  });
 
   k.clock.offsetMs += 30_000;
   now += 30;
@@ -109,7 +140,9 @@ test('acr_values and the claims parameter step up a password-only session', asyn
   // A claims-parameter request for the mfa acr on a fresh password-only session is stepped up too.
   k.clock.offsetMs += 30_000;
   now += 30;
-  const claimsReq = await passwordStep(k, cfg, 'xena', PASSWORD, { claims: JSON.stringify({ id_token: { acr: { essential: true, value: ACR_MFA } } }) });
+  const claimsReq = await passwordStep(k, cfg, 'xena', PASSWORD, {
+    claims: JSON.stringify({ id_token: { acr: { essential: true, value: ACR_MFA } } }),
+  });
   expect(claimsReq.page?.url).toMatch(/\/mfa$/);
   const claimsDone = await submitCode(claimsReq, 'otp', oathtool(setup.body.secret, now));
   expect((await claimsReq.finish(claimsDone.callback!)).claims()!.amr).toContain('otp');
@@ -119,7 +152,9 @@ test('recovery codes: each works once; regenerating needs sudo and invalidates t
   const { browser, secret, recoveryCodes } = await userWithTotp('yuri');
   const cfg = await webClient(k);
   const first = await passwordStep(k, cfg, 'yuri', PASSWORD);
-  expect((await submitCode(first, 'recovery', recoveryCodes[0].toUpperCase())).callback).toBeDefined();
+  expect(
+    (await submitCode(first, 'recovery', recoveryCodes[0].toUpperCase())).callback,
+  ).toBeDefined();
   const s = await passwordStep(k, cfg, 'yuri', PASSWORD);
   expect((await submitCode(s, 'recovery', recoveryCodes[0])).status).toBe(401);
 
@@ -127,18 +162,43 @@ test('recovery codes: each works once; regenerating needs sudo and invalidates t
   const refused = await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/recovery-codes');
   expect(refused.status).toBe(403);
   expect(refused.body).toMatchObject({ code: 'sudo_required', params: { method: 'mfa' } });
-  expect((await api(browser, k.baseUrl, 'POST', '/api/account/verify', { method: 'password', password: PASSWORD })).status).toBe(400);
+  expect(
+    (
+      await api(browser, k.baseUrl, 'POST', '/api/account/verify', {
+        method: 'password',
+        password: PASSWORD,
+      })
+    ).status,
+  ).toBe(400);
   k.clock.offsetMs += 30_000;
-  expect((await api(browser, k.baseUrl, 'POST', '/api/account/verify', { method: 'otp', code: oathtool(secret, alignClock(k)) })).status).toBe(204);
+  expect(
+    (
+      await api(browser, k.baseUrl, 'POST', '/api/account/verify', {
+        method: 'otp',
+        code: oathtool(secret, alignClock(k)),
+      })
+    ).status,
+  ).toBe(204);
   const fresh = await api(browser, k.baseUrl, 'POST', '/api/sso/mfa/recovery-codes');
   expect(fresh.body.recoveryCodes).toHaveLength(10);
   // The session signed in with a recovery code may regenerate directly (it just used a second factor).
-  expect((await api(first.browser, k.baseUrl, 'GET', '/api/sso/mfa')).body.recoveryCodesLeft).toBe(10);
+  expect((await api(first.browser, k.baseUrl, 'GET', '/api/sso/mfa')).body.recoveryCodesLeft).toBe(
+    10,
+  );
 
   expect((await submitCode(s, 'recovery', recoveryCodes[1])).status).toBe(401);
   expect((await submitCode(s, 'recovery', fresh.body.recoveryCodes[0])).callback).toBeDefined();
-  const events = (await api(browser, k.baseUrl, 'GET', '/api/account/events')).body.map((e: { type: string }) => e.type);
-  expect(events).toEqual(expect.arrayContaining(['mfa.factor_added', 'mfa.recovery_codes_generated', 'mfa.recovery_code_used', 'mfa.recovery']));
+  const events = (await api(browser, k.baseUrl, 'GET', '/api/account/events')).body.map(
+    (e: { type: string }) => e.type,
+  );
+  expect(events).toEqual(
+    expect.arrayContaining([
+      'mfa.factor_added',
+      'mfa.recovery_codes_generated',
+      'mfa.recovery_code_used',
+      'mfa.recovery',
+    ]),
+  );
 });
 
 test('wrong codes are throttled per account', async () => {
@@ -153,7 +213,11 @@ test('wrong codes are throttled per account', async () => {
 
 test('no TOTP seed or recovery code is stored in clear', async () => {
   const { secret, recoveryCodes } = await userWithTotp('quinn');
-  const all = JSON.stringify(await Promise.all((await k.db.listCollections().toArray()).map((c) => k.db.collection(c.name).find().toArray())));
+  const all = JSON.stringify(
+    await Promise.all(
+      (await k.db.listCollections().toArray()).map((c) => k.db.collection(c.name).find().toArray()),
+    ),
+  );
   expect(all).not.toContain(secret);
   for (const c of recoveryCodes) {
     expect(all).not.toContain(c);

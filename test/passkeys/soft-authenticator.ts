@@ -36,7 +36,9 @@ export class SoftAuthenticator {
     this.#publicJwk = publicKey.export({ format: 'jwk' }) as { x: string; y: string };
   }
 
-  get id(): string { return b64u(this.credentialId); }
+  get id(): string {
+    return b64u(this.credentialId);
+  }
 
   #flags(extra: number): number {
     return 0x01 | (this.o.userVerified ? 0x04 : 0) | (this.o.synced ? 0x18 : 0) | extra;
@@ -45,39 +47,97 @@ export class SoftAuthenticator {
   #authData(flags: number, counter: number, attested?: Buffer): Buffer {
     const c = Buffer.alloc(4);
     c.writeUInt32BE(counter);
-    return Buffer.concat([sha256(this.o.rpId), Buffer.from([flags]), c, ...(attested ? [attested] : [])]);
+    return Buffer.concat([
+      sha256(this.o.rpId),
+      Buffer.from([flags]),
+      c,
+      ...(attested ? [attested] : []),
+    ]);
   }
 
   /** The browser's answer to navigator.credentials.create() for these options (JSON form). */
-  create(options: { challenge: string; user: { id: string } }, origin = this.o.origin): Record<string, unknown> {
+  create(
+    options: { challenge: string; user: { id: string } },
+    origin = this.o.origin,
+  ): Record<string, unknown> {
     this.userHandle = options.user.id;
     const cose = new Map<number, number | Uint8Array>([
-      [1, 2], [3, -7], [-1, 1], [-2, Buffer.from(this.#publicJwk.x, 'base64url')], [-3, Buffer.from(this.#publicJwk.y, 'base64url')],
+      [1, 2],
+      [3, -7],
+      [-1, 1],
+      [-2, Buffer.from(this.#publicJwk.x, 'base64url')],
+      [-3, Buffer.from(this.#publicJwk.y, 'base64url')],
     ]);
     const len = Buffer.alloc(2);
     len.writeUInt16BE(this.credentialId.length);
-    const aaguid = Buffer.from((this.o.aaguid ?? '00000000-0000-0000-0000-000000000000').replace(/-/g, ''), 'hex');
-    const attested = Buffer.concat([aaguid, len, this.credentialId, Buffer.from(isoCBOR.encode(cose as never))]);
+    const aaguid = Buffer.from(
+      (this.o.aaguid ?? '00000000-0000-0000-0000-000000000000').replace(/-/g, ''),
+      'hex',
+    );
+    const attested = Buffer.concat([
+      aaguid,
+      len,
+      this.credentialId,
+      Buffer.from(isoCBOR.encode(cose as never)),
+    ]);
     const authData = this.#authData(this.#flags(0x40), this.counter, attested);
-    const attestationObject = isoCBOR.encode(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]) as never);
-    const clientData = JSON.stringify({ type: 'webauthn.create', challenge: options.challenge, origin, crossOrigin: false });
+    const attestationObject = isoCBOR.encode(
+      new Map<string, unknown>([
+        ['fmt', 'none'],
+        ['attStmt', new Map()],
+        ['authData', authData],
+      ]) as never,
+    );
+    const clientData = JSON.stringify({
+      type: 'webauthn.create',
+      challenge: options.challenge,
+      origin,
+      crossOrigin: false,
+    });
     return {
-      id: this.id, rawId: this.id, type: 'public-key', clientExtensionResults: { credProps: { rk: true } }, authenticatorAttachment: 'platform',
-      response: { clientDataJSON: b64u(Buffer.from(clientData)), attestationObject: b64u(attestationObject), transports: ['internal'] },
+      id: this.id,
+      rawId: this.id,
+      type: 'public-key',
+      clientExtensionResults: { credProps: { rk: true } },
+      authenticatorAttachment: 'platform',
+      response: {
+        clientDataJSON: b64u(Buffer.from(clientData)),
+        attestationObject: b64u(attestationObject),
+        transports: ['internal'],
+      },
     };
   }
 
   /** An assertion for `challenge`; the counter moves forward unless `counter` is given (a clone). */
-  get(challenge: string, opts: { counter?: number; origin?: string; rpId?: string } = {}): Record<string, unknown> {
+  get(
+    challenge: string,
+    opts: { counter?: number; origin?: string; rpId?: string } = {},
+  ): Record<string, unknown> {
     const counter = opts.counter ?? ++this.counter;
     const authData = opts.rpId
       ? Buffer.concat([sha256(opts.rpId), this.#authData(this.#flags(0), counter).subarray(32)])
       : this.#authData(this.#flags(0), counter);
-    const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.get', challenge, origin: opts.origin ?? this.o.origin, crossOrigin: false }));
+    const clientData = Buffer.from(
+      JSON.stringify({
+        type: 'webauthn.get',
+        challenge,
+        origin: opts.origin ?? this.o.origin,
+        crossOrigin: false,
+      }),
+    );
     const signature = sign('sha256', Buffer.concat([authData, sha256(clientData)]), this.#key);
     return {
-      id: this.id, rawId: this.id, type: 'public-key', clientExtensionResults: {}, authenticatorAttachment: 'platform',
-      response: { clientDataJSON: b64u(clientData), authenticatorData: b64u(authData), signature: b64u(signature), userHandle: this.userHandle },
+      id: this.id,
+      rawId: this.id,
+      type: 'public-key',
+      clientExtensionResults: {},
+      authenticatorAttachment: 'platform',
+      response: {
+        clientDataJSON: b64u(clientData),
+        authenticatorData: b64u(authData),
+        signature: b64u(signature),
+        userHandle: this.userHandle,
+      },
     };
   }
 }

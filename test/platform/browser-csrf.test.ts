@@ -9,7 +9,13 @@
  * both origins treated as secure, as under https, it sends `Sec-Fetch-Site: same-site`.
  * Screenshots: test-artifacts/csrf-sibling-refused-*.png.
  */
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { launchChromium, openPage, shot, submitSignIn, eventually } from '../helpers/chromium.ts';
@@ -27,15 +33,18 @@ let attacker: string;
 /** The attacker's pages, each attacking on load. */
 function attackerPages(target: string, publicKey: string): Record<string, string> {
   const json = JSON.stringify({ title: 'planted', key: publicKey });
-  const html = (body: string) => `<!doctype html><html><head><title>Free cat pictures</title></head><body><h1>Free cat pictures</h1>${body}</body></html>`;
-  const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+  const html = (body: string) =>
+    `<!doctype html><html><head><title>Free cat pictures</title></head><body><h1>Free cat pictures</h1>${body}</body></html>`;
+  const escape = (s: string) =>
+    s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
   return {
     // The reported attack: a urlencoded form.
     '/form': html(`<form id="f" method="POST" action="${target}/api/ssh-public-keys">
       <input type="hidden" name="title" value="planted"><input type="hidden" name="key" value="${escape(publicKey)}">
       </form><script>document.getElementById('f').submit()</script>`),
     // A text/plain form whose body reads as JSON: {"title":"planted","key":"…","x":"="}.
-    '/text': html(`<form id="f" method="POST" enctype="text/plain" action="${target}/api/ssh-public-keys">
+    '/text':
+      html(`<form id="f" method="POST" enctype="text/plain" action="${target}/api/ssh-public-keys">
       <input type="hidden" name="${escape(json.slice(0, -1))},&quot;x&quot;:&quot;" value="&quot;}">
       </form><script>document.getElementById('f').submit()</script>`),
     // A no-cors fetch with the session cookie: the answer is opaque, but the request is sent.
@@ -64,7 +73,10 @@ beforeAll(async () => {
   const resolve = '--host-resolver-rules=MAP *.kw.test 127.0.0.1';
   browsers = {
     plain: await launchChromium([resolve]),
-    secure: await launchChromium([resolve, `--unsafely-treat-insecure-origin-as-secure=${app},${attacker}`]),
+    secure: await launchChromium([
+      resolve,
+      `--unsafely-treat-insecure-origin-as-secure=${app},${attacker}`,
+    ]),
   };
 }, TEST_TIMEOUT);
 
@@ -76,53 +88,71 @@ afterAll(async () => {
   kd.remove();
 }, TEST_TIMEOUT);
 
-test.each(['plain', 'secure'] as const)('a page on a sibling subdomain cannot add an SSH key for the signed-in person (%s)', async (kind) => {
-  const { context, page } = await openPage(browsers[kind]);
-  const keysBefore = await k.db.collection('ssh_public_keys').countDocuments();
-  // Every request to Keyward's API as the server received it, and its answer.
-  const sent: { path: string; headers: IncomingHttpHeaders; status?: number }[] = [];
-  const record = (req: IncomingMessage, res: ServerResponse) => {
-    if (!req.url?.startsWith('/api/')) return;
-    const entry: (typeof sent)[number] = { path: req.url, headers: req.headers };
-    sent.push(entry);
-    res.on('finish', () => { entry.status = res.statusCode; });
-  };
-  try {
-    await page.goto(`${app}/account/ssh-keys`);
-    await submitSignIn(page, 'alice', PASSWORD);
-    await page.waitForURL(`${app}/account/ssh-keys`);
-    expect((await context.cookies(app)).map((c) => c.name)).toContain('_session');
-    k.server.on('request', record);
+test.each(['plain', 'secure'] as const)(
+  'a page on a sibling subdomain cannot add an SSH key for the signed-in person (%s)',
+  async (kind) => {
+    const { context, page } = await openPage(browsers[kind]);
+    const keysBefore = await k.db.collection('ssh_public_keys').countDocuments();
+    // Every request to Keyward's API as the server received it, and its answer.
+    const sent: { path: string; headers: IncomingHttpHeaders; status?: number }[] = [];
+    const record = (req: IncomingMessage, res: ServerResponse) => {
+      if (!req.url?.startsWith('/api/')) return;
+      const entry: (typeof sent)[number] = { path: req.url, headers: req.headers };
+      sent.push(entry);
+      res.on('finish', () => {
+        entry.status = res.statusCode;
+      });
+    };
+    try {
+      await page.goto(`${app}/account/ssh-keys`);
+      await submitSignIn(page, 'alice', PASSWORD);
+      await page.waitForURL(`${app}/account/ssh-keys`);
+      expect((await context.cookies(app)).map((c) => c.name)).toContain('_session');
+      k.server.on('request', record);
 
-    for (const attack of ['/form', '/text']) {
-      await page.goto(`${attacker}${attack}`, { waitUntil: 'commit' });
-      await page.waitForURL(`${app}/api/ssh-public-keys`);
-      await expect(page.locator('body').innerText()).resolves.toMatch(/Cross-site request refused/);
-      if (attack === '/form') await shot(page, `csrf-sibling-refused-${kind}.png`);
+      for (const attack of ['/form', '/text']) {
+        await page.goto(`${attacker}${attack}`, { waitUntil: 'commit' });
+        await page.waitForURL(`${app}/api/ssh-public-keys`);
+        await expect(page.locator('body').innerText()).resolves.toMatch(
+          /Cross-site request refused/,
+        );
+        if (attack === '/form') await shot(page, `csrf-sibling-refused-${kind}.png`);
+      }
+      await page.goto(`${attacker}/fetch`);
+      await eventually(async () => expect(await page.locator('#done').innerText()).toBe('sent'));
+      await eventually(async () =>
+        expect(sent.filter((e) => e.status !== undefined)).toHaveLength(3),
+      );
+
+      // The scenario is the real one: the session cookie went along (SameSite=Lax did not stop it), and each was refused.
+      for (const s of sent) {
+        expect(s.path).toBe('/api/ssh-public-keys');
+        expect(s.headers.cookie).toMatch(/(^|; )_session=/);
+        expect(s.headers['sec-fetch-site']).toBe(kind === 'secure' ? 'same-site' : undefined);
+        expect(s.headers.origin).toBe(attacker);
+        expect(s.status).toBe(403);
+      }
+      expect(await k.db.collection('ssh_public_keys').countDocuments()).toBe(keysBefore);
+
+      // The same session on Keyward's own page still works (so the refusals were the origin check).
+      await page.goto(`${app}/account/ssh-keys`);
+      const own = await page.evaluate(
+        async (key) =>
+          (
+            await fetch('/api/ssh-public-keys', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', accept: 'application/json' },
+              body: JSON.stringify({ title: 'mine', key }),
+            })
+          ).status,
+        (await kd.generate('ed25519')).publicKey,
+      );
+      expect(own).toBe(200);
+      expect(await k.db.collection('ssh_public_keys').countDocuments()).toBe(keysBefore + 1);
+    } finally {
+      k.server.off('request', record);
+      await context.close();
     }
-    await page.goto(`${attacker}/fetch`);
-    await eventually(async () => expect(await page.locator('#done').innerText()).toBe('sent'));
-    await eventually(async () => expect(sent.filter((e) => e.status !== undefined)).toHaveLength(3));
-
-    // The scenario is the real one: the session cookie went along (SameSite=Lax did not stop it), and each was refused.
-    for (const s of sent) {
-      expect(s.path).toBe('/api/ssh-public-keys');
-      expect(s.headers.cookie).toMatch(/(^|; )_session=/);
-      expect(s.headers['sec-fetch-site']).toBe(kind === 'secure' ? 'same-site' : undefined);
-      expect(s.headers.origin).toBe(attacker);
-      expect(s.status).toBe(403);
-    }
-    expect(await k.db.collection('ssh_public_keys').countDocuments()).toBe(keysBefore);
-
-    // The same session on Keyward's own page still works (so the refusals were the origin check).
-    await page.goto(`${app}/account/ssh-keys`);
-    const own = await page.evaluate(async (key) => (await fetch('/api/ssh-public-keys', {
-      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ title: 'mine', key }),
-    })).status, (await kd.generate('ed25519')).publicKey);
-    expect(own).toBe(200);
-    expect(await k.db.collection('ssh_public_keys').countDocuments()).toBe(keysBefore + 1);
-  } finally {
-    k.server.off('request', record);
-    await context.close();
-  }
-}, TEST_TIMEOUT);
+  },
+  TEST_TIMEOUT,
+);

@@ -28,21 +28,35 @@ afterAll(async () => {
   kd.remove();
 });
 
-const cookieOf = (b: Browser) => [...b.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+const cookieOf = (b: Browser) =>
+  [...b.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
 
 function parsed(text: string): { code?: string; message?: string } | null {
   try {
-    return text ? JSON.parse(text) as { code?: string; message?: string } : null;
+    return text ? (JSON.parse(text) as { code?: string; message?: string }) : null;
   } catch {
     return { message: text };
   }
 }
 
 /** A raw request: exactly these headers (plus Alice's session cookie unless `cookies: false`). */
-async function send(path: string, init: { method?: string; headers?: Record<string, string>; body?: BodyInit; cookies?: boolean } = {}) {
+async function send(
+  path: string,
+  init: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: BodyInit;
+    cookies?: boolean;
+  } = {},
+) {
   const res = await fetch(`${k.baseUrl}${path}`, {
-    method: init.method ?? 'POST', body: init.body,
-    headers: { accept: 'application/json', ...(init.cookies === false ? {} : { cookie: cookieOf(alice) }), ...init.headers },
+    method: init.method ?? 'POST',
+    body: init.body,
+    headers: {
+      accept: 'application/json',
+      ...(init.cookies === false ? {} : { cookie: cookieOf(alice) }),
+      ...init.headers,
+    },
   });
   const text = await res.text();
   return { status: res.status, body: parsed(text) };
@@ -65,21 +79,39 @@ test('a cookie-authenticated form, text/plain or multipart body is refused, from
   const { publicKey } = await kd.generate('ed25519');
   const before = { ssh: await sshKeys(), api: await apiKeys() };
   const bodies: [string, () => { body: BodyInit; headers: Record<string, string> }][] = [
-    ['form', () => ({ body: new URLSearchParams({ title: 'planted', key: publicKey }), headers: {} })],
-    ['text/plain', () => ({ body: JSON.stringify({ title: 'planted', key: publicKey }), headers: { 'content-type': 'text/plain' } })],
+    [
+      'form',
+      () => ({ body: new URLSearchParams({ title: 'planted', key: publicKey }), headers: {} }),
+    ],
+    [
+      'text/plain',
+      () => ({
+        body: JSON.stringify({ title: 'planted', key: publicKey }),
+        headers: { 'content-type': 'text/plain' },
+      }),
+    ],
     ['multipart', () => ({ body: multipart({ title: 'planted', key: publicKey }), headers: {} })],
   ];
   for (const [kind, make] of bodies) {
     for (const origin of [SAME_ORIGIN(), { origin: EVIL, 'sec-fetch-site': 'same-site' }]) {
       const { body, headers } = make();
       const res = await send('/api/ssh-public-keys', { body, headers: { ...origin, ...headers } });
-      expect({ kind, origin, status: res.status }).toEqual({ kind, origin, status: origin.origin === EVIL ? 403 : 415 });
+      expect({ kind, origin, status: res.status }).toEqual({
+        kind,
+        origin,
+        status: origin.origin === EVIL ? 403 : 415,
+      });
     }
   }
   // The reported variant: POST /api/apikeys with text/plain used to create a key.
-  const planted = await send('/api/apikeys', { body: '{}', headers: { ...SAME_ORIGIN(), 'content-type': 'text/plain' } });
+  const planted = await send('/api/apikeys', {
+    body: '{}',
+    headers: { ...SAME_ORIGIN(), 'content-type': 'text/plain' },
+  });
   expect(planted.status).toBe(415);
-  expect(planted.body?.message).toBe('This API takes JSON: send the body with Content-Type: application/json (got text/plain).');
+  expect(planted.body?.message).toBe(
+    'This API takes JSON: send the body with Content-Type: application/json (got text/plain).',
+  );
   expect({ ssh: await sshKeys(), api: await apiKeys() }).toEqual(before);
 });
 
@@ -95,26 +127,52 @@ test('a cookie-authenticated JSON request from another origin, or with no proof 
     {}, // neither header: not provably from Keyward's pages
   ];
   for (const headers of refusedHeaders) {
-    const res = await send('/api/ssh-public-keys', { body: JSON.stringify({ key: publicKey }), headers: { ...headers, 'content-type': 'application/json' } });
-    expect({ headers, status: res.status, code: res.body?.code }).toEqual({ headers, status: 403, code: 'csrf_failed' });
-    expect(res.body?.message).toMatch(/Cross-site request refused.*send an API key or token in the Authorization header/);
+    const res = await send('/api/ssh-public-keys', {
+      body: JSON.stringify({ key: publicKey }),
+      headers: { ...headers, 'content-type': 'application/json' },
+    });
+    expect({ headers, status: res.status, code: res.body?.code }).toEqual({
+      headers,
+      status: 403,
+      code: 'csrf_failed',
+    });
+    expect(res.body?.message).toMatch(
+      /Cross-site request refused.*send an API key or token in the Authorization header/,
+    );
   }
   expect(await sshKeys()).toBe(before);
 
   // Body-less state changes (a no-cors fetch POST, a DELETE) are checked too.
   const { key, title } = await createKey(alice, k.baseUrl, { title: unique('kept-key') });
   for (const method of ['DELETE', 'POST']) {
-    const path = method === 'DELETE' ? `/api/apikeys/${title}` : '/api/account/sessions/revoke-others';
-    const res = await send(path, { method, headers: { origin: EVIL, 'sec-fetch-site': 'same-site' } });
+    const path =
+      method === 'DELETE' ? `/api/apikeys/${title}` : '/api/account/sessions/revoke-others';
+    const res = await send(path, {
+      method,
+      headers: { origin: EVIL, 'sec-fetch-site': 'same-site' },
+    });
     expect({ method, status: res.status }).toEqual({ method, status: 403 });
   }
-  expect((await send('/api/auth/whoami', { method: 'GET', cookies: false, headers: basic(key) })).status).toBe(200);
+  expect(
+    (await send('/api/auth/whoami', { method: 'GET', cookies: false, headers: basic(key) })).status,
+  ).toBe(200);
   expect((await send('/api/auth/whoami', { method: 'GET' })).status).toBe(200); // the session was not signed out either
 
   // Eight at once from the sibling origin: none gets through.
-  const results = await atOnce(8, async () => (await send('/api/ssh-public-keys', {
-    body: JSON.stringify({ key: (await kd.generate('ed25519')).publicKey }), headers: { origin: EVIL, 'sec-fetch-site': 'same-site', 'content-type': 'application/json' },
-  })).status);
+  const results = await atOnce(
+    8,
+    async () =>
+      (
+        await send('/api/ssh-public-keys', {
+          body: JSON.stringify({ key: (await kd.generate('ed25519')).publicKey }),
+          headers: {
+            origin: EVIL,
+            'sec-fetch-site': 'same-site',
+            'content-type': 'application/json',
+          },
+        })
+      ).status,
+  );
   expect(results).toEqual(Array(8).fill(403));
   expect(await sshKeys()).toBe(before);
 
@@ -125,7 +183,10 @@ test('a cookie-authenticated JSON request from another origin, or with no proof 
     { origin: k.baseUrl },
   ];
   for (const headers of accepted) {
-    const res = await send('/api/ssh-public-keys', { body: JSON.stringify({ key: (await kd.generate('ed25519')).publicKey }), headers: { ...headers, 'content-type': 'application/json' } });
+    const res = await send('/api/ssh-public-keys', {
+      body: JSON.stringify({ key: (await kd.generate('ed25519')).publicKey }),
+      headers: { ...headers, 'content-type': 'application/json' },
+    });
     expect({ headers, status: res.status }).toEqual({ headers, status: 200 });
   }
   expect(await sshKeys()).toBe(before + accepted.length);
@@ -134,13 +195,28 @@ test('a cookie-authenticated JSON request from another origin, or with no proof 
 test('an API key in the Authorization header is not subject to the origin check; its bodies must still be JSON', async () => {
   const { key } = await createKey(alice, k.baseUrl, { title: unique('header-key') });
   const victim = await createKey(alice, k.baseUrl, { title: unique('to-delete') });
-  const del = await send(`/api/apikeys/${victim.title}`, { method: 'DELETE', cookies: false, headers: { ...basic(key), origin: EVIL, 'sec-fetch-site': 'cross-site' } });
+  const del = await send(`/api/apikeys/${victim.title}`, {
+    method: 'DELETE',
+    cookies: false,
+    headers: { ...basic(key), origin: EVIL, 'sec-fetch-site': 'cross-site' },
+  });
   expect(del.status).toBe(204);
   const revoked = await send('/api/credentials/revoke', {
-    cookies: false, body: JSON.stringify({ credentials: ['pwt_x.y'] }), headers: { ...basic(key), origin: EVIL, 'sec-fetch-site': 'cross-site', 'content-type': 'application/json' },
+    cookies: false,
+    body: JSON.stringify({ credentials: ['pwt_x.y'] }),
+    headers: {
+      ...basic(key),
+      origin: EVIL,
+      'sec-fetch-site': 'cross-site',
+      'content-type': 'application/json',
+    },
   });
   expect(revoked.status).toBe(202);
-  const form = await send('/api/credentials/revoke', { cookies: false, body: new URLSearchParams({ credentials: 'pwt_x.y' }), headers: basic(key) });
+  const form = await send('/api/credentials/revoke', {
+    cookies: false,
+    body: new URLSearchParams({ credentials: 'pwt_x.y' }),
+    headers: basic(key),
+  });
   expect(form.status).toBe(415);
 });
 
@@ -155,12 +231,28 @@ test('JSON routes answer 415 to any other body, for every caller; body-less requ
   ];
   for (const [kind, body, headers] of bodies) {
     const res = await send('/api/credentials/revoke', { cookies: false, body, headers });
-    expect({ kind, status: res.status, code: res.body?.code }).toEqual({ kind, status: 415, code: 'unsupported_media_type' });
+    expect({ kind, status: res.status, code: res.body?.code }).toEqual({
+      kind,
+      status: 415,
+      code: 'unsupported_media_type',
+    });
     expect(res.body?.message).toMatch(/^This API takes JSON: .*Content-Type: application\/json/);
   }
   // Upper case in the path does not step around it (the router ignores case).
-  expect((await send('/API/credentials/revoke', { cookies: false, body: '{"credentials":["x"]}', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
-  const ok = await send('/api/credentials/revoke', { cookies: false, body: '{"credentials":["pwt_x.y"]}', headers: { 'content-type': 'application/json; charset=utf-8' } });
+  expect(
+    (
+      await send('/API/credentials/revoke', {
+        cookies: false,
+        body: '{"credentials":["x"]}',
+        headers: { 'content-type': 'text/plain' },
+      })
+    ).status,
+  ).toBe(415);
+  const ok = await send('/api/credentials/revoke', {
+    cookies: false,
+    body: '{"credentials":["pwt_x.y"]}',
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  });
   expect(ok.status).toBe(202);
   const bodiless = await send('/api/credentials/revoke', { cookies: false });
   expect(bodiless.status).toBe(400);
@@ -172,43 +264,90 @@ test('undecodable bodies are a 400 saying why, never a 500 (the unauthenticated 
     ['gzip garbage', 'this is not gzip', { 'content-encoding': 'gzip' }, /not valid gzip data/],
     ['deflate garbage', 'nor deflate', { 'content-encoding': 'deflate' }, /not valid deflate data/],
     ['br garbage', 'nor brotli', { 'content-encoding': 'br' }, /not valid br data/],
-    ['truncated gzip', new Uint8Array(gzipSync('{"credentials":["pwt_x.y"]}').subarray(0, 15)), { 'content-encoding': 'gzip' }, /not valid gzip data/],
+    [
+      'truncated gzip',
+      new Uint8Array(gzipSync('{"credentials":["pwt_x.y"]}').subarray(0, 15)),
+      { 'content-encoding': 'gzip' },
+      /not valid gzip data/,
+    ],
     ['invalid JSON', '{"credentials":', {}, /not valid JSON/],
   ];
   for (const [kind, body, headers, message] of cases) {
-    const res = await send('/api/credentials/revoke', { cookies: false, body, headers: { 'content-type': 'application/json', ...headers } });
+    const res = await send('/api/credentials/revoke', {
+      cookies: false,
+      body,
+      headers: { 'content-type': 'application/json', ...headers },
+    });
     expect({ kind, status: res.status }).toEqual({ kind, status: 400 });
     expect(res.body?.message).toMatch(message);
   }
   // A page's form with a broken encoding too.
-  const page = await alice.fetch(`${k.baseUrl}/account/ssh-keys`, { method: 'POST', body: 'garbage', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' } });
+  const page = await alice.fetch(`${k.baseUrl}/account/ssh-keys`, {
+    method: 'POST',
+    body: 'garbage',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
+  });
   expect(page.status).toBe(400);
-  const unknown = await send('/api/credentials/revoke', { cookies: false, body: 'x', headers: { 'content-type': 'application/json', 'content-encoding': 'zstd' } });
+  const unknown = await send('/api/credentials/revoke', {
+    cookies: false,
+    body: 'x',
+    headers: { 'content-type': 'application/json', 'content-encoding': 'zstd' },
+  });
   expect(unknown.status).toBe(415);
-  expect(unknown.body?.message).toBe('Content-Encoding "zstd" is not supported: send the body uncompressed, or as gzip, deflate or br.');
+  expect(unknown.body?.message).toBe(
+    'Content-Encoding "zstd" is not supported: send the body uncompressed, or as gzip, deflate or br.',
+  );
   // Properly compressed bodies still work.
-  for (const [encoding, data] of [['gzip', gzipSync('{"credentials":["pwt_x.y"]}')], ['deflate', deflateSync('{"credentials":["pwt_x.y"]}')]] as const) {
-    const res = await send('/api/credentials/revoke', { cookies: false, body: new Uint8Array(data), headers: { 'content-type': 'application/json', 'content-encoding': encoding } });
+  for (const [encoding, data] of [
+    ['gzip', gzipSync('{"credentials":["pwt_x.y"]}')],
+    ['deflate', deflateSync('{"credentials":["pwt_x.y"]}')],
+  ] as const) {
+    const res = await send('/api/credentials/revoke', {
+      cookies: false,
+      body: new Uint8Array(data),
+      headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+    });
     expect({ encoding, status: res.status }).toEqual({ encoding, status: 202 });
   }
 });
 
 test('size limits say so: the body limit (413) and an over-long SSH public key', async () => {
-  const big = await send('/api/credentials/revoke', { cookies: false, body: JSON.stringify({ credentials: ['x'.repeat(LIMIT)] }), headers: { 'content-type': 'application/json' } });
+  const big = await send('/api/credentials/revoke', {
+    cookies: false,
+    body: JSON.stringify({ credentials: ['x'.repeat(LIMIT)] }),
+    headers: { 'content-type': 'application/json' },
+  });
   expect(big.status).toBe(413);
-  expect(big.body).toMatchObject({ code: 'payload_too_large', message: `The request body is too large: the limit is ${LIMIT} bytes.` });
-  const bomb = await send('/api/credentials/revoke', { cookies: false, body: new Uint8Array(gzipSync(JSON.stringify({ credentials: ['x'.repeat(LIMIT * 10)] }))), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } });
+  expect(big.body).toMatchObject({
+    code: 'payload_too_large',
+    message: `The request body is too large: the limit is ${LIMIT} bytes.`,
+  });
+  const bomb = await send('/api/credentials/revoke', {
+    cookies: false,
+    body: new Uint8Array(gzipSync(JSON.stringify({ credentials: ['x'.repeat(LIMIT * 10)] }))),
+    headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+  });
   expect(bomb.status).toBe(413);
-  expect(bomb.body?.message).toBe(`The request body is too large: the limit is ${LIMIT} bytes (after decompression).`);
+  expect(bomb.body?.message).toBe(
+    `The request body is too large: the limit is ${LIMIT} bytes (after decompression).`,
+  );
 
   const roomy = await startKeyward({ bodyLimitBytes: 65536 });
   try {
     await createUser(roomy, 'alice');
     const browser = await signedInBrowser(roomy.baseUrl, 'alice', PASSWORD);
-    const long = await json(browser, `${roomy.baseUrl}/api/ssh-public-keys`, { method: 'POST', body: { title: 'long', key: `ssh-ed25519 ${'A'.repeat(20000)}` } });
+    const long = await json(browser, `${roomy.baseUrl}/api/ssh-public-keys`, {
+      method: 'POST',
+      body: { title: 'long', key: `ssh-ed25519 ${'A'.repeat(20000)}` },
+    });
     expect(long.status).toBe(400);
-    expect(long.body.message).toMatch(/^Invalid request body: key: is too long: more than 16384 characters, far longer than any SSH public key/);
-    const missing = await json(browser, `${roomy.baseUrl}/api/ssh-public-keys`, { method: 'POST', body: { title: 'none' } });
+    expect(long.body.message).toMatch(
+      /^Invalid request body: key: is too long: more than 16384 characters, far longer than any SSH public key/,
+    );
+    const missing = await json(browser, `${roomy.baseUrl}/api/ssh-public-keys`, {
+      method: 'POST',
+      body: { title: 'none' },
+    });
     expect(missing.body.message).toMatch(/key: is required/);
   } finally {
     await roomy.stop();
@@ -220,9 +359,17 @@ test('HSTS when the public URL is https, not when it is http', async () => {
   const tls = await startKeyward({ publicUrl: 'https://id.example.test' });
   try {
     const address = tls.server.address() as { port: number };
-    for (const path of ['/healthz', '/signin', '/api/auth/whoami', '/api/oidc/.well-known/openid-configuration']) {
+    for (const path of [
+      '/healthz',
+      '/signin',
+      '/api/auth/whoami',
+      '/api/oidc/.well-known/openid-configuration',
+    ]) {
       const res = await fetch(`http://127.0.0.1:${address.port}${path}`, { redirect: 'manual' });
-      expect({ path, hsts: res.headers.get('strict-transport-security') }).toEqual({ path, hsts: 'max-age=31536000' });
+      expect({ path, hsts: res.headers.get('strict-transport-security') }).toEqual({
+        path,
+        hsts: 'max-age=31536000',
+      });
     }
   } finally {
     await tls.stop();

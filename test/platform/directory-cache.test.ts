@@ -26,7 +26,11 @@ afterAll(async () => {
 const commands = dbCommands;
 
 /** Polls `read` until it answers `expected`; answers how long that took (ms). */
-async function seenWithin(read: () => Promise<unknown>, expected: unknown, limitMs = 3000): Promise<number> {
+async function seenWithin(
+  read: () => Promise<unknown>,
+  expected: unknown,
+  limitMs = 3000,
+): Promise<number> {
   const start = Date.now();
   while (Date.now() - start < limitMs) {
     if (JSON.stringify(await read()) === JSON.stringify(expected)) return Date.now() - start;
@@ -36,16 +40,20 @@ async function seenWithin(read: () => Promise<unknown>, expected: unknown, limit
 }
 
 test('a second read of the directory costs no database command', async () => {
-  const read = () => Promise.all([
-    a.container.accounts.findById(accountId), a.container.organizations.membershipsOf(accountId),
-    a.container.policies.effectiveAll(orgId), a.container.mfa.mfa.factors(accountId),
-  ]);
+  const read = () =>
+    Promise.all([
+      a.container.accounts.findById(accountId),
+      a.container.organizations.membershipsOf(accountId),
+      a.container.policies.effectiveAll(orgId),
+      a.container.mfa.mfa.factors(accountId),
+    ]);
   await read();
   expect(await commands(a, read)).toEqual([]);
 });
 
 test('a write ends the cached read at once on the same instance', async () => {
-  const enforced = async () => (await a.container.policies.effectiveAll(orgId))['enforce-mfa'].value;
+  const enforced = async () =>
+    (await a.container.policies.effectiveAll(orgId))['enforce-mfa'].value;
   expect(await enforced()).toBe(false);
   await a.container.policies.set(orgScope(orgId), 'enforce-mfa', true);
   expect(await enforced()).toBe(true);
@@ -54,7 +62,8 @@ test('a write ends the cached read at once on the same instance', async () => {
 });
 
 test('a write on another instance reaches this one within a poll of the change signal', async () => {
-  const enforcedOnA = async () => (await a.container.policies.effectiveAll(orgId))['enforce-mfa'].value;
+  const enforcedOnA = async () =>
+    (await a.container.policies.effectiveAll(orgId))['enforce-mfa'].value;
   expect(await enforcedOnA()).toBe(false); // remembered on A
   await b.container.policies.set(orgScope(orgId), 'enforce-mfa', true);
   expect(await seenWithin(enforcedOnA, true)).toBeLessThan(1500); // revocationPollMs is 250 ms
@@ -62,7 +71,13 @@ test('a write on another instance reaches this one within a poll of the change s
   expect(await disabledOnA()).toBe(false);
   await b.container.accounts.setDisabled('dora', true);
   expect(await seenWithin(disabledOnA, true)).toBeLessThan(1500);
-  await b.container.organizations.addMember((await b.container.organizations.create('globex')).id, accountId);
-  const orgsOnA = async () => (await a.container.organizations.membershipsOf(accountId)).map((m) => m.organization.name).sort();
+  await b.container.organizations.addMember(
+    (await b.container.organizations.create('globex')).id,
+    accountId,
+  );
+  const orgsOnA = async () =>
+    (await a.container.organizations.membershipsOf(accountId))
+      .map((m) => m.organization.name)
+      .sort();
   expect(await seenWithin(orgsOnA, ['acme', 'globex'])).toBeLessThan(1500);
 });

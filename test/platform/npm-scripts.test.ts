@@ -24,15 +24,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** The promise's value, or 'timeout' after `ms` (the timer does not outlive it). */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); });
-  try { return await Promise.race([p, t]); } finally { clearTimeout(timer); }
+  const t = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 const running = new Set<ChildProcess>();
 const temp: string[] = [];
 const dbNames: string[] = [];
 /** Processes a failing test may leave behind (a stand-in FerretDB). */
 const strays: number[] = [];
-const tempDir = (prefix: string) => { const d = mkdtempSync(join(tmpdir(), prefix)); temp.push(d); return d; };
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temp.push(d);
+  return d;
+};
 
 afterAll(async () => {
   for (const child of running) child.kill('SIGKILL');
@@ -41,65 +51,114 @@ afterAll(async () => {
     const pidFile = join(d, 'ferretdb', 'ferretdb.pid');
     if (existsSync(pidFile)) strays.push(Number(readFileSync(pidFile, 'utf8')));
   }
-  for (const pid of strays) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  for (const pid of strays) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
   if (dbNames.length && process.env.MONGODB_URI) {
-    const client = await MongoClient.connect(process.env.MONGODB_URI, { serverSelectionTimeoutMS: 3000 }).catch(() => undefined);
-    for (const name of dbNames) await client?.db(name).dropDatabase().catch(() => undefined);
+    const client = await MongoClient.connect(process.env.MONGODB_URI, {
+      serverSelectionTimeoutMS: 3000,
+    }).catch(() => undefined);
+    for (const name of dbNames)
+      await client
+        ?.db(name)
+        .dropDatabase()
+        .catch(() => undefined);
     await client?.close();
   }
   for (const d of temp) rmSync(d, { recursive: true, force: true });
 }, 30_000);
 
-interface Npm { child: ChildProcess; out: () => string; exited: Promise<number | string>; hasExited: () => boolean }
+interface Npm {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<number | string>;
+  hasExited: () => boolean;
+}
 
 /** `npm <args>` in the repository with exactly `env` (plus PATH), as a newcomer's shell would run it. */
 function npm(args: string[], env: Record<string, string>): Npm {
-  const child = spawn('npm', args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   let done = false;
-  const exited = new Promise<number | string>((resolve) => child.once('close', (code, signal) => {
-    done = true;
-    running.delete(child);
-    resolve(code ?? signal ?? 'unknown');
-  }));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('close', (code, signal) => {
+      done = true;
+      running.delete(child);
+      resolve(code ?? signal ?? 'unknown');
+    }),
+  );
   return { child, out: () => out, exited, hasExited: () => done };
 }
 
 /** The environment of a machine where mongodb-memory-server can neither find nor download a mongod. */
 async function noMongod(): Promise<Record<string, string>> {
-  return { MONGOMS_DOWNLOAD_DIR: tempDir('keyward-no-mongod-'), MONGOMS_DOWNLOAD_MIRROR: `https://127.0.0.1:${await freePort()}` };
+  return {
+    MONGOMS_DOWNLOAD_DIR: tempDir('keyward-no-mongod-'),
+    MONGOMS_DOWNLOAD_MIRROR: `https://127.0.0.1:${await freePort()}`,
+  };
 }
 
 async function waitForReady(run: Npm, baseUrl: string, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline && !run.hasExited()) {
-    const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    const res = await fetch(`${baseUrl}/readyz`, { signal: AbortSignal.timeout(2000) }).catch(
+      () => undefined,
+    );
     if (res?.status === 200) return;
     await sleep(250);
   }
-  throw new Error(`not ready at ${baseUrl} within ${ms} ms (exited: ${run.hasExited()}):\n${run.out()}`);
+  throw new Error(
+    `not ready at ${baseUrl} within ${ms} ms (exited: ${run.hasExited()}):\n${run.out()}`,
+  );
 }
 
 /** Direct children of a process (from /proc, so no ps is needed). */
 function childrenOf(pid: number): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).flatMap((d) => {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid ? [Number(d)] : [];
-    } catch {
-      return [];
-    }
-  });
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid
+          ? [Number(d)]
+          : [];
+      } catch {
+        return [];
+      }
+    });
 }
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-const portOpen = (port: number) => new Promise<boolean>((resolve) => {
-  const s = connect({ host: '127.0.0.1', port });
-  s.once('connect', () => { s.destroy(); resolve(true); });
-  s.once('error', () => resolve(false));
-});
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const portOpen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 
 /** SIGTERM to the npm process only; answers once npm has exited, with the pids it had started. */
 async function stopNpm(run: Npm, ms = 20_000): Promise<{ code: number | string; node: number[] }> {
@@ -115,15 +174,28 @@ async function gone(pids: number[], ms = 15_000): Promise<boolean> {
   return !pids.some(alive);
 }
 
-const jsonLines = (text: string) => text.split('\n').filter((l) => l.startsWith('{')).flatMap((l) => {
-  try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; }
-});
+const jsonLines = (text: string) =>
+  text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 
 test('SIGTERM to the `npm start` process stops Keyward: the node process exits and the port is freed', async () => {
   const port = await freePort();
   const dbName = `kw_npmstart_${randomBytes(6).toString('hex')}`;
   dbNames.push(dbName);
-  const run = npm(['start'], { PORT: String(port), KEYWARD_DATA_DIR: tempDir('keyward-npmstart-'), MONGODB_URI: databaseUri(dbName), HOME: process.env.HOME ?? '/root' });
+  const run = npm(['start'], {
+    PORT: String(port),
+    KEYWARD_DATA_DIR: tempDir('keyward-npmstart-'),
+    MONGODB_URI: databaseUri(dbName),
+    HOME: process.env.HOME ?? '/root',
+  });
   await waitForReady(run, `http://127.0.0.1:${port}`, 60_000);
 
   const { code, node } = await stopNpm(run);
@@ -137,18 +209,34 @@ test('SIGTERM to the `npm start` process stops Keyward: the node process exits a
 test('no MONGODB_URI and no mongod to be had: `npm start` runs on the embedded FerretDB, and stops it', async () => {
   const port = await freePort();
   const dataDir = tempDir('keyward-embedded-');
-  const env = { PORT: String(port), KEYWARD_DATA_DIR: dataDir, HOME: process.env.HOME ?? '/root', ...await noMongod() };
+  const env = {
+    PORT: String(port),
+    KEYWARD_DATA_DIR: dataDir,
+    HOME: process.env.HOME ?? '/root',
+    ...(await noMongod()),
+  };
   // The FerretDB binary is built once into ~/.cache/keyward (npm test does it first): allow for that build here too.
   const first = npm(['start'], env);
-  await waitForReady(first, `http://127.0.0.1:${port}`, existsSync(ferretDbBinaryPath()) ? 60_000 : 400_000);
+  await waitForReady(
+    first,
+    `http://127.0.0.1:${port}`,
+    existsSync(ferretDbBinaryPath()) ? 60_000 : 400_000,
+  );
 
   const embedded = jsonLines(first.out()).filter((l) => l.event === 'db.embedded');
   expect(embedded).toHaveLength(1);
-  expect(embedded[0]).toMatchObject({ server: 'FerretDB v1.24.2 (SQLite)', dataPath: join(dataDir, 'ferretdb') });
-  expect(embedded[0].msg).toBe(`embedded database: FerretDB v1.24.2 (SQLite), data in ${join(dataDir, 'ferretdb')} (no mongod could be had)`);
+  expect(embedded[0]).toMatchObject({
+    server: 'FerretDB v1.24.2 (SQLite)',
+    dataPath: join(dataDir, 'ferretdb'),
+  });
+  expect(embedded[0].msg).toBe(
+    `embedded database: FerretDB v1.24.2 (SQLite), data in ${join(dataDir, 'ferretdb')} (no mongod could be had)`,
+  );
   expect(first.out()).not.toContain('    at ');
   const passwordFile = join(dataDir, 'initial-admin-password');
-  expect(first.out()).toContain(`First start: sign in as "admin" with the password in ${passwordFile}`);
+  expect(first.out()).toContain(
+    `First start: sign in as "admin" with the password in ${passwordFile}`,
+  );
 
   const ferretPid = Number(readFileSync(join(dataDir, 'ferretdb', 'ferretdb.pid'), 'utf8'));
   expect(alive(ferretPid)).toBe(true);
@@ -160,7 +248,9 @@ test('no MONGODB_URI and no mongod to be had: `npm start` runs on the embedded F
   // Second start on the same data: straight to FerretDB (the data is there), and the password file is still named.
   const second = npm(['start'], env);
   await waitForReady(second, `http://127.0.0.1:${port}`, 60_000);
-  expect(jsonLines(second.out()).find((l) => l.event === 'db.embedded')).toMatchObject({ mongod: 'skipped: this data directory holds FerretDB data' });
+  expect(jsonLines(second.out()).find((l) => l.event === 'db.embedded')).toMatchObject({
+    mongod: 'skipped: this data directory holds FerretDB data',
+  });
   expect(second.out()).toContain(`Sign in as "admin" with the password in ${passwordFile}`);
   const login = await fetch(`http://127.0.0.1:${port}/api/oidc/.well-known/openid-configuration`);
   expect(login.status).toBe(200);
@@ -183,7 +273,13 @@ test('SIGTERM while the embedded FerretDB is still starting: Keyward exits at on
   const fake = join(dir, 'ferretdb');
   const mark = join(dir, 'pid');
   writeFileSync(fake, `#!/bin/sh\necho $$ > ${mark}\nexec sleep 600\n`, { mode: 0o755 });
-  const run = npm(['start'], { PORT: String(await freePort()), KEYWARD_DATA_DIR: tempDir('keyward-early-'), HOME: process.env.HOME ?? '/root', FERRETDB_BIN: fake, ...await noMongod() });
+  const run = npm(['start'], {
+    PORT: String(await freePort()),
+    KEYWARD_DATA_DIR: tempDir('keyward-early-'),
+    HOME: process.env.HOME ?? '/root',
+    FERRETDB_BIN: fake,
+    ...(await noMongod()),
+  });
   const deadline = Date.now() + 60_000;
   while (!existsSync(mark) && Date.now() < deadline && !run.hasExited()) await sleep(100);
   expect(existsSync(mark)).toBe(true);
@@ -197,13 +293,23 @@ test('SIGTERM while the embedded FerretDB is still starting: Keyward exits at on
 test('neither mongod nor FerretDB to be had: a short message naming MONGODB_URI and scripts/ferretdb.sh, exit 1', async () => {
   // An empty HOME (no FerretDB in ~/.cache/keyward, empty Go caches) and no Go module proxy (or no Go): FerretDB cannot be built.
   const home = tempDir('keyward-bare-home-');
-  const run = npm(['start'], { PORT: String(await freePort()), KEYWARD_DATA_DIR: tempDir('keyward-none-'), HOME: home, GOPROXY: 'off', ...await noMongod() });
+  const run = npm(['start'], {
+    PORT: String(await freePort()),
+    KEYWARD_DATA_DIR: tempDir('keyward-none-'),
+    HOME: home,
+    GOPROXY: 'off',
+    ...(await noMongod()),
+  });
   const code = await within(run.exited, 120_000);
   expect(code).toBe(1);
   const out = run.out();
   expect(out).toContain('MONGODB_URI is not set, and no embedded database could be started');
-  expect(out).toMatch(/- mongod \(mongodb-memory-server\): Download failed for url "https:\/\/127\.0\.0\.1:\d+\/.*ECONNREFUSED/);
-  expect(out).toMatch(/- FerretDB v1\.24\.2: no binary at .*keyward-bare-home-.*\/\.cache\/keyward\/ferretdb-v1\.24\.2, and building it failed: (go mod download failed: .*GOPROXY=off|Go is required)/);
+  expect(out).toMatch(
+    /- mongod \(mongodb-memory-server\): Download failed for url "https:\/\/127\.0\.0\.1:\d+\/.*ECONNREFUSED/,
+  );
+  expect(out).toMatch(
+    /- FerretDB v1\.24\.2: no binary at .*keyward-bare-home-.*\/\.cache\/keyward\/ferretdb-v1\.24\.2, and building it failed: (go mod download failed: .*GOPROXY=off|Go is required)/,
+  );
   expect(out).toContain('bash scripts/ferretdb.sh start 27017 ./data/ferretdb');
   expect(out).toContain('MONGODB_URI=mongodb://127.0.0.1:27017/keyward npm start');
   expect(out).not.toContain('    at ');

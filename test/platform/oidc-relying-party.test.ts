@@ -18,16 +18,31 @@ beforeAll(async () => {
 });
 afterAll(async () => k?.stop());
 
-async function authorize(cfg: oidc.Configuration, browser: Browser, redirectUri: string, extra: Record<string, string> = {}) {
+async function authorize(
+  cfg: oidc.Configuration,
+  browser: Browser,
+  redirectUri: string,
+  extra: Record<string, string> = {},
+) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
   const url = oidc.buildAuthorizationUrl(cfg, {
-    redirect_uri: redirectUri, scope: 'openid profile email offline_access', state, nonce,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', prompt: 'consent', ...extra,
+    redirect_uri: redirectUri,
+    scope: 'openid profile email offline_access',
+    state,
+    nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    prompt: 'consent',
+    ...extra,
   });
   const callback = await signIn(browser, url.toString(), 'alice', PASSWORD, redirectUri);
-  return oidc.authorizationCodeGrant(cfg, new URL(callback), { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce });
+  return oidc.authorizationCodeGrant(cfg, new URL(callback), {
+    pkceCodeVerifier: verifier,
+    expectedState: state,
+    expectedNonce: nonce,
+  });
 }
 
 test('discovery advertises the contract endpoints and S256 only', async () => {
@@ -40,7 +55,7 @@ test('discovery advertises the contract endpoints and S256 only', async () => {
   expect(meta.end_session_endpoint).toBe(`${k.issuer}/end_session`);
   expect(meta.code_challenge_methods_supported).toEqual(['S256']);
   expect(meta.grant_types_supported).not.toContain('implicit');
-  const jwks = await (await fetch(meta.jwks_uri!)).json() as { keys: Record<string, unknown>[] };
+  const jwks = (await (await fetch(meta.jwks_uri!)).json()) as { keys: Record<string, unknown>[] };
   expect(jwks.keys.length).toBeGreaterThan(0);
   for (const key of jwks.keys) expect(key.d).toBeUndefined();
 });
@@ -58,7 +73,12 @@ test('confidential web client: code + PKCE, ID token, userinfo, refresh, introsp
   expect(typeof claims.auth_time).toBe('number');
 
   const info = await oidc.fetchUserInfo(cfg, tokens.access_token, claims.sub);
-  expect(info).toMatchObject({ sub: claims.sub, preferred_username: 'Alice', email: 'alice@example.com', name: 'Alice Example' });
+  expect(info).toMatchObject({
+    sub: claims.sub,
+    preferred_username: 'Alice',
+    email: 'alice@example.com',
+    name: 'Alice Example',
+  });
 
   const intro = await oidc.tokenIntrospection(rs, tokens.access_token);
   expect(intro).toMatchObject({ active: true, sub: claims.sub, client_id: 'test-web' });
@@ -72,17 +92,30 @@ test('confidential web client: code + PKCE, ID token, userinfo, refresh, introsp
   await expect(oidc.fetchUserInfo(cfg, refreshed.access_token, claims.sub)).rejects.toThrow();
 
   // RP-initiated logout: the confirmation page, its form (with the provider's xsrf), the redirect back.
-  const endUrl = oidc.buildEndSessionUrl(cfg, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: RP_LOGOUT, state: 'bye' });
+  const endUrl = oidc.buildEndSessionUrl(cfg, {
+    id_token_hint: tokens.id_token!,
+    post_logout_redirect_uri: RP_LOGOUT,
+    state: 'bye',
+  });
   const page = await browser.fetch(endUrl.toString());
   const html = await page.text();
   expect(page.status).toBe(200);
   expect(html).toContain('Sign out?');
-  const done = await browser.postForm(`${k.issuer}/end_session/confirm`, { xsrf: formField(html, 'xsrf'), logout: 'yes' });
+  const done = await browser.postForm(`${k.issuer}/end_session/confirm`, {
+    xsrf: formField(html, 'xsrf'),
+    logout: 'yes',
+  });
   expect(done.status).toBe(303);
   expect(done.headers.get('location')).toBe(`${RP_LOGOUT}?state=bye`);
 
   // The session is gone: a silent authorization now needs a sign-in.
-  const silent = oidc.buildAuthorizationUrl(cfg, { redirect_uri: RP_CALLBACK, scope: 'openid', prompt: 'none', code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256' });
+  const silent = oidc.buildAuthorizationUrl(cfg, {
+    redirect_uri: RP_CALLBACK,
+    scope: 'openid',
+    prompt: 'none',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+    code_challenge_method: 'S256',
+  });
   const { url } = await browser.follow(silent.toString(), (u) => u.startsWith(RP_CALLBACK));
   expect(new URL(url).searchParams.get('error')).toBe('login_required');
 });
@@ -93,8 +126,15 @@ test('public client: PKCE is required and a reused refresh token revokes the who
 
   // Without PKCE the request is refused.
   const noPkce = new URL(`${k.issuer}/authorize`);
-  noPkce.search = new URLSearchParams({ client_id: 'test-cli', response_type: 'code', scope: 'openid', redirect_uri: 'http://127.0.0.1/cb' }).toString();
-  const refused = await new Browser().follow(noPkce.toString(), (u) => u.startsWith('http://127.0.0.1/cb'));
+  noPkce.search = new URLSearchParams({
+    client_id: 'test-cli',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: 'http://127.0.0.1/cb',
+  }).toString();
+  const refused = await new Browser().follow(noPkce.toString(), (u) =>
+    u.startsWith('http://127.0.0.1/cb'),
+  );
   expect(new URL(refused.url).searchParams.get('error')).toBe('invalid_request');
   expect(new URL(refused.url).searchParams.get('error_description')).toMatch(/PKCE/);
 
@@ -107,22 +147,33 @@ test('public client: PKCE is required and a reused refresh token revokes the who
   expect((await oidc.tokenIntrospection(rs, second.access_token)).active).toBe(true);
 
   // Replay of the spent refresh token: refused, and everything descended from it is revoked.
-  await expect(oidc.refreshTokenGrant(cfg, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
-  await expect(oidc.refreshTokenGrant(cfg, second.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  await expect(oidc.refreshTokenGrant(cfg, tokens.refresh_token!)).rejects.toMatchObject({
+    error: 'invalid_grant',
+  });
+  await expect(oidc.refreshTokenGrant(cfg, second.refresh_token!)).rejects.toMatchObject({
+    error: 'invalid_grant',
+  });
   expect((await oidc.tokenIntrospection(rs, second.access_token)).active).toBe(false);
 });
 
 test('introspection is only for authenticated confidential clients', async () => {
   const cfg = await oidc.discovery(new URL(k.issuer), 'test-web', WEB_SECRET, undefined, insecure);
   const tokens = await authorize(cfg, new Browser(), RP_CALLBACK);
-  const anonymous = await fetch(`${k.issuer}/introspect`, { method: 'POST', body: new URLSearchParams({ token: tokens.access_token }) });
+  const anonymous = await fetch(`${k.issuer}/introspect`, {
+    method: 'POST',
+    body: new URLSearchParams({ token: tokens.access_token }),
+  });
   expect(anonymous.status).toBe(400);
   expect(((await anonymous.json()) as { error: string }).error).toBe('invalid_request');
   const wrongSecret = await fetch(`${k.issuer}/introspect`, {
-    method: 'POST', body: new URLSearchParams({ token: tokens.access_token }),
+    method: 'POST',
+    body: new URLSearchParams({ token: tokens.access_token }),
     headers: { authorization: `Basic ${Buffer.from('test-rs:nope').toString('base64')}` },
   });
   expect(wrongSecret.status).toBe(401);
-  const publicCli = await fetch(`${k.issuer}/introspect`, { method: 'POST', body: new URLSearchParams({ token: tokens.access_token, client_id: 'test-cli' }) });
+  const publicCli = await fetch(`${k.issuer}/introspect`, {
+    method: 'POST',
+    body: new URLSearchParams({ token: tokens.access_token, client_id: 'test-cli' }),
+  });
   expect(await publicCli.json()).toEqual({ active: false });
 });

@@ -28,7 +28,11 @@ async function saveProfile(browser: Browser, fields: Record<string, string>, csr
   const page = await browser.fetch(`${k.baseUrl}/account`);
   const token = csrf ?? formField(await page.text(), '_csrf');
   const res = await browser.postForm(`${k.baseUrl}/account`, { _csrf: token, ...fields });
-  return { status: res.status, location: res.headers.get('location'), html: res.status === 303 ? '' : await res.text() };
+  return {
+    status: res.status,
+    location: res.headers.get('location'),
+    html: res.status === 303 ? '' : await res.text(),
+  };
 }
 
 async function signInAsRp(username: string, extra: Record<string, string> = {}) {
@@ -42,7 +46,9 @@ async function signInAsRp(username: string, extra: Record<string, string> = {}) 
 const PROFILE = ['given_name', 'family_name', 'locale', 'zoneinfo'];
 
 test('discovery lists the profile claims', async () => {
-  expect((await webClient(k)).serverMetadata().claims_supported).toEqual(expect.arrayContaining(PROFILE));
+  expect((await webClient(k)).serverMetadata().claims_supported).toEqual(
+    expect.arrayContaining(PROFILE),
+  );
 });
 
 test('claims never set are absent; once saved on the profile page they reach userinfo and the ID token', async () => {
@@ -52,7 +58,13 @@ test('claims never set are absent; once saved on the profile page they reach use
   expect(before.userinfo).toMatchObject({ name: `${paula} Example`, preferred_username: paula });
 
   const browser = await signedInBrowser(k.baseUrl, paula, PASSWORD);
-  const saved = await saveProfile(browser, { displayName: 'Paula Müller-Lüdenscheidt', givenName: ' Paula ', familyName: 'Müller-Lüdenscheidt', locale: 'de_de', zoneinfo: 'europe/berlin' });
+  const saved = await saveProfile(browser, {
+    displayName: 'Paula Müller-Lüdenscheidt',
+    givenName: ' Paula ',
+    familyName: 'Müller-Lüdenscheidt',
+    locale: 'de_de',
+    zoneinfo: 'europe/berlin',
+  });
   expect(saved).toMatchObject({ status: 303, location: '/account?done=saved' });
   const page = await (await browser.fetch(`${k.baseUrl}/account?done=saved`)).text();
   expect(page).toContain('Profile saved.');
@@ -61,20 +73,40 @@ test('claims never set are absent; once saved on the profile page they reach use
 
   const after = await signInAsRp(paula);
   expect(after.userinfo).toMatchObject({
-    name: 'Paula Müller-Lüdenscheidt', given_name: 'Paula', family_name: 'Müller-Lüdenscheidt', locale: 'de-DE', zoneinfo: 'Europe/Berlin',
+    name: 'Paula Müller-Lüdenscheidt',
+    given_name: 'Paula',
+    family_name: 'Müller-Lüdenscheidt',
+    locale: 'de-DE',
+    zoneinfo: 'Europe/Berlin',
   });
   expect(after.userinfo.updated_at).toBeGreaterThanOrEqual(before.userinfo.updated_at as number);
 
   // In the ID token when asked for through the claims parameter (OIDC Core §5.5).
   const requested = JSON.stringify({ id_token: Object.fromEntries(PROFILE.map((c) => [c, null])) });
   const { claims } = await signInAsRp(paula, { claims: requested });
-  expect(claims).toMatchObject({ given_name: 'Paula', family_name: 'Müller-Lüdenscheidt', locale: 'de-DE', zoneinfo: 'Europe/Berlin' });
+  expect(claims).toMatchObject({
+    given_name: 'Paula',
+    family_name: 'Müller-Lüdenscheidt',
+    locale: 'de-DE',
+    zoneinfo: 'Europe/Berlin',
+  });
 
   // Emptied fields are removed, not sent as empty strings.
-  expect((await saveProfile(browser, { displayName: 'Paula', givenName: '', familyName: '', locale: 'fr-CA', zoneinfo: '' })).status).toBe(303);
+  expect(
+    (
+      await saveProfile(browser, {
+        displayName: 'Paula',
+        givenName: '',
+        familyName: '',
+        locale: 'fr-CA',
+        zoneinfo: '',
+      })
+    ).status,
+  ).toBe(303);
   const cleared = await signInAsRp(paula);
   expect(cleared.userinfo).toMatchObject({ name: 'Paula', locale: 'fr-CA' });
-  for (const claim of ['given_name', 'family_name', 'zoneinfo']) expect(cleared.userinfo).not.toHaveProperty(claim);
+  for (const claim of ['given_name', 'family_name', 'zoneinfo'])
+    expect(cleared.userinfo).not.toHaveProperty(claim);
 
   const events = await (await browser.fetch(`${k.baseUrl}/account/security-events`)).text();
   expect(events).toContain('account.profile_updated');
@@ -83,14 +115,31 @@ test('claims never set are absent; once saved on the profile page they reach use
 test('invalid values are refused with a message and change nothing; the form needs its CSRF token', async () => {
   const rolf = await newUser('rolf');
   const browser = await signedInBrowser(k.baseUrl, rolf, PASSWORD);
-  expect((await saveProfile(browser, { displayName: 'Rolf', locale: 'en-GB', zoneinfo: 'Europe/London' })).status).toBe(303);
+  expect(
+    (
+      await saveProfile(browser, {
+        displayName: 'Rolf',
+        locale: 'en-GB',
+        zoneinfo: 'Europe/London',
+      })
+    ).status,
+  ).toBe(303);
 
   const cases: [Record<string, string>, RegExp][] = [
     [{ displayName: '  ' }, /Name must not be empty/],
-    [{ displayName: 'Rolf', locale: 'not a locale' }, /Locale (&quot;|")not a locale(&quot;|") is not a language tag/],
-    [{ displayName: 'Rolf', zoneinfo: 'Mars/Olympus' }, /Time zone (&quot;|")Mars\/Olympus(&quot;|") is not an IANA time zone name/],
+    [
+      { displayName: 'Rolf', locale: 'not a locale' },
+      /Locale (&quot;|")not a locale(&quot;|") is not a language tag/,
+    ],
+    [
+      { displayName: 'Rolf', zoneinfo: 'Mars/Olympus' },
+      /Time zone (&quot;|")Mars\/Olympus(&quot;|") is not an IANA time zone name/,
+    ],
     [{ displayName: 'Rolf', zoneinfo: '+01:00' }, /is not an IANA time zone name/],
-    [{ displayName: 'Rolf', givenName: 'x'.repeat(65) }, /Given name must be at most 64 characters/],
+    [
+      { displayName: 'Rolf', givenName: 'x'.repeat(65) },
+      /Given name must be at most 64 characters/,
+    ],
     [{ displayName: 'Rolf\u0000', familyName: 'R' }, /Name must not contain control characters/],
   ];
   for (const [fields, message] of cases) {

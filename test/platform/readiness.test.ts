@@ -5,7 +5,10 @@
  * by themselves once it is back.
  */
 import { startKeyward, type Keyward } from '../helpers/keyward.ts';
-import { startDisposableFerretDb, type DisposableFerretDb } from '../helpers/disposable-ferretdb.ts';
+import {
+  startDisposableFerretDb,
+  type DisposableFerretDb,
+} from '../helpers/disposable-ferretdb.ts';
 
 let fdb: DisposableFerretDb | undefined;
 let k: Keyward | undefined;
@@ -25,13 +28,26 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function get(path: string, accept = 'application/json') {
-  const res = await fetch(`${k!.baseUrl}${path}`, { headers: { accept }, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${k!.baseUrl}${path}`, {
+    headers: { accept },
+    redirect: 'manual',
+    signal: AbortSignal.timeout(10_000),
+  });
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: () => JSON.parse(text) as Record<string, unknown>,
+  };
 }
 
 /** Polls `probe` until it returns true; fails with the last observation after `timeoutMs`. */
-async function waitFor(what: string, timeoutMs: number, probe: () => Promise<{ ok: boolean; seen: string }>) {
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<{ ok: boolean; seen: string }>,
+) {
   const deadline = Date.now() + timeoutMs;
   let seen = '';
   while (Date.now() < deadline) {
@@ -50,8 +66,13 @@ async function waitFor(what: string, timeoutMs: number, probe: () => Promise<{ o
 /** An authorization request for the default first-party web client (the interaction is stored in the database). */
 function authorizePath(): string {
   const q = new URLSearchParams({
-    client_id: 'pw-web', response_type: 'code', scope: 'openid profile', redirect_uri: 'http://localhost:8080/auth/callback',
-    state: 'state-12345678', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+    client_id: 'pw-web',
+    response_type: 'code',
+    scope: 'openid profile',
+    redirect_uri: 'http://localhost:8080/auth/callback',
+    state: 'state-12345678',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
   });
   return `/api/oidc/authorize?${q}`;
 }
@@ -80,7 +101,10 @@ test('readiness follows the database down and back up; liveness stays up; pages 
   let downHeaders: Headers | undefined;
   await waitFor('/readyz to answer 503', 15_000, async () => {
     const r = await get('/readyz');
-    if (r.status === 503) { down = r.json(); downHeaders = r.headers; }
+    if (r.status === 503) {
+      down = r.json();
+      downHeaders = r.headers;
+    }
     return { ok: r.status === 503, seen: `${r.status} ${r.text.slice(0, 200)}` };
   });
   expect(down).toMatchObject({ error: true, code: 'unavailable' });
@@ -114,7 +138,10 @@ test('readiness follows the database down and back up; liveness stays up; pages 
   expect(authorizeJson.json()).toMatchObject({ error: true, code: 'unavailable' });
   expectNoStackTrace(authorizeJson.text);
 
-  const interaction = await get(before.headers.get('location')!.replace(/^https?:\/\/[^/]+/, ''), 'text/html');
+  const interaction = await get(
+    before.headers.get('location')!.replace(/^https?:\/\/[^/]+/, ''),
+    'text/html',
+  );
   expect(interaction.status).toBe(503);
   expectNoStackTrace(interaction.text);
 
@@ -137,8 +164,14 @@ test('readiness follows the database down and back up; liveness stays up; pages 
   expect(after.status).toBe(303);
   const location = after.headers.get('location')!;
   expect(location).toMatch(/\/interaction\//);
-  const cookie = after.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const page = await fetch(new URL(location, k!.baseUrl), { headers: { accept: 'text/html', cookie }, redirect: 'manual' });
+  const cookie = after.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  const page = await fetch(new URL(location, k!.baseUrl), {
+    headers: { accept: 'text/html', cookie },
+    redirect: 'manual',
+  });
   expect(page.status).toBe(200);
   expect(await page.text()).toMatch(/<form/i);
 }, 90_000);

@@ -14,26 +14,50 @@ const CC_SECRET = 'cc-secret-0123456789abcdefghijklmnopqrstuv';
 let k: Keyward;
 
 beforeAll(async () => {
-  const machine = { client_id: 'bench-cc', client_secret: CC_SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'openid' };
+  const machine = {
+    client_id: 'bench-cc',
+    client_secret: CC_SECRET,
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+    scope: 'openid',
+  };
   k = await startKeyward({ clients: [...testClients, machine] });
   await createUser(k, 'ada', { org: 'acme' });
 });
 afterAll(async () => k?.stop());
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 const commands = (action: () => Promise<unknown>) => dbCommands(k, action);
 
 async function signInAndRedeem(): Promise<{ access_token: string }> {
   const verifier = oidc.randomPKCECodeVerifier();
   const params = new URLSearchParams({
-    client_id: 'test-web', response_type: 'code', scope: 'openid', redirect_uri: RP_CALLBACK,
-    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    client_id: 'test-web',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: RP_CALLBACK,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
   });
-  const callback = await signIn(new Browser(), `${k.issuer}/authorize?${params}`, 'ada', PASSWORD, RP_CALLBACK);
+  const callback = await signIn(
+    new Browser(),
+    `${k.issuer}/authorize?${params}`,
+    'ada',
+    PASSWORD,
+    RP_CALLBACK,
+  );
   const res = await fetch(`${k.issuer}/token`, {
-    method: 'POST', headers: { authorization: basic('test-web', WEB_SECRET) },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: new URL(callback).searchParams.get('code')!, code_verifier: verifier, redirect_uri: RP_CALLBACK }),
+    method: 'POST',
+    headers: { authorization: basic('test-web', WEB_SECRET) },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: new URL(callback).searchParams.get('code')!,
+      code_verifier: verifier,
+      redirect_uri: RP_CALLBACK,
+    }),
   });
   expect(res.status).toBe(200);
   return res.json() as Promise<{ access_token: string }>;
@@ -44,18 +68,27 @@ test('a complete sign-in costs at most 26 database commands once the directory i
   const ops = await commands(signInAndRedeem);
   console.log(`sign-in: ${ops.length} commands\n${ops.join('\n')}`);
   expect(ops.length).toBeLessThanOrEqual(26);
-  for (const directoryRead of ['memberships.find', 'policies.find', 'mfa_factors.find']) expect(ops).not.toContain(directoryRead);
+  for (const directoryRead of ['memberships.find', 'policies.find', 'mfa_factors.find'])
+    expect(ops).not.toContain(directoryRead);
 });
 
 test('a client_credentials grant is one insert; an introspection reads only what it must', async () => {
   const grant = await commands(async () => {
-    const res = await fetch(`${k.issuer}/token`, { method: 'POST', headers: { authorization: basic('bench-cc', CC_SECRET) }, body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'openid' }) });
+    const res = await fetch(`${k.issuer}/token`, {
+      method: 'POST',
+      headers: { authorization: basic('bench-cc', CC_SECRET) },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'openid' }),
+    });
     expect(res.status).toBe(200);
   });
   expect(grant).toEqual(['oidc_client_credentials.insertOne']);
   const { access_token } = await signInAndRedeem();
   const introspection = await commands(async () => {
-    const res = await fetch(`${k.issuer}/introspect`, { method: 'POST', headers: { authorization: basic('test-rs', RS_SECRET) }, body: new URLSearchParams({ token: access_token }) });
+    const res = await fetch(`${k.issuer}/introspect`, {
+      method: 'POST',
+      headers: { authorization: basic('test-rs', RS_SECRET) },
+      body: new URLSearchParams({ token: access_token }),
+    });
     expect(((await res.json()) as { active: boolean }).active).toBe(true);
   });
   console.log(`introspection: ${introspection.join(', ')}`);

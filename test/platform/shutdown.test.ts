@@ -46,12 +46,25 @@ function startKeywardProcess(env: Record<string, string>): Run {
   running.add(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
-  child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
   let done = false;
   const exited = new Promise<number | string>((resolve) => {
-    child.once('close', (code, signal) => { done = true; running.delete(child); resolve(code ?? signal ?? 'unknown'); });
-    child.once('error', (e) => { done = true; running.delete(child); err += `\nspawn failed: ${String(e)}`; resolve('spawn-error'); });
+    child.once('close', (code, signal) => {
+      done = true;
+      running.delete(child);
+      resolve(code ?? signal ?? 'unknown');
+    });
+    child.once('error', (e) => {
+      done = true;
+      running.delete(child);
+      err += `\nspawn failed: ${String(e)}`;
+      resolve('spawn-error');
+    });
   });
   return { child, stdout: () => out, stderr: () => err, exited, hasExited: () => done };
 }
@@ -59,12 +72,16 @@ function startKeywardProcess(env: Record<string, string>): Run {
 /** The exit code, or a failure naming what happened if the process does not exit within `ms`. */
 async function exitWithin(run: Run, ms: number): Promise<number | string> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<string>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
   const result = await Promise.race([run.exited, timeout]);
   clearTimeout(timer);
   if (result === 'timeout') {
     run.child.kill('SIGKILL');
-    throw new Error(`process did not exit within ${ms} ms\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`);
+    throw new Error(
+      `process did not exit within ${ms} ms\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`,
+    );
   }
   return result;
 }
@@ -81,22 +98,41 @@ async function waitForHealthy(run: Run, baseUrl: string, ms = 45_000): Promise<v
     }
     await sleep(200);
   }
-  throw new Error(`Keyward did not become healthy at ${baseUrl} (exited: ${run.hasExited()})\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`);
+  throw new Error(
+    `Keyward did not become healthy at ${baseUrl} (exited: ${run.hasExited()})\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`,
+  );
 }
 
 function jsonLines(text: string): Record<string, unknown>[] {
-  return text.split('\n').filter((l) => l.startsWith('{')).flatMap((l) => {
-    try { return [JSON.parse(l) as Record<string, unknown>]; } catch { return []; }
-  });
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** Sends the start of an HTTP request (headers not finished yet) and returns the socket. */
-async function openPartialRequest(port: number): Promise<{ socket: Socket; response: Promise<string> }> {
+async function openPartialRequest(
+  port: number,
+): Promise<{ socket: Socket; response: Promise<string> }> {
   const socket = connect({ host: '127.0.0.1', port });
-  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
   let data = '';
-  socket.on('data', (b: Buffer) => { data += b.toString(); });
-  const response = new Promise<string>((resolve) => { socket.on('close', () => resolve(data)); socket.on('error', () => undefined); });
+  socket.on('data', (b: Buffer) => {
+    data += b.toString();
+  });
+  const response = new Promise<string>((resolve) => {
+    socket.on('close', () => resolve(data));
+    socket.on('error', () => undefined);
+  });
   socket.write('GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
   return { socket, response };
 }
@@ -106,8 +142,14 @@ const dbNames: string[] = [];
 afterAll(async () => {
   for (const child of running) child.kill('SIGKILL');
   if (dbNames.length && process.env.MONGODB_URI) {
-    const client = await MongoClient.connect(process.env.MONGODB_URI, { serverSelectionTimeoutMS: 3000 }).catch(() => undefined);
-    for (const name of dbNames) await client?.db(name).dropDatabase().catch(() => undefined);
+    const client = await MongoClient.connect(process.env.MONGODB_URI, {
+      serverSelectionTimeoutMS: 3000,
+    }).catch(() => undefined);
+    for (const name of dbNames)
+      await client
+        ?.db(name)
+        .dropDatabase()
+        .catch(() => undefined);
     await client?.close();
   }
   rmSync(dataDir, { recursive: true, force: true });
@@ -125,8 +167,11 @@ describe('a running server', () => {
     const dbName = `kw_shutdown_${randomBytes(6).toString('hex')}`;
     dbNames.push(dbName);
     run = startKeywardProcess({
-      PORT: String(port), KEYWARD_HOST: '127.0.0.1', MONGODB_URI: databaseUri(dbName),
-      KEYWARD_LOG_LEVEL: 'info', KEYWARD_ENCRYPTION_KEY: encryptionKey,
+      PORT: String(port),
+      KEYWARD_HOST: '127.0.0.1',
+      MONGODB_URI: databaseUri(dbName),
+      KEYWARD_LOG_LEVEL: 'info',
+      KEYWARD_ENCRYPTION_KEY: encryptionKey,
     });
     await waitForHealthy(run, baseUrl);
   }, 60_000);
@@ -159,7 +204,9 @@ describe('a running server', () => {
     expect(events.indexOf('shutdown.start')).toBeLessThan(events.indexOf('shutdown.done'));
 
     // Nothing listens any more.
-    await expect(fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
+    await expect(
+      fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(2000) }),
+    ).rejects.toThrow();
   }, 45_000);
 
   test('never prints the encryption key (nor a generated first-start admin password)', () => {
@@ -178,8 +225,14 @@ describe('a running server', () => {
 });
 
 describe('refuses to start', () => {
-  async function refuse(env: Record<string, string>): Promise<{ code: number | string; stdout: string; stderr: string }> {
-    const run = startKeywardProcess({ KEYWARD_HOST: '127.0.0.1', KEYWARD_LOG_LEVEL: 'info', ...env });
+  async function refuse(
+    env: Record<string, string>,
+  ): Promise<{ code: number | string; stdout: string; stderr: string }> {
+    const run = startKeywardProcess({
+      KEYWARD_HOST: '127.0.0.1',
+      KEYWARD_LOG_LEVEL: 'info',
+      ...env,
+    });
     const code = await exitWithin(run, 30_000);
     return { code, stdout: run.stdout(), stderr: run.stderr() };
   }
@@ -193,8 +246,11 @@ describe('refuses to start', () => {
 
   test('in production without KEYWARD_COOKIE_KEYS, naming it', async () => {
     const r = await refuse({
-      NODE_ENV: 'production', PORT: String(await freePort()), MONGODB_URI: databaseUri('kw_unused'),
-      KEYWARD_ENCRYPTION_KEY: randomBytes(32).toString('base64'), KEYWARD_PUBLIC_URL: 'https://id.example.com',
+      NODE_ENV: 'production',
+      PORT: String(await freePort()),
+      MONGODB_URI: databaseUri('kw_unused'),
+      KEYWARD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      KEYWARD_PUBLIC_URL: 'https://id.example.com',
     });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('KEYWARD_COOKIE_KEYS');
@@ -202,7 +258,10 @@ describe('refuses to start', () => {
   }, 40_000);
 
   test('when the database given by MONGODB_URI cannot be reached, without a stack trace', async () => {
-    const r = await refuse({ PORT: String(await freePort()), MONGODB_URI: 'mongodb://127.0.0.1:1/keyward' });
+    const r = await refuse({
+      PORT: String(await freePort()),
+      MONGODB_URI: 'mongodb://127.0.0.1:1/keyward',
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('MONGODB_URI');
     expect(r.stderr).not.toContain('    at ');

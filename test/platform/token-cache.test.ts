@@ -16,7 +16,14 @@ let b: Keyward;
 beforeAll(async () => {
   const clients = [
     ...testClients,
-    { client_id: 'machine', client_secret: SECRET, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], scope: 'openid' },
+    {
+      client_id: 'machine',
+      client_secret: SECRET,
+      grant_types: ['client_credentials'],
+      redirect_uris: [],
+      response_types: [],
+      scope: 'openid',
+    },
   ];
   a = await startKeyward({ clients });
   b = await startKeyward({ clients }, { sharing: a });
@@ -26,27 +33,34 @@ afterAll(async () => {
   await a?.stop();
 });
 
-const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+const basic = (id: string, secret: string) =>
+  `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
 
 async function grant(k: Keyward): Promise<string> {
   const res = await fetch(`${k.issuer}/token`, {
-    method: 'POST', headers: { authorization: basic('machine', SECRET) }, body: new URLSearchParams({ grant_type: 'client_credentials' }),
+    method: 'POST',
+    headers: { authorization: basic('machine', SECRET) },
+    body: new URLSearchParams({ grant_type: 'client_credentials' }),
   });
   expect(res.status).toBe(200);
-  return String((await res.json() as Record<string, unknown>).access_token);
+  return String(((await res.json()) as Record<string, unknown>).access_token);
 }
 
 async function active(k: Keyward, token: string): Promise<boolean> {
   const res = await fetch(`${k.issuer}/introspect`, {
-    method: 'POST', headers: { authorization: basic('test-rs', RS_SECRET) }, body: new URLSearchParams({ token }),
+    method: 'POST',
+    headers: { authorization: basic('test-rs', RS_SECRET) },
+    body: new URLSearchParams({ token }),
   });
   expect(res.status).toBe(200);
-  return (await res.json() as { active: boolean }).active;
+  return ((await res.json()) as { active: boolean }).active;
 }
 
 async function revoke(k: Keyward, token: string): Promise<void> {
   const res = await fetch(`${k.issuer}/revoke`, {
-    method: 'POST', headers: { authorization: basic('machine', SECRET) }, body: new URLSearchParams({ token }),
+    method: 'POST',
+    headers: { authorization: basic('machine', SECRET) },
+    body: new URLSearchParams({ token }),
   });
   expect(res.status).toBe(200);
 }

@@ -11,51 +11,101 @@ import { signInUpstream, startUpstream, type Upstream } from './upstream.ts';
 let k: Keyward;
 let up: Upstream;
 const SECRET = 'upstream-client-secret-0123456789abcdef';
-const accounts = { ines: { password: 'ines-pw', sub: 'acme-ines', claims: { email: 'ines@acme.test', username: 'ines' } } };
+const accounts = {
+  ines: {
+    password: 'ines-pw',
+    sub: 'acme-ines',
+    claims: { email: 'ines@acme.test', username: 'ines' },
+  },
+};
 
 beforeAll(async () => {
   const port = await freePort();
-  up = await startUpstream([{
-    client_id: 'kw-basic', client_secret: SECRET, redirect_uris: [`http://127.0.0.1:${port}/api/auth/sso/oidc/callback`],
-    grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'ES256',
-  }], accounts);
+  up = await startUpstream(
+    [
+      {
+        client_id: 'kw-basic',
+        client_secret: SECRET,
+        redirect_uris: [`http://127.0.0.1:${port}/api/auth/sso/oidc/callback`],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+        id_token_signed_response_alg: 'ES256',
+      },
+    ],
+    accounts,
+  );
   k = await startKeyward({ port });
-  await k.container.accounts.register({ username: 'root', email: 'root@example.com', password: PASSWORD, displayName: 'Root', platformAdmin: true });
+  await k.container.accounts.register({
+    username: 'root',
+    email: 'root@example.com',
+    password: PASSWORD,
+    displayName: 'Root',
+    platformAdmin: true,
+  });
   await k.container.organizations.create('acme');
   const { signedInBrowser } = await import('../helpers/browserless.ts');
   const root = await signedInBrowser(k.baseUrl, 'root', PASSWORD);
   const created = await root.fetch(`${k.baseUrl}/api/organizations/acme/auth-methods/oidc`, {
-    method: 'POST', headers: { 'content-type': 'application/json', origin: k.baseUrl },
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: k.baseUrl },
     body: JSON.stringify({
-      name: 'acme-sso', displayName: 'Acme SSO', clientId: 'kw-basic', clientSecret: SECRET, scopes: 'openid email profile', issuer: up.issuer,
-      discoverEndpoints: true, tokenEndpointAuthMethod: 'client_secret_basic', allowNewUserCreation: true, allowPrivateAddress: true,
+      name: 'acme-sso',
+      displayName: 'Acme SSO',
+      clientId: 'kw-basic',
+      clientSecret: SECRET,
+      scopes: 'openid email profile',
+      issuer: up.issuer,
+      discoverEndpoints: true,
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      allowNewUserCreation: true,
+      allowPrivateAddress: true,
     }),
   });
   expect(created.status).toBe(200);
 }, 60_000);
-afterAll(async () => { await k?.stop(); await up?.stop(); });
+afterAll(async () => {
+  await k?.stop();
+  await up?.stop();
+});
 
 /** The moment Keyward's sudo rule counts sign-ins from: just after `authTime` (seconds), whatever the real time. */
-const cutOffJustAfter = (authTime: number) => { k.clock.offsetMs = authTime * 1000 + 500 + 600_000 - Date.now(); };
+const cutOffJustAfter = (authTime: number) => {
+  k.clock.offsetMs = authTime * 1000 + 500 + 600_000 - Date.now();
+};
 
 async function loginTs(accountId: string): Promise<number> {
   const sessions = await k.db.collection('oidc_session').find({ accountId }).toArray();
   expect(sessions.length).toBeGreaterThan(0);
-  return Math.max(...sessions.map((s) => Number((JSON.parse(s.payload as string) as { loginTs: number }).loginTs)));
+  return Math.max(
+    ...sessions.map((s) =>
+      Number((JSON.parse(s.payload as string) as { loginTs: number }).loginTs),
+    ),
+  );
 }
 
 test('a federated member confirms a change by signing in again through the organization', async () => {
   const b = new Browser();
   const home = (u: string) => u === `${k.baseUrl}/`;
   const start = await b.follow(`${k.baseUrl}/signin`);
-  const first = await signInUpstream(b, { url: start.url, html: await start.res.text() }, 'acme', 'acme-sso', { username: 'ines', password: 'ines-pw' }, home);
+  const first = await signInUpstream(
+    b,
+    { url: start.url, html: await start.res.text() },
+    'acme',
+    'acme-sso',
+    { username: 'ines', password: 'ines-pw' },
+    home,
+  );
   expect(first.url).toBe(`${k.baseUrl}/`);
   const ines = (await k.container.accounts.findByLogin('ines'))!;
   const firstAuth = await loginTs(ines.id);
 
-  const createKey = () => b.fetch(`${k.baseUrl}/api/apikeys`, {
-    method: 'POST', headers: { 'content-type': 'application/json', origin: k.baseUrl }, body: JSON.stringify({ duration: '7' }),
-  });
+  const createKey = () =>
+    b.fetch(`${k.baseUrl}/api/apikeys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: k.baseUrl },
+      body: JSON.stringify({ duration: '7' }),
+    });
   cutOffJustAfter(firstAuth); // the sign-in is now older than the sudo window
   const refused = await createKey();
   expect(refused.status).toBe(403);
@@ -73,8 +123,14 @@ test('a federated member confirms a change by signing in again through the organ
   const again = await b.follow(`${k.baseUrl}${reauth}`);
   const page = await again.res.text();
   expect(page).toContain('Sign in'); // prompt=login: the sign-in page, although the session exists
-  const second = await signInUpstream(b, { url: again.url, html: page }, 'ines', 'acme-sso', { username: 'ines', password: 'ines-pw' },
-    (u) => u.startsWith(`${k.baseUrl}/account/api-keys`));
+  const second = await signInUpstream(
+    b,
+    { url: again.url, html: page },
+    'ines',
+    'acme-sso',
+    { username: 'ines', password: 'ines-pw' },
+    (u) => u.startsWith(`${k.baseUrl}/account/api-keys`),
+  );
   expect(second.url).toBe(`${k.baseUrl}/account/api-keys`);
   expect(await loginTs(ines.id)).toBeGreaterThan(firstAuth);
 

@@ -11,12 +11,24 @@ import { generateKeyPairSync } from 'node:crypto';
 import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
 import { importJWK, SignJWT, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
 
-interface UpstreamAccount { password: string; sub: string; claims: Record<string, unknown>; amr?: string[]; acr?: string }
-interface UpstreamConfig { port: number; clients: Record<string, unknown>[]; accounts: Record<string, UpstreamAccount> }
+interface UpstreamAccount {
+  password: string;
+  sub: string;
+  claims: Record<string, unknown>;
+  amr?: string[];
+  acr?: string;
+}
+interface UpstreamConfig {
+  port: number;
+  clients: Record<string, unknown>[];
+  accounts: Record<string, UpstreamAccount>;
+}
 
 const config = JSON.parse(process.env.UPSTREAM_IDP_CONFIG ?? '{}') as UpstreamConfig;
 const issuer = `http://127.0.0.1:${config.port}`;
-const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as JWK;
+const signingKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+  format: 'jwk',
+}) as JWK;
 signingKey.kid = 'upstream-1';
 signingKey.alg = 'ES256';
 signingKey.use = 'sig';
@@ -29,25 +41,40 @@ const provider = new Provider(issuer, {
   jwks: { keys: [signingKey] },
   // Cookie names of its own: a browser keeps cookies per host, not per port, so on 127.0.0.1 the
   // defaults would collide with Keyward's (which also runs oidc-provider).
-  cookies: { keys: ['upstream-test-cookie-key-0123456789'], names: { session: 'acme_session', interaction: 'acme_interaction', resume: 'acme_resume' } },
-  claims: { openid: ['sub', 'amr', 'acr', 'auth_time'], email: ['email', 'email_verified'], profile: ['name', 'username', 'preferred_username'] },
+  cookies: {
+    keys: ['upstream-test-cookie-key-0123456789'],
+    names: { session: 'acme_session', interaction: 'acme_interaction', resume: 'acme_resume' },
+  },
+  claims: {
+    openid: ['sub', 'amr', 'acr', 'auth_time'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'username', 'preferred_username'],
+  },
   features: { devInteractions: { enabled: false } },
   pkce: { required: () => true },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(_ctx, sub) {
     const account = bySub.get(sub);
-    return account ? { accountId: sub, claims: async () => ({ sub, ...account.claims }) } : undefined;
+    return account
+      ? { accountId: sub, claims: async () => ({ sub, ...account.claims }) }
+      : undefined;
   },
   // Consent is not what these tests are about: every client gets what it asks for.
   async loadExistingGrant(ctx: KoaContextWithOIDC) {
-    const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client!.clientId, accountId: ctx.oidc.session!.accountId! });
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client!.clientId,
+      accountId: ctx.oidc.session!.accountId!,
+    });
     grant.addOIDCScope('openid email profile');
     await grant.save();
     return grant;
   },
 });
 
-const page = (uid: string, error = '') => `<!doctype html><html><head><title>Acme SSO</title></head><body style="font-family:sans-serif;max-width:28em;margin:3em auto">
+const page = (
+  uid: string,
+  error = '',
+) => `<!doctype html><html><head><title>Acme SSO</title></head><body style="font-family:sans-serif;max-width:28em;margin:3em auto">
 <h1>Acme SSO</h1>${error ? `<p role="alert">${error}</p>` : ''}
 <form method="post" action="/interaction/${uid}/login">
 <p><label>Acme username <input name="username" id="acme-username"></label></p>
@@ -63,7 +90,8 @@ async function readForm(ctx: KoaContextWithOIDC): Promise<URLSearchParams> {
 provider.use(async (ctx, next) => {
   const m = /^\/interaction\/([^/]+)(\/login)?$/.exec(ctx.path);
   if (ctx.path === '/_test/tamper' && ctx.method === 'POST') {
-    tamper = typeof ctx.query.mode === 'string' && ctx.query.mode !== 'none' ? ctx.query.mode : undefined;
+    tamper =
+      typeof ctx.query.mode === 'string' && ctx.query.mode !== 'none' ? ctx.query.mode : undefined;
     ctx.status = 204;
     return;
   }
@@ -82,17 +110,30 @@ provider.use(async (ctx, next) => {
       ctx.body = page(m[1], 'Wrong Acme username or password.');
       return;
     }
-    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: account.sub, amr: account.amr ?? ['pwd'], acr: account.acr } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: account.sub, amr: account.amr ?? ['pwd'], acr: account.acr } },
+      { mergeWithLastSubmission: false },
+    );
     return;
   }
   await next();
-  if (tamper && ctx.path === '/token' && ctx.body && typeof ctx.body === 'object' && 'id_token' in ctx.body) {
+  if (
+    tamper &&
+    ctx.path === '/token' &&
+    ctx.body &&
+    typeof ctx.body === 'object' &&
+    'id_token' in ctx.body
+  ) {
     const body = ctx.body as { id_token: string };
     const claims = decodeJwt(body.id_token);
     if (tamper === 'iss') claims.iss = 'https://evil.example.test';
     if (tamper === 'aud') claims.aud = 'some-other-client';
     if (tamper === 'nonce') claims.nonce = 'not-the-nonce-keyward-sent';
-    body.id_token = await new SignJWT(claims).setProtectedHeader(decodeProtectedHeader(body.id_token) as { alg: string }).sign(await importJWK(signingKey, 'ES256'));
+    body.id_token = await new SignJWT(claims)
+      .setProtectedHeader(decodeProtectedHeader(body.id_token) as { alg: string })
+      .sign(await importJWK(signingKey, 'ES256'));
   }
 });
 

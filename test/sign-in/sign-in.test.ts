@@ -15,8 +15,22 @@ beforeAll(async () => {
     clients: testClients,
     trustProxy: true,
     throttle: {
-      account: { freeAttempts: 3, baseDelaySeconds: 60, maxDelaySeconds: 120, maxConsecutiveFailures: 6, lockSeconds: 3600, resetAfterSeconds: 86400 },
-      ip: { freeAttempts: 8, baseDelaySeconds: 60, maxDelaySeconds: 600, maxConsecutiveFailures: 1000, lockSeconds: 3600, resetAfterSeconds: 3600 },
+      account: {
+        freeAttempts: 3,
+        baseDelaySeconds: 60,
+        maxDelaySeconds: 120,
+        maxConsecutiveFailures: 6,
+        lockSeconds: 3600,
+        resetAfterSeconds: 86400,
+      },
+      ip: {
+        freeAttempts: 8,
+        baseDelaySeconds: 60,
+        maxDelaySeconds: 600,
+        maxConsecutiveFailures: 1000,
+        lockSeconds: 3600,
+        resetAfterSeconds: 3600,
+      },
     },
   });
   await createUser(k, 'carol');
@@ -35,8 +49,13 @@ async function openSignIn(clientId = 'test-web', fromIp = ip()) {
   const verifier = randomBytes(32).toString('base64url');
   const url = new URL(`${k.issuer}/authorize`);
   url.search = new URLSearchParams({
-    client_id: clientId, response_type: 'code', scope: 'openid profile', redirect_uri: RP_CALLBACK, state: 's1',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
+    client_id: clientId,
+    response_type: 'code',
+    scope: 'openid profile',
+    redirect_uri: RP_CALLBACK,
+    state: 's1',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
   }).toString();
   const { res, url: pageUrl } = await browser.follow(url.toString(), undefined, { headers });
   const html = await res.text();
@@ -45,7 +64,8 @@ async function openSignIn(clientId = 'test-web', fromIp = ip()) {
   const csrf = formField(html, '_csrf');
   const submit = async (username: string, password: string, token = csrf) => {
     const r = await browser.fetch(action, {
-      method: 'POST', body: new URLSearchParams({ _csrf: token, username, password }),
+      method: 'POST',
+      body: new URLSearchParams({ _csrf: token, username, password }),
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': fromIp },
     });
     return { status: r.status, html: await r.text(), headers: r.headers };
@@ -53,7 +73,12 @@ async function openSignIn(clientId = 'test-web', fromIp = ip()) {
   return { browser, html, pageUrl, action, submit };
 }
 
-const normalise = (html: string) => html.replace(/name="_csrf" value="[^"]*"/g, '').replace(/data-csrf="[^"]*"/g, '').replace(/\/interaction\/[^/"]+/g, '/interaction/UID').replace(/value="[^"]*" autocomplete="username"/, '');
+const normalise = (html: string) =>
+  html
+    .replace(/name="_csrf" value="[^"]*"/g, '')
+    .replace(/data-csrf="[^"]*"/g, '')
+    .replace(/\/interaction\/[^/"]+/g, '/interaction/UID')
+    .replace(/value="[^"]*" autocomplete="username"/, '');
 
 test('unknown user and wrong password get the same answer in similar time', async () => {
   const wrong = await openSignIn();
@@ -82,7 +107,8 @@ test('unknown user and wrong password get the same answer in similar time', asyn
 
 test('failed sign-ins are throttled per account with progressive delays, never forever', async () => {
   const { submit } = await openSignIn();
-  for (let i = 0; i < 3; i++) expect((await submit('carol', 'wrong password wrong')).status).toBe(401);
+  for (let i = 0; i < 3; i++)
+    expect((await submit('carol', 'wrong password wrong')).status).toBe(401);
   const blocked = await submit('carol', PASSWORD); // even the right password waits
   expect(blocked.status).toBe(429);
   expect(blocked.html).toMatch(/Too many failed sign-in attempts\. Try again in \d+ seconds?\./);
@@ -106,7 +132,8 @@ test('failed sign-ins are throttled per account with progressive delays, never f
 test('failed sign-ins are throttled per IP across accounts', async () => {
   const from = ip();
   const { submit } = await openSignIn('test-web', from);
-  for (let i = 0; i < 8; i++) expect((await submit(`ghost${i}`, 'wrong password wrong')).status).toBe(401);
+  for (let i = 0; i < 8; i++)
+    expect((await submit(`ghost${i}`, 'wrong password wrong')).status).toBe(401);
   expect((await submit('frank', PASSWORD)).status).toBe(429);
   const elsewhere = await openSignIn('test-web', ip());
   expect((await elsewhere.submit('frank', PASSWORD)).status).toBe(303);
@@ -150,21 +177,34 @@ test('a third-party client gets a consent screen; a first-party one does not', a
   const { browser, submit } = await openSignIn('test-third');
   const signedIn = await submit('dave', PASSWORD);
   expect(signedIn.status).toBe(303);
-  const { res, url } = await browser.follow(new URL(signedIn.headers.get('location')!, k.baseUrl).toString(), (u) => u.startsWith(RP_CALLBACK));
+  const { res, url } = await browser.follow(
+    new URL(signedIn.headers.get('location')!, k.baseUrl).toString(),
+    (u) => u.startsWith(RP_CALLBACK),
+  );
   const html = await res.text();
   expect(url).toContain('/interaction/');
   expect(html).toContain('Allow access?');
   expect(html).toContain('Third Party App');
   expect(html).toContain('Read your name and username');
-  const allowed = await browser.postForm(new URL(formAction(html, '/consent'), url).toString(), { _csrf: formField(html, '_csrf') });
+  const allowed = await browser.postForm(new URL(formAction(html, '/consent'), url).toString(), {
+    _csrf: formField(html, '_csrf'),
+  });
   expect(allowed.status).toBe(303);
-  const done = await browser.follow(new URL(allowed.headers.get('location')!, url).toString(), (u) => u.startsWith(RP_CALLBACK));
+  const done = await browser.follow(
+    new URL(allowed.headers.get('location')!, url).toString(),
+    (u) => u.startsWith(RP_CALLBACK),
+  );
   expect(new URL(done.url).searchParams.get('code')).toBeTruthy();
 });
 
 test('cancelling the sign-in returns access_denied to the client', async () => {
   const { browser, html, pageUrl } = await openSignIn();
-  const res = await browser.postForm(new URL(formAction(html, '/abort'), pageUrl).toString(), { _csrf: formField(html, '_csrf') });
-  const done = await browser.follow(new URL(res.headers.get('location')!, pageUrl).toString(), (u) => u.startsWith(RP_CALLBACK));
+  const res = await browser.postForm(new URL(formAction(html, '/abort'), pageUrl).toString(), {
+    _csrf: formField(html, '_csrf'),
+  });
+  const done = await browser.follow(
+    new URL(res.headers.get('location')!, pageUrl).toString(),
+    (u) => u.startsWith(RP_CALLBACK),
+  );
   expect(new URL(done.url).searchParams.get('error')).toBe('access_denied');
 });

@@ -14,9 +14,14 @@ import { approve, DEVICE_GRANT, startDevice } from '../helpers/device.ts';
 import type { Principal } from '../../src/platform/auth/principal.ts';
 
 const PW_CLI = {
-  client_id: 'pw-cli', client_name: 'Platform CLI', token_endpoint_auth_method: 'none', application_type: 'native',
-  redirect_uris: ['http://127.0.0.1/callback'], grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
-  scope: 'openid profile email offline_access', firstParty: true,
+  client_id: 'pw-cli',
+  client_name: 'Platform CLI',
+  token_endpoint_auth_method: 'none',
+  application_type: 'native',
+  redirect_uris: ['http://127.0.0.1/callback'],
+  grant_types: ['authorization_code', 'refresh_token', DEVICE_GRANT],
+  scope: 'openid profile email offline_access',
+  firstParty: true,
 };
 const kd = new KeyDir();
 let k: Keyward;
@@ -26,25 +31,49 @@ let publicKey: string;
 beforeAll(async () => {
   k = await startKeyward({ clients: [...testClients, PW_CLI], deviceFlow: { intervalSeconds: 1 } });
   const plat = await createUser(k, 'plat');
-  await k.db.collection('accounts').updateOne({ _id: plat.id as never }, { $set: { platformAdmin: true } });
+  await k.db
+    .collection('accounts')
+    .updateOne({ _id: plat.id as never }, { $set: { platformAdmin: true } });
   platform = await signedInBrowser(k.baseUrl, 'plat', PASSWORD);
   publicKey = (await kd.generate('ed25519')).publicKey;
 }, 60_000);
-afterAll(async () => { await k?.stop(); kd.remove(); });
+afterAll(async () => {
+  await k?.stop();
+  kd.remove();
+});
 
 const issue = (who: Browser | undefined, headers: Record<string, string> = {}) =>
   json(who, `${k.baseUrl}/api/ssh/certificates`, { method: 'POST', body: { publicKey }, headers });
-const cliToken = async (who: Browser) => JSON.parse(await (await who.fetch(`${k.baseUrl}/api/auth/token?ttl=2`, { headers: { accept: 'application/json' } })).text()) as string;
+const cliToken = async (who: Browser) =>
+  JSON.parse(
+    await (
+      await who.fetch(`${k.baseUrl}/api/auth/token?ttl=2`, {
+        headers: { accept: 'application/json' },
+      })
+    ).text(),
+  ) as string;
 
 /** The device flow as the CLI runs it, approved by `who`; answers the access token and its lifetime. */
 async function deviceToken(who: Browser): Promise<{ token: string; expiresIn: number }> {
   const start = await startDevice(k.issuer);
   await approve(who, k.issuer, start.user_code);
   for (let i = 0; i < 10; i++) {
-    const res = await fetch(`${k.issuer}/token`, { method: 'POST', body: new URLSearchParams({ client_id: 'pw-cli', grant_type: DEVICE_GRANT, device_code: start.device_code }) });
-    const body = await res.json() as { access_token?: string; expires_in?: number; error?: string };
+    const res = await fetch(`${k.issuer}/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        client_id: 'pw-cli',
+        grant_type: DEVICE_GRANT,
+        device_code: start.device_code,
+      }),
+    });
+    const body = (await res.json()) as {
+      access_token?: string;
+      expires_in?: number;
+      error?: string;
+    };
     if (body.access_token) return { token: body.access_token, expiresIn: body.expires_in! };
-    if (body.error !== 'authorization_pending' && body.error !== 'slow_down') throw new Error(JSON.stringify(body));
+    if (body.error !== 'authorization_pending' && body.error !== 'slow_down')
+      throw new Error(JSON.stringify(body));
     await new Promise((r) => setTimeout(r, 1100));
   }
   throw new Error('device flow did not finish');
@@ -58,8 +87,14 @@ test('a device-flow access token gets a certificate capped at the token lifetime
   expect(res.status).toBe(200);
   const validBefore = Date.parse(String(res.body.validBefore)) / 1000;
   expect(Math.abs(validBefore - (Date.now() / 1000 + expiresIn))).toBeLessThanOrEqual(3);
-  const [event] = (await k.container.audit.forAccount((await k.container.accounts.findByLogin('cody'))!.id, 20)).filter((e) => e.type === 'ssh_certificate.issued');
-  expect(event.details).toMatchObject({ via: 'oauth', principals: 'cody', serial: res.body.serial });
+  const [event] = (
+    await k.container.audit.forAccount((await k.container.accounts.findByLogin('cody'))!.id, 20)
+  ).filter((e) => e.type === 'ssh_certificate.issued');
+  expect(event.details).toMatchObject({
+    via: 'oauth',
+    principals: 'cody',
+    serial: res.body.serial,
+  });
 }, 30_000);
 
 test('with enforce-mfa, credentials from a sign-in without a second factor are refused; a sign-in with one is not', async () => {
@@ -68,25 +103,47 @@ test('with enforce-mfa, credentials from a sign-in without a second factor are r
   const oldToken = await cliToken(passwordOnly);
   const oldAccess = (await deviceToken(passwordOnly)).token;
   // Before the policy every one of them works.
-  for (const [who, headers] of [[passwordOnly, {}], [undefined, bearer(oldToken)], [undefined, bearer(oldAccess)]] as const) {
+  for (const [who, headers] of [
+    [passwordOnly, {}],
+    [undefined, bearer(oldToken)],
+    [undefined, bearer(oldAccess)],
+  ] as const) {
     expect((await issue(who, headers)).status).toBe(200);
   }
 
   const setup = await api(passwordOnly, k.baseUrl, 'POST', '/api/sso/mfa/otp');
-  const enrolled = await api(passwordOnly, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', { code: oathtool(setup.body.secret, alignClock(k)) });
+  const enrolled = await api(passwordOnly, k.baseUrl, 'POST', '/api/sso/mfa/otp/verify', {
+    code: oathtool(setup.body.secret, alignClock(k)),
+  });
   expect(enrolled.body.message).toBe('MFA setup successful');
-  expect((await json(platform, `${k.baseUrl}/api/organizations/secure/policies/enforce-mfa`, { method: 'POST', body: true })).status).toBe(200);
+  expect(
+    (
+      await json(platform, `${k.baseUrl}/api/organizations/secure/policies/enforce-mfa`, {
+        method: 'POST',
+        body: true,
+      })
+    ).status,
+  ).toBe(200);
 
   const byToken = await issue(undefined, bearer(oldToken));
   expect(byToken.status).toBe(403);
-  expect(byToken.body.message).toMatch(/requires 2-step verification for SSH certificates\. This CLI token was created in a sign-in without 2-step verification/);
+  expect(byToken.body.message).toMatch(
+    /requires 2-step verification for SSH certificates\. This CLI token was created in a sign-in without 2-step verification/,
+  );
   const byAccess = await issue(undefined, bearer(oldAccess));
   expect(byAccess.status).toBe(403);
-  expect(byAccess.body.message).toMatch(/sign-in behind this access token did not use 2-step verification .*keyward auth login/);
+  expect(byAccess.body.message).toMatch(
+    /sign-in behind this access token did not use 2-step verification .*keyward auth login/,
+  );
   expect((await issue(passwordOnly)).status).toBe(401); // the session no longer counts at all
   const miaId = (await k.container.accounts.findByLogin('mia'))!.id;
-  const refusals = (await k.container.audit.forAccount(miaId, 50)).filter((e) => e.type === 'ssh_certificate.refused');
-  expect(refusals.map((e) => [e.details.reason, e.details.via])).toEqual([['mfa_required', 'oauth'], ['mfa_required', 'token']]);
+  const refusals = (await k.container.audit.forAccount(miaId, 50)).filter(
+    (e) => e.type === 'ssh_certificate.refused',
+  );
+  expect(refusals.map((e) => [e.details.reason, e.details.via])).toEqual([
+    ['mfa_required', 'oauth'],
+    ['mfa_required', 'token'],
+  ]);
 
   // A new sign-in with the second factor: the session, a CLI token made in it, and a device approved by it all work.
   k.clock.offsetMs += 30_000;
@@ -97,7 +154,9 @@ test('with enforce-mfa, credentials from a sign-in without a second factor are r
   expect((await issue(withMfa)).status).toBe(200);
   expect((await issue(undefined, bearer(await cliToken(withMfa)))).status).toBe(200);
   expect((await issue(undefined, bearer((await deviceToken(withMfa)).token))).status).toBe(200);
-  const issued = (await k.container.audit.forAccount(miaId, 50)).filter((e) => e.type === 'ssh_certificate.issued').map((e) => e.details.via);
+  const issued = (await k.container.audit.forAccount(miaId, 50))
+    .filter((e) => e.type === 'ssh_certificate.issued')
+    .map((e) => e.details.via);
   expect(issued.slice(0, 3).sort()).toEqual(['oauth', 'session', 'token']);
 }, 60_000);
 
@@ -118,11 +177,25 @@ test('a disabled user gets nothing, whatever the credential; the service refuses
   const svc = k.container.sshCa.certificates;
   const ctx = { request: { ip: '127.0.0.1' }, requestId: 'req-direct-0001' };
   const principal: Principal = { account, via: 'session', amr: ['pwd'] };
-  await expect(svc.issue(principal, { publicKey }, ctx)).rejects.toMatchObject({ status: 403, message: expect.stringMatching(/account is disabled/) });
+  await expect(svc.issue(principal, { publicKey }, ctx)).rejects.toMatchObject({
+    status: 403,
+    message: expect.stringMatching(/account is disabled/),
+  });
   await k.container.accounts.setDisabled('dan', false);
-  const expired: Principal = { account: { ...account, disabled: false }, via: 'token', amr: [], credentialId: 'x', expiresAt: new Date(Date.now() - 1000) };
-  await expect(svc.issue(expired, { publicKey }, ctx)).rejects.toMatchObject({ status: 401, message: expect.stringMatching(/credential you presented expired at/) });
-  const reasons = (await k.container.audit.forAccount(account.id, 20)).filter((e) => e.type === 'ssh_certificate.refused').map((e) => e.details.reason);
+  const expired: Principal = {
+    account: { ...account, disabled: false },
+    via: 'token',
+    amr: [],
+    credentialId: 'x',
+    expiresAt: new Date(Date.now() - 1000),
+  };
+  await expect(svc.issue(expired, { publicKey }, ctx)).rejects.toMatchObject({
+    status: 401,
+    message: expect.stringMatching(/credential you presented expired at/),
+  });
+  const reasons = (await k.container.audit.forAccount(account.id, 20))
+    .filter((e) => e.type === 'ssh_certificate.refused')
+    .map((e) => e.details.reason);
   expect(reasons).toEqual(['credential_expired', 'account_disabled']);
 });
 

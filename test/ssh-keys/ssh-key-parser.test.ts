@@ -8,7 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { AppError } from '../../src/platform/errors/app-error.ts';
 import { parsePublicKey, PRIVATE_KEY_PASTED } from '../../src/platform/ssh/ssh-key-parser.ts';
-import { decodePrivateKey, PASSPHRASE_REQUIRED, PASSPHRASE_WRONG } from '../../src/features/ssh-private-keys/ssh-private-key-decoder.ts';
+import {
+  decodePrivateKey,
+  PASSPHRASE_REQUIRED,
+  PASSPHRASE_WRONG,
+} from '../../src/features/ssh-private-keys/ssh-private-key-decoder.ts';
 import { PrivateKeyReader } from '../../src/features/ssh-private-keys/ssh-private-key-reader.ts';
 import { KeyDir, dsaLine, securityKeyLines } from '../helpers/ssh.ts';
 
@@ -29,7 +33,10 @@ function refusal(fn: () => unknown): AppError {
 }
 
 async function asyncRefusal(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AppError);
   return err as AppError;
 }
@@ -52,18 +59,25 @@ describe('public keys: fingerprints and sizes equal ssh-keygen -lf', () => {
     expect(parsed.fingerprint).toBe(expected.fingerprint);
     expect(parsed.bits).toBe(expected.bits);
     expect(parsed.comment).toBe('alice@laptop');
-    expect(`${parsed.type} ${parsed.blob.toString('base64')} ${parsed.comment}`).toBe(key.publicKey);
+    expect(`${parsed.type} ${parsed.blob.toString('base64')} ${parsed.comment}`).toBe(
+      key.publicKey,
+    );
   });
 
-  test.each(['ed25519', 'ecdsa'] as const)('FIDO sk-%s key (built from the wire format)', (which) => {
-    const line = securityKeyLines()[which];
-    const expected = kd.keygenFingerprint(line);
-    const parsed = parsePublicKey(line);
-    expect(expected.label).toBe(which === 'ed25519' ? 'ED25519-SK' : 'ECDSA-SK');
-    expect(parsed.type).toBe(which === 'ed25519' ? 'sk-ssh-ed25519@openssh.com' : 'sk-ecdsa-sha2-nistp256@openssh.com');
-    expect(parsed.fingerprint).toBe(expected.fingerprint);
-    expect(parsed.bits).toBe(expected.bits);
-  });
+  test.each(['ed25519', 'ecdsa'] as const)(
+    'FIDO sk-%s key (built from the wire format)',
+    (which) => {
+      const line = securityKeyLines()[which];
+      const expected = kd.keygenFingerprint(line);
+      const parsed = parsePublicKey(line);
+      expect(expected.label).toBe(which === 'ed25519' ? 'ED25519-SK' : 'ECDSA-SK');
+      expect(parsed.type).toBe(
+        which === 'ed25519' ? 'sk-ssh-ed25519@openssh.com' : 'sk-ecdsa-sha2-nistp256@openssh.com',
+      );
+      expect(parsed.fingerprint).toBe(expected.fingerprint);
+      expect(parsed.bits).toBe(expected.bits);
+    },
+  );
 
   test('RFC 4716 export (ssh-keygen -e) gives the same key, and CRLF / surrounding blanks are fine', async () => {
     const key = await kd.generate('ed25519');
@@ -78,42 +92,75 @@ describe('public keys: fingerprints and sizes equal ssh-keygen -lf', () => {
 describe('public keys: refused, each with its own message', () => {
   test('DSA', async () => {
     let line: string;
-    try { line = (await kd.generate('dsa')).publicKey; } catch { line = dsaLine(); }
-    expect(refusal(() => parsePublicKey(line)).message).toMatch(/^DSA keys \(ssh-dss\) are not accepted/);
+    try {
+      line = (await kd.generate('dsa')).publicKey;
+    } catch {
+      line = dsaLine();
+    }
+    expect(refusal(() => parsePublicKey(line)).message).toMatch(
+      /^DSA keys \(ssh-dss\) are not accepted/,
+    );
   });
 
   test('RSA shorter than 2048 bits', async () => {
     const key = await kd.generate('rsa', { bits: 1024 });
-    expect(refusal(() => parsePublicKey(key.publicKey)).message).toMatch(/^RSA keys must have at least 2048 bits; this one has 1024\./);
+    expect(refusal(() => parsePublicKey(key.publicKey)).message).toMatch(
+      /^RSA keys must have at least 2048 bits; this one has 1024\./,
+    );
   });
 
   test.each<[string, GenOpts]>([
-    ['OpenSSH', {}], ['PKCS#1 PEM', { format: 'PEM' }], ['PKCS#8 PEM', { format: 'PKCS8' }],
-  ])('a %s private key pasted by mistake: said so, and the key is not in the message', async (_label, opts) => {
-    const key = await kd.generate(opts.format ? 'rsa' : 'ed25519', opts);
-    const err = refusal(() => parsePublicKey(key.privateKey));
-    expect(err.message).toBe(PRIVATE_KEY_PASTED);
-    const body = key.privateKey.split('\n')[1];
-    expect(JSON.stringify({ m: err.message, f: err.fieldErrors })).not.toContain(body.slice(0, 20));
-  });
+    ['OpenSSH', {}],
+    ['PKCS#1 PEM', { format: 'PEM' }],
+    ['PKCS#8 PEM', { format: 'PKCS8' }],
+  ])(
+    'a %s private key pasted by mistake: said so, and the key is not in the message',
+    async (_label, opts) => {
+      const key = await kd.generate(opts.format ? 'rsa' : 'ed25519', opts);
+      const err = refusal(() => parsePublicKey(key.privateKey));
+      expect(err.message).toBe(PRIVATE_KEY_PASTED);
+      const body = key.privateKey.split('\n')[1];
+      expect(JSON.stringify({ m: err.message, f: err.fieldErrors })).not.toContain(
+        body.slice(0, 20),
+      );
+    },
+  );
 
   test('several keys in one paste', async () => {
     const two = `${(await kd.generate('ed25519')).publicKey}\n${(await kd.generate('ed25519')).publicKey}\n`;
-    expect(refusal(() => parsePublicKey(two)).message).toBe('Paste one key at a time: this text holds 2 keys.');
+    expect(refusal(() => parsePublicKey(two)).message).toBe(
+      'Paste one key at a time: this text holds 2 keys.',
+    );
   });
 
   test('garbage, empty, cut short, damaged, mismatched, with options, a certificate', async () => {
     const key = await kd.generate('ed25519');
     const [type, b64] = key.publicKey.split(' ');
-    expect(refusal(() => parsePublicKey('hello world')).message).toMatch(/^This is not an SSH public key\./);
-    expect(refusal(() => parsePublicKey('   ')).message).toBe('Paste a public key: the field is empty.');
+    expect(refusal(() => parsePublicKey('hello world')).message).toMatch(
+      /^This is not an SSH public key\./,
+    );
+    expect(refusal(() => parsePublicKey('   ')).message).toBe(
+      'Paste a public key: the field is empty.',
+    );
     expect(refusal(() => parsePublicKey('ssh-ed25519')).message).toMatch(/key data is missing/);
-    expect(refusal(() => parsePublicKey(`${type} ${b64.slice(0, 30)}`)).message).toMatch(/not valid base64|damaged/);
-    expect(refusal(() => parsePublicKey(`${type} ${b64.slice(0, 40)}`)).message).toMatch(/^The key data is damaged/);
-    expect(refusal(() => parsePublicKey(`ssh-rsa ${b64}`)).message).toBe('The key type at the start of the line (ssh-rsa) does not match the key data (ssh-ed25519).');
-    expect(refusal(() => parsePublicKey(`from="10.0.0.1" ${key.publicKey}`)).message).toMatch(/^Remove the authorized_keys options/);
-    expect(refusal(() => parsePublicKey(`${type} ${b64.slice(0, 20)}\n${b64.slice(20)}`)).message).toMatch(/single line/);
-    expect(refusal(() => parsePublicKey('ssh-foo AAAA')).message).toMatch(/^Unsupported key type "ssh-foo"/);
+    expect(refusal(() => parsePublicKey(`${type} ${b64.slice(0, 30)}`)).message).toMatch(
+      /not valid base64|damaged/,
+    );
+    expect(refusal(() => parsePublicKey(`${type} ${b64.slice(0, 40)}`)).message).toMatch(
+      /^The key data is damaged/,
+    );
+    expect(refusal(() => parsePublicKey(`ssh-rsa ${b64}`)).message).toBe(
+      'The key type at the start of the line (ssh-rsa) does not match the key data (ssh-ed25519).',
+    );
+    expect(refusal(() => parsePublicKey(`from="10.0.0.1" ${key.publicKey}`)).message).toMatch(
+      /^Remove the authorized_keys options/,
+    );
+    expect(
+      refusal(() => parsePublicKey(`${type} ${b64.slice(0, 20)}\n${b64.slice(20)}`)).message,
+    ).toMatch(/single line/);
+    expect(refusal(() => parsePublicKey('ssh-foo AAAA')).message).toMatch(
+      /^Unsupported key type "ssh-foo"/,
+    );
     const ca = await kd.generate('ed25519');
     execFileSync('ssh-keygen', ['-q', '-s', ca.file, '-I', 'id', '-n', 'alice', `${key.file}.pub`]);
     const cert = readFileSync(`${key.file}-cert.pub`, 'utf8');
@@ -125,43 +172,89 @@ describe('private keys', () => {
   const reader = new PrivateKeyReader();
 
   test.each<[string, GenOpts]>([
-    ['ed25519', {}], ['ecdsa', { bits: 384 }], ['rsa', { bits: 2048 }],
-    ['rsa', { format: 'PEM' }], ['rsa', { format: 'PKCS8' }], ['ecdsa', { format: 'PEM' }],
+    ['ed25519', {}],
+    ['ecdsa', { bits: 384 }],
+    ['rsa', { bits: 2048 }],
+    ['rsa', { format: 'PEM' }],
+    ['rsa', { format: 'PKCS8' }],
+    ['ecdsa', { format: 'PEM' }],
   ])('%s %o decodes to its public half (fingerprint as ssh-keygen)', async (type, opts) => {
     const key = await kd.generate(type, opts);
     const decoded = decodePrivateKey(key.privateKey);
     expect(decoded.openssh).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----/);
-    expect(parsePublicKey(decoded.publicKey).fingerprint).toBe(kd.keygenFingerprint(key.publicKey).fingerprint);
+    expect(parsePublicKey(decoded.publicKey).fingerprint).toBe(
+      kd.keygenFingerprint(key.publicKey).fingerprint,
+    );
     // What Keyward would hand back is a key OpenSSH reads.
     const file = kd.write(`roundtrip-${type}-${opts.format ?? 'openssh'}`, decoded.openssh);
-    expect(execFileSync('ssh-keygen', ['-y', '-f', file]).toString().split(' ').slice(0, 2)).toEqual(key.publicKey.split(' ').slice(0, 2));
+    expect(
+      execFileSync('ssh-keygen', ['-y', '-f', file]).toString().split(' ').slice(0, 2),
+    ).toEqual(key.publicKey.split(' ').slice(0, 2));
   });
 
   test.each<[string, GenOpts]>([
-    ['OpenSSH', {}], ['PKCS#8', { format: 'PKCS8' }], ['PKCS#1', { format: 'PEM' }],
-  ])('passphrase-protected %s: required, wrong one refused, right one decrypts (off the event loop)', async (_label, opts) => {
-    const key = await kd.generate(opts.format ? 'rsa' : 'ed25519', { ...opts, passphrase: 'correct horse battery' });
-    expect((await asyncRefusal(reader.read(key.privateKey))).message).toBe(PASSPHRASE_REQUIRED);
-    expect((await asyncRefusal(reader.read(key.privateKey, 'wrong passphrase'))).message).toBe(PASSPHRASE_WRONG);
-    const decoded = await reader.read(key.privateKey, 'correct horse battery');
-    expect(parsePublicKey(decoded.publicKey).fingerprint).toBe(kd.keygenFingerprint(key.publicKey).fingerprint);
-  });
+    ['OpenSSH', {}],
+    ['PKCS#8', { format: 'PKCS8' }],
+    ['PKCS#1', { format: 'PEM' }],
+  ])(
+    'passphrase-protected %s: required, wrong one refused, right one decrypts (off the event loop)',
+    async (_label, opts) => {
+      const key = await kd.generate(opts.format ? 'rsa' : 'ed25519', {
+        ...opts,
+        passphrase: 'correct horse battery',
+      });
+      expect((await asyncRefusal(reader.read(key.privateKey))).message).toBe(PASSPHRASE_REQUIRED);
+      expect((await asyncRefusal(reader.read(key.privateKey, 'wrong passphrase'))).message).toBe(
+        PASSPHRASE_WRONG,
+      );
+      const decoded = await reader.read(key.privateKey, 'correct horse battery');
+      expect(parsePublicKey(decoded.publicKey).fingerprint).toBe(
+        kd.keygenFingerprint(key.publicKey).fingerprint,
+      );
+    },
+  );
 
   test('refused: DSA, short RSA, a public key, garbage, two keys, cut short', async () => {
     let dsa: string | undefined;
-    try { dsa = (await kd.generate('dsa')).privateKey; } catch { dsa = undefined; }
-    if (dsa) expect(refusal(() => decodePrivateKey(dsa)).message).toMatch(/^DSA keys are not accepted/);
-    expect(refusal(() => decodePrivateKey('-----BEGIN DSA PRIVATE KEY-----\nAAAA\n-----END DSA PRIVATE KEY-----')).message).toMatch(/^DSA keys are not accepted/);
+    try {
+      dsa = (await kd.generate('dsa')).privateKey;
+    } catch {
+      dsa = undefined;
+    }
+    if (dsa)
+      expect(refusal(() => decodePrivateKey(dsa)).message).toMatch(/^DSA keys are not accepted/);
+    expect(
+      refusal(() =>
+        decodePrivateKey('-----BEGIN DSA PRIVATE KEY-----\nAAAA\n-----END DSA PRIVATE KEY-----'),
+      ).message,
+    ).toMatch(/^DSA keys are not accepted/);
     const short = (await kd.generate('rsa', { bits: 1024 })).privateKey;
-    expect(refusal(() => decodePrivateKey(short)).message).toBe('RSA private keys must have 2048 to 8192 bits; this one has 1024.');
+    expect(refusal(() => decodePrivateKey(short)).message).toBe(
+      'RSA private keys must have 2048 to 8192 bits; this one has 1024.',
+    );
     const ed = await kd.generate('ed25519');
-    expect(refusal(() => decodePrivateKey(ed.publicKey)).message).toMatch(/^This is a public key\./);
-    expect(refusal(() => decodePrivateKey('not a key at all')).message).toMatch(/^This is not a private key Keyward can read/);
-    expect(refusal(() => decodePrivateKey('')).message).toBe('Paste the private key: the field is empty.');
+    expect(refusal(() => decodePrivateKey(ed.publicKey)).message).toMatch(
+      /^This is a public key\./,
+    );
+    expect(refusal(() => decodePrivateKey('not a key at all')).message).toMatch(
+      /^This is not a private key Keyward can read/,
+    );
+    expect(refusal(() => decodePrivateKey('')).message).toBe(
+      'Paste the private key: the field is empty.',
+    );
     const two = `${ed.privateKey}\n${(await kd.generate('ed25519')).privateKey}`;
-    expect(refusal(() => decodePrivateKey(two)).message).toBe('Paste one private key at a time: this text holds 2 keys.');
-    expect(refusal(() => decodePrivateKey(ed.privateKey.slice(0, 200))).message).toMatch(/cut short/);
-    const pem = (await kd.generate('rsa', { format: 'PKCS8' })).privateKey.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA');
-    expect(refusal(() => decodePrivateKey(pem)).message).toMatch(/^The PEM private key cannot be read/);
+    expect(refusal(() => decodePrivateKey(two)).message).toBe(
+      'Paste one private key at a time: this text holds 2 keys.',
+    );
+    expect(refusal(() => decodePrivateKey(ed.privateKey.slice(0, 200))).message).toMatch(
+      /cut short/,
+    );
+    const pem = (await kd.generate('rsa', { format: 'PKCS8' })).privateKey.replace(
+      /\n[A-Za-z0-9+/]{20}/,
+      '\nAAAAAAAAAAAAAAAAAAAA',
+    );
+    expect(refusal(() => decodePrivateKey(pem)).message).toMatch(
+      /^The PEM private key cannot be read/,
+    );
   });
 });

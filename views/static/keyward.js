@@ -20,7 +20,10 @@ function enhance() {
   const format = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
   for (const t of document.querySelectorAll('time[data-local]')) {
     const d = new Date(t.getAttribute('datetime'));
-    if (!Number.isNaN(d.getTime())) { t.title = t.textContent; t.textContent = format.format(d); }
+    if (!Number.isNaN(d.getTime())) {
+      t.title = t.textContent;
+      t.textContent = format.format(d);
+    }
   }
   const toggle = document.querySelector('.account-nav .nav-toggle');
   if (toggle) {
@@ -34,13 +37,17 @@ function enhance() {
     });
   }
 }
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', enhance); else enhance();
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', enhance);
+else enhance();
 
 // The user menu closes on Escape and on a click elsewhere.
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
   const menu = document.querySelector('details.user-menu[open]');
-  if (menu) { menu.open = false; menu.querySelector('summary').focus(); }
+  if (menu) {
+    menu.open = false;
+    menu.querySelector('summary').focus();
+  }
 });
 document.addEventListener('click', (event) => {
   const menu = document.querySelector('details.user-menu[open]');
@@ -55,7 +62,9 @@ document.addEventListener('click', async (event) => {
   const target = button.querySelector('[data-copy-label]') ?? button; // keeps a visually hidden name
   const label = target.textContent;
   target.textContent = 'Copied';
-  setTimeout(() => { target.textContent = label; }, 1500);
+  setTimeout(() => {
+    target.textContent = label;
+  }, 1500);
 });
 
 document.addEventListener('submit', (event) => {
@@ -81,7 +90,14 @@ document.addEventListener('submit', (event) => {
   actions.append(cancel, ok);
   dialog.append(h, p, actions);
   document.body.append(dialog);
-  cancel.addEventListener('click', () => { dialog.close(); dialog.remove(); });
-  ok.addEventListener('click', () => { form.dataset.confirmed = 'yes'; dialog.close(); form.requestSubmit(); });
+  cancel.addEventListener('click', () => {
+    dialog.close();
+    dialog.remove();
+  });
+  ok.addEventListener('click', () => {
+    form.dataset.confirmed = 'yes';
+    dialog.close();
+    form.requestSubmit();
+  });
   dialog.showModal();
 });

@@ -6,18 +6,27 @@
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { BSON, type Document } from 'mongodb';
 
-export interface Command { at: number; signature: string }
+export interface Command {
+  at: number;
+  signature: string;
+}
 
 /** `find oidc_payloads {_id}`, `update once_markers {_id}`, `insert audit_events`, … */
 function describe(body: Document, sequences: Map<string, Document[]>): string {
   const [name] = Object.keys(body);
   const target = typeof body[name] === 'string' ? ` ${body[name] as string}` : '';
-  const keys = (q: unknown) => (q && typeof q === 'object' ? `{${Object.keys(q as object).join(',')}}` : '');
+  const keys = (q: unknown) =>
+    q && typeof q === 'object' ? `{${Object.keys(q as object).join(',')}}` : '';
   switch (name) {
-    case 'find': return `find${target} ${keys(body.filter)}`;
-    case 'findAndModify': return `findAndModify${target} ${keys(body.query)}`;
-    case 'count': case 'countDocuments': return `${name}${target} ${keys(body.query)}`;
-    case 'aggregate': return `aggregate${target}`;
+    case 'find':
+      return `find${target} ${keys(body.filter)}`;
+    case 'findAndModify':
+      return `findAndModify${target} ${keys(body.query)}`;
+    case 'count':
+    case 'countDocuments':
+      return `${name}${target} ${keys(body.query)}`;
+    case 'aggregate':
+      return `aggregate${target}`;
     case 'update': {
       const ups = (body.updates as Document[] | undefined) ?? sequences.get('updates') ?? [];
       return `update${target} ${ups.map((u) => `${keys(u.q)}${u.upsert ? ' upsert' : ''}`).join(' ')}`;
@@ -26,7 +35,8 @@ function describe(body: Document, sequences: Map<string, Document[]>): string {
       const dels = (body.deletes as Document[] | undefined) ?? sequences.get('deletes') ?? [];
       return `delete${target} ${dels.map((d) => keys(d.q)).join(' ')}`;
     }
-    default: return `${name}${target}`;
+    default:
+      return `${name}${target}`;
   }
 }
 
@@ -83,7 +93,12 @@ export class CommandCounter {
         }
       });
       upstream.pipe(client);
-      const close = () => { client.destroy(); upstream.destroy(); this.#sockets.delete(client); this.#sockets.delete(upstream); };
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        this.#sockets.delete(client);
+        this.#sockets.delete(upstream);
+      };
       client.on('error', close).on('close', close);
       upstream.on('error', close).on('close', close);
     });
@@ -93,7 +108,11 @@ export class CommandCounter {
 
   /** Commands from `since` (performance.now()) on, without the driver's own monitoring (hello, ping). */
   since(since: number): string[] {
-    return this.commands.filter((c) => c.at >= since && !/^(hello|isMaster|ismaster|ping|endSessions)\b/.test(c.signature)).map((c) => c.signature);
+    return this.commands
+      .filter(
+        (c) => c.at >= since && !/^(hello|isMaster|ismaster|ping|endSessions)\b/.test(c.signature),
+      )
+      .map((c) => c.signature);
   }
 
   async stop(): Promise<void> {

@@ -8,8 +8,16 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-interface ProfileNode { id: number; callFrame: { url: string; functionName: string }; children?: number[] }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { url: string; functionName: string };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 function origin(url: string, fn: string): string {
   if (!url) return fn.startsWith('(') ? fn : '(native / V8 builtins)';
@@ -40,7 +48,10 @@ export function summarizeProfiles(dir: string): { origin: string; share: number 
         for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
           const n = nodes.get(up)!;
           const k = origin(n.callFrame.url, n.callFrame.functionName);
-          if (attributable(k)) { key = k; break; }
+          if (attributable(k)) {
+            key = k;
+            break;
+          }
         }
       }
       owner.set(id, key);
@@ -54,5 +65,7 @@ export function summarizeProfiles(dir: string): { origin: string; share: number 
   }
   byOrigin.delete('(idle)');
   const busy = [...byOrigin.values()].reduce((a, b) => a + b, 0);
-  return [...byOrigin].map(([o, t]) => ({ origin: o, share: busy ? t / busy : 0 })).sort((a, b) => b.share - a.share);
+  return [...byOrigin]
+    .map(([o, t]) => ({ origin: o, share: busy ? t / busy : 0 }))
+    .sort((a, b) => b.share - a.share);
 }

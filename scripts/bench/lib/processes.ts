@@ -3,7 +3,13 @@
  * server's helpers stop with it), stopped by that group's id only, and observed through /proc
  * (CPU time and resident memory) to say where the time goes.
  */
-import { spawn, spawnSync, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import {
+  spawn,
+  spawnSync,
+  execFileSync,
+  type ChildProcess,
+  type SpawnOptions,
+} from 'node:child_process';
 import { appendFileSync, closeSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -15,7 +21,11 @@ export interface Started {
 }
 
 /** Starts `cmd` detached (own process group), output appended to `logFile`. */
-export function startProcess(cmd: string, args: string[], options: SpawnOptions & { logFile: string }): Started {
+export function startProcess(
+  cmd: string,
+  args: string[],
+  options: SpawnOptions & { logFile: string },
+): Started {
   // The log file is the child's own stdout/stderr: its output never passes through this process.
   const fd = openSync(options.logFile, 'a');
   const { logFile: _logFile, ...spawnOptions } = options;
@@ -30,8 +40,18 @@ export function startProcess(cmd: string, args: string[], options: SpawnOptions 
 export async function stopProcess(p: Started | undefined, graceMs = 15000): Promise<void> {
   if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
   const exited = new Promise((r) => p.child.once('exit', r));
-  try { process.kill(-p.pid, 'SIGTERM'); } catch { /* already gone */ }
-  const timer = setTimeout(() => { try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ } }, graceMs);
+  try {
+    process.kill(-p.pid, 'SIGTERM');
+  } catch {
+    /* already gone */
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, graceMs);
   await exited;
   clearTimeout(timer);
 }
@@ -39,11 +59,19 @@ export async function stopProcess(p: Started | undefined, graceMs = 15000): Prom
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `probe` every `everyMs` until it answers true; answers the milliseconds it took. */
-export async function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs: number, p?: Started, everyMs = 50): Promise<number> {
+export async function waitUntil(
+  probe: () => Promise<boolean>,
+  what: string,
+  timeoutMs: number,
+  p?: Started,
+  everyMs = 50,
+): Promise<number> {
   const start = performance.now();
   while (performance.now() - start < timeoutMs) {
     if (p && (p.child.exitCode !== null || p.child.signalCode !== null)) {
-      throw new Error(`${what}: the process exited (${p.child.exitCode ?? p.child.signalCode}); see ${p.logFile}`);
+      throw new Error(
+        `${what}: the process exited (${p.child.exitCode ?? p.child.signalCode}); see ${p.logFile}`,
+      );
     }
     if (await probe().catch(() => false)) return performance.now() - start;
     await sleep(everyMs);
@@ -51,7 +79,8 @@ export async function waitUntil(probe: () => Promise<boolean>, what: string, tim
   throw new Error(`${what}: not ready after ${timeoutMs / 1000} s${p ? `; see ${p.logFile}` : ''}`);
 }
 
-export const httpOk = (url: string) => async () => (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
+export const httpOk = (url: string) => async () =>
+  (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
 
 /** A TCP port nobody listens on right now. */
 export async function freePort(): Promise<number> {
@@ -76,7 +105,9 @@ export function processTree(pid: number): number[] {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   const out = [pid];
   for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) ?? []));
@@ -104,18 +135,30 @@ export function memoryMiB(pid: number | undefined): { rss: number; peak: number 
   for (const p of pid ? processTree(pid) : []) {
     try {
       const status = readFileSync(`/proc/${p}/status`, 'utf8');
-      const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+      const kib = (name: string) =>
+        Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
       total.rss += kib('VmRSS') / 1024;
       total.peak += kib('VmHWM') / 1024;
-    } catch { /* exited */ }
+    } catch {
+      /* exited */
+    }
   }
   return total;
 }
 
 /** Output of a command, or '' when it fails or is missing. */
-export function safeExec(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+export function safeExec(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): string {
   try {
-    return execFileSync(cmd, args, { ...options, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 }).trim();
+    return execFileSync(cmd, args, {
+      ...options,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 60000,
+    }).trim();
   } catch {
     return '';
   }

@@ -3,7 +3,10 @@
 export const BENCH_PASSWORD = 'load-test passphrase that is long enough';
 export const CALLBACK = 'http://127.0.0.1/bench-callback';
 
-export interface ClientCredentials { id: string; secret: string }
+export interface ClientCredentials {
+  id: string;
+  secret: string;
+}
 
 export interface IdpTarget {
   name: string;
@@ -37,11 +40,15 @@ export const basicAuth = (c: ClientCredentials) =>
 export async function clientCredentialsToken(t: IdpTarget): Promise<string> {
   const res = await fetch(t.tokenUrl, {
     method: 'POST',
-    headers: { authorization: basicAuth(t.clients.cc), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: basicAuth(t.clients.cc),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: 'grant_type=client_credentials',
   });
-  const body = await res.json() as { access_token?: string };
-  if (!body.access_token) throw new Error(`${t.name}: client_credentials answered ${res.status} ${JSON.stringify(body)}`);
+  const body = (await res.json()) as { access_token?: string };
+  if (!body.access_token)
+    throw new Error(`${t.name}: client_credentials answered ${res.status} ${JSON.stringify(body)}`);
   return body.access_token;
 }
 
@@ -49,9 +56,12 @@ export async function clientCredentialsToken(t: IdpTarget): Promise<string> {
 export async function introspect(t: IdpTarget, token: string): Promise<boolean> {
   const res = await fetch(t.introspectionUrl, {
     method: 'POST',
-    headers: { authorization: basicAuth(t.clients.rs), 'content-type': 'application/x-www-form-urlencoded' },
+    headers: {
+      authorization: basicAuth(t.clients.rs),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
     body: new URLSearchParams({ token }),
   });
-  const body = await res.json() as { active?: boolean };
+  const body = (await res.json()) as { active?: boolean };
   return body.active === true;
 }

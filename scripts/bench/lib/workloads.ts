@@ -19,29 +19,48 @@ export const WORKLOADS: Record<WorkloadId, string> = {
   d: '(d) authenticated REST request (API key)',
 };
 
-export interface Settings { seconds: number; warmup: number; connections: number; threads: number; signinUsers: number }
+export interface Settings {
+  seconds: number;
+  warmup: number;
+  connections: number;
+  threads: number;
+  signinUsers: number;
+}
 
 export interface Measurement {
   workload: WorkloadId;
-  rps: number; requests: number; p50ms: number; p99ms: number; bad: number; errors: string;
+  rps: number;
+  requests: number;
+  p50ms: number;
+  p99ms: number;
+  bad: number;
+  errors: string;
   /** CPU use in % of one core over the measurement. */
   cpu: { server: number; store: number; loadGenerator: number; machineBusy: number; steal: number };
   loadAverage: string;
-  rowsBefore?: number; rowsAfter?: number;
+  rowsBefore?: number;
+  rowsAfter?: number;
 }
 
 /** Answers whether the workload applies to the target, and checks once that it works. */
 export async function check(t: IdpTarget, w: WorkloadId): Promise<boolean> {
   switch (w) {
-    case 'a': await clientCredentialsToken(t); return true;
+    case 'a':
+      await clientCredentialsToken(t);
+      return true;
     case 'b': {
-      if (!await introspect(t, await clientCredentialsToken(t))) throw new Error(`${t.name}: introspection of a fresh token answered active: false`);
+      if (!(await introspect(t, await clientCredentialsToken(t))))
+        throw new Error(`${t.name}: introspection of a fresh token answered active: false`);
       return true;
     }
-    case 'c': await fullSignIn(t, t.users[0]); return true;
+    case 'c':
+      await fullSignIn(t, t.users[0]);
+      return true;
     case 'd': {
       if (!t.rest) return false;
-      const res = await fetch(t.rest.url, { headers: { authorization: t.rest.authorization, accept: 'application/json' } });
+      const res = await fetch(t.rest.url, {
+        headers: { authorization: t.rest.authorization, accept: 'application/json' },
+      });
       if (res.status !== 200) throw new Error(`${t.name}: ${t.rest.url} answered ${res.status}`);
       await res.body?.cancel();
       return true;
@@ -51,14 +70,29 @@ export async function check(t: IdpTarget, w: WorkloadId): Promise<boolean> {
 
 async function wrkRequest(t: IdpTarget, w: WorkloadId): Promise<WrkRequest> {
   switch (w) {
-    case 'a': return { url: t.tokenUrl, method: 'POST', body: 'grant_type=client_credentials', authorization: basicAuth(t.clients.cc), expect: '"access_token"' };
+    case 'a':
+      return {
+        url: t.tokenUrl,
+        method: 'POST',
+        body: 'grant_type=client_credentials',
+        authorization: basicAuth(t.clients.cc),
+        expect: '"access_token"',
+      };
     case 'b': {
       // A fresh token for every measurement: Keycloak's default access token lives 5 minutes.
       const token = await clientCredentialsToken(t);
-      return { url: t.introspectionUrl, method: 'POST', body: `token=${encodeURIComponent(token)}`, authorization: basicAuth(t.clients.rs), expect: '"active":true' };
+      return {
+        url: t.introspectionUrl,
+        method: 'POST',
+        body: `token=${encodeURIComponent(token)}`,
+        authorization: basicAuth(t.clients.rs),
+        expect: '"active":true',
+      };
     }
-    case 'd': return { url: t.rest!.url, method: 'GET', authorization: t.rest!.authorization };
-    default: throw new Error(`no wrk request for ${w}`);
+    case 'd':
+      return { url: t.rest!.url, method: 'GET', authorization: t.rest!.authorization };
+    default:
+      throw new Error(`no wrk request for ${w}`);
   }
 }
 
@@ -69,27 +103,43 @@ async function signIns(t: IdpTarget, seconds: number, users: number) {
   let firstError = '';
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
-  await Promise.all(Array.from({ length: users }, async (_, i) => {
-    const username = t.users[i % t.users.length];
-    while (performance.now() < deadline) {
-      const s = performance.now();
-      try {
-        await fullSignIn(t, username);
-        latencies.push(performance.now() - s);
-      } catch (err) {
-        failures++;
-        firstError ||= (err as Error).message.slice(0, 200);
+  await Promise.all(
+    Array.from({ length: users }, async (_, i) => {
+      const username = t.users[i % t.users.length];
+      while (performance.now() < deadline) {
+        const s = performance.now();
+        try {
+          await fullSignIn(t, username);
+          latencies.push(performance.now() - s);
+        } catch (err) {
+          failures++;
+          firstError ||= (err as Error).message.slice(0, 200);
+        }
       }
-    }
-  }));
+    }),
+  );
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((x, y) => x - y);
-  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return { rps: latencies.length / elapsed, requests: latencies.length, p50ms: pct(0.5), p99ms: pct(0.99), bad: failures, errors: firstError };
+  const pct = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+  return {
+    rps: latencies.length / elapsed,
+    requests: latencies.length,
+    p50ms: pct(0.5),
+    p99ms: pct(0.99),
+    bad: failures,
+    errors: firstError,
+  };
 }
 
 /** One measurement (after a warm-up of the same kind), with the CPU each party used. */
-export async function measure(t: IdpTarget, w: WorkloadId, s: Settings, storePid: number | undefined, seconds = s.seconds): Promise<Measurement> {
+export async function measure(
+  t: IdpTarget,
+  w: WorkloadId,
+  s: Settings,
+  storePid: number | undefined,
+  seconds = s.seconds,
+): Promise<Measurement> {
   const once = async (secs: number) => {
     if (w === 'c') {
       const before = process.cpuUsage();
@@ -113,12 +163,21 @@ export async function measure(t: IdpTarget, w: WorkloadId, s: Settings, storePid
   const total = (a: number[]) => a.reduce((x, y) => x + y, 0);
   const pct = (cpu: number) => Math.round((cpu / elapsed) * 100);
   return {
-    workload: w, rps: r.rps, requests: r.requests, p50ms: r.p50ms, p99ms: r.p99ms, bad: r.bad, errors: r.errors, loadAverage: load,
+    workload: w,
+    rps: r.rps,
+    requests: r.requests,
+    p50ms: r.p50ms,
+    p99ms: r.p99ms,
+    bad: r.bad,
+    errors: r.errors,
+    loadAverage: load,
     cpu: {
       server: pct(cpuSeconds(t.pid) - server0),
       store: storePid ? pct(cpuSeconds(storePid) - store0) : 0,
       loadGenerator: pct(r.loadGeneratorCpu),
-      machineBusy: Math.round(((busy(stat1) - busy(stat0)) / Math.max(1, total(stat1) - total(stat0))) * 100),
+      machineBusy: Math.round(
+        ((busy(stat1) - busy(stat0)) / Math.max(1, total(stat1) - total(stat0))) * 100,
+      ),
       steal: Math.round(stealShare(stat0, stat1) * 100),
     },
   };

@@ -20,7 +20,11 @@ const WORDS: Record<string, [EventKind, string, string?]> = {
   'mfa.otp': ['sign-in', 'Authenticator app verified', 'Wrong authenticator code'],
   'mfa.recovery': ['sign-in', 'Recovery code used to verify', 'Wrong recovery code'],
   'mfa.webauthn': ['sign-in', 'Security key verified', 'Security key not accepted'],
-  'mfa.otp_setup': ['mfa', 'Authenticator app code checked during setup', 'Wrong code during authenticator setup'],
+  'mfa.otp_setup': [
+    'mfa',
+    'Authenticator app code checked during setup',
+    'Wrong code during authenticator setup',
+  ],
   'mfa.factor_added': ['mfa', 'Second factor added'],
   'mfa.factor_removed': ['mfa', 'Second factor removed'],
   'mfa.disabled': ['mfa', '2-Step Verification turned off'],
@@ -58,21 +62,49 @@ const WORDS: Record<string, [EventKind, string, string?]> = {
 
 /** Detail keys worth showing, in words. */
 const DETAIL_LABELS: Record<string, string> = {
-  name: 'Name', factor: 'Factor', client: 'App', device: 'Device', organization: 'Organization', policy: 'Policy',
-  value: 'Value', count: 'Number', key: 'Key', reason: 'Reason', expiresAt: 'Expires', via: 'Using',
+  name: 'Name',
+  factor: 'Factor',
+  client: 'App',
+  device: 'Device',
+  organization: 'Organization',
+  policy: 'Policy',
+  value: 'Value',
+  count: 'Number',
+  key: 'Key',
+  reason: 'Reason',
+  expiresAt: 'Expires',
+  via: 'Using',
 };
 
 /** An ISO timestamp in a detail reads as "2026-01-31 14:05 UTC". */
-const readable = (v: string) => (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) ? `${v.slice(0, 10)} ${v.slice(11, 16)} UTC` : v);
+const readable = (v: string) =>
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(v) ? `${v.slice(0, 10)} ${v.slice(11, 16)} UTC` : v;
 
-export interface WordedEvent { kind: EventKind; text: string; failed: boolean; details: { label: string; value: string }[] }
+export interface WordedEvent {
+  kind: EventKind;
+  text: string;
+  failed: boolean;
+  details: { label: string; value: string }[];
+}
 
-export function wordEvent(e: { type: string; outcome: 'success' | 'failure'; details?: Record<string, unknown> }): WordedEvent {
+export function wordEvent(e: {
+  type: string;
+  outcome: 'success' | 'failure';
+  details?: Record<string, unknown>;
+}): WordedEvent {
   const known = WORDS[e.type];
   const failed = e.outcome === 'failure';
   const fallback = e.type.replace(/[._-]+/g, ' ').replace(/^\w/, (c) => c.toUpperCase());
-  const text = known ? (failed ? known[2] ?? `${known[1]} (failed)` : known[1]) : `${fallback}${failed ? ' (failed)' : ''}`;
-  const details = Object.entries(e.details ?? {}).filter(([k]) => DETAIL_LABELS[k])
-    .map(([k, v]) => ({ label: DETAIL_LABELS[k], value: v === 'never' ? 'Never' : readable(String(v)) }));
+  const text = known
+    ? failed
+      ? (known[2] ?? `${known[1]} (failed)`)
+      : known[1]
+    : `${fallback}${failed ? ' (failed)' : ''}`;
+  const details = Object.entries(e.details ?? {})
+    .filter(([k]) => DETAIL_LABELS[k])
+    .map(([k, v]) => ({
+      label: DETAIL_LABELS[k],
+      value: v === 'never' ? 'Never' : readable(String(v)),
+    }));
   return { kind: known?.[0] ?? 'other', text, failed, details };
 }

@@ -10,8 +10,20 @@ export async function compose(p: Platform): Promise<Composed> {
     feature: {
       name: 'account',
       register: ({ router, api, kit, nav, views }) => {
-        registerHomeRoutes(router, { provider: p.provider, accounts: p.accounts, views, baseUrl: p.config.baseUrl, issuer: p.config.issuer });
-        registerAccountRoutes(router, api, { kit, nav, audit: p.audit, organizations: p.organizations, accounts: p.accounts });
+        registerHomeRoutes(router, {
+          provider: p.provider,
+          accounts: p.accounts,
+          views,
+          baseUrl: p.config.baseUrl,
+          issuer: p.config.issuer,
+        });
+        registerAccountRoutes(router, api, {
+          kit,
+          nav,
+          audit: p.audit,
+          organizations: p.organizations,
+          accounts: p.accounts,
+        });
       },
     },
   };

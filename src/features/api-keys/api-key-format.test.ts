@@ -1,7 +1,15 @@
 /** The credential format, offline: what generateCredential makes, parseCredential accepts and refuses. */
 import {
-  API_KEY_PATTERN, USER_TOKEN_PATTERN, decodeHost, digestOf, encodeHost, generateCredential, hintOf, hostForBaseUrl,
-  kindOf, parseCredential,
+  API_KEY_PATTERN,
+  USER_TOKEN_PATTERN,
+  decodeHost,
+  digestOf,
+  encodeHost,
+  generateCredential,
+  hintOf,
+  hostForBaseUrl,
+  kindOf,
+  parseCredential,
 } from './api-key-format.ts';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
@@ -33,12 +41,17 @@ describe('generateCredential / parseCredential', () => {
   });
 
   it('makes a different secret every time', () => {
-    expect(generateCredential('apikey', 'id.example.com')).not.toBe(generateCredential('apikey', 'id.example.com'));
+    expect(generateCredential('apikey', 'id.example.com')).not.toBe(
+      generateCredential('apikey', 'id.example.com'),
+    );
   });
 
   it('ignores surrounding white space', () => {
     const value = generateCredential('token', 'id.example.com');
-    expect(parseCredential(`  ${value}\n`)).toMatchObject({ ok: true, credential: { digest: digestOf(value) } });
+    expect(parseCredential(`  ${value}\n`)).toMatchObject({
+      ok: true,
+      credential: { digest: digestOf(value) },
+    });
   });
 
   it('refuses a credential with any one secret character changed (checksum)', () => {
@@ -52,7 +65,9 @@ describe('generateCredential / parseCredential', () => {
   it('refuses a credential moved to another host (the checksum covers the host)', () => {
     const value = generateCredential('apikey', 'id.example.com');
     const secret = value.slice(value.indexOf('.') + 1);
-    expect(reason(`pwt_${encodeHost('evil.example.com')}.${secret}`)).toBe('malformed credential (checksum mismatch)');
+    expect(reason(`pwt_${encodeHost('evil.example.com')}.${secret}`)).toBe(
+      'malformed credential (checksum mismatch)',
+    );
   });
 
   it.each([
@@ -72,9 +87,11 @@ describe('generateCredential / parseCredential', () => {
 
 describe('host segment', () => {
   it.each(['id.example.com', 'http://localhost:3000', 'https://id.example.com:8443/keyward'])(
-    '%s round-trips through encodeHost/decodeHost', (host) => {
+    '%s round-trips through encodeHost/decodeHost',
+    (host) => {
       expect(decodeHost(encodeHost(host))).toBe(host);
-    });
+    },
+  );
 
   it('encodes as unpadded base64url', () => {
     expect(encodeHost('a?>')).toBe('YT8-');
@@ -117,7 +134,9 @@ describe('kindOf, digestOf, hintOf', () => {
   });
 
   it('digests with SHA-256 (hex)', () => {
-    expect(digestOf('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(digestOf('abc')).toBe(
+      'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+    );
   });
 
   it('hints with the prefix and the last four characters, nothing else of the secret', () => {

@@ -41,12 +41,20 @@ export function encodeHost(host: string): string {
 
 /** Decodes a host segment as the SDKs do: base64url first, then standard base64; padding optional. */
 export function decodeHost(segment: string): string | undefined {
-  const attempts: [RegExp, BufferEncoding][] = [[/^[A-Za-z0-9_-]+={0,2}$/, 'base64url'], [/^[A-Za-z0-9+/]+={0,2}$/, 'base64']];
+  const attempts: [RegExp, BufferEncoding][] = [
+    [/^[A-Za-z0-9_-]+={0,2}$/, 'base64url'],
+    [/^[A-Za-z0-9+/]+={0,2}$/, 'base64'],
+  ];
   for (const [shape, encoding] of attempts) {
     if (!shape.test(segment)) continue;
     const host = Buffer.from(segment.replace(/=+$/, ''), encoding).toString('utf8');
     // A real host: printable ASCII, no spaces, and it survives a round trip (no stray bits).
-    if (host && /^[\x21-\x7e]+$/.test(host) && encodeHost(host) === segment.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')) return host;
+    if (
+      host &&
+      /^[\x21-\x7e]+$/.test(host) &&
+      encodeHost(host) === segment.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_')
+    )
+      return host;
   }
   return undefined;
 }
@@ -78,8 +86,13 @@ export function generateCredential(kind: CredentialKind, host: string): string {
   return body + checksum(body);
 }
 
-export interface ParsedCredential { kind: CredentialKind; host: string; digest: string }
-export type ParseResult = { ok: true; credential: ParsedCredential } | { ok: false; reason: string };
+export interface ParsedCredential {
+  kind: CredentialKind;
+  host: string;
+  digest: string;
+}
+export type ParseResult =
+  { ok: true; credential: ParsedCredential } | { ok: false; reason: string };
 
 /** The kind a string claims to be by its prefix (nothing for other credentials, e.g. OAuth tokens). */
 export function kindOf(value: string): CredentialKind | undefined {
@@ -92,15 +105,22 @@ export function kindOf(value: string): CredentialKind | undefined {
 export function parseCredential(raw: string): ParseResult {
   const value = raw.trim();
   const kind = kindOf(value);
-  if (!kind) return { ok: false, reason: 'not a Keyward API key or token (expected the pwt_ or pwut_ prefix)' };
+  if (!kind)
+    return {
+      ok: false,
+      reason: 'not a Keyward API key or token (expected the pwt_ or pwut_ prefix)',
+    };
   const rest = value.slice(PREFIXES[kind].length);
   const dot = rest.indexOf('.');
   if (dot <= 0) return { ok: false, reason: 'malformed credential (no host segment)' };
   const host = decodeHost(rest.slice(0, dot));
-  if (!host) return { ok: false, reason: 'malformed credential (the host segment is not valid base64)' };
+  if (!host)
+    return { ok: false, reason: 'malformed credential (the host segment is not valid base64)' };
   const secret = rest.slice(dot + 1);
-  if (secret.length !== SECRET_LENGTH || !/^[0-9A-Za-z]+$/.test(secret)) return { ok: false, reason: 'malformed credential (bad secret)' };
-  if (checksum(value.slice(0, -CHECKSUM_LENGTH)) !== secret.slice(RANDOM_LENGTH)) return { ok: false, reason: 'malformed credential (checksum mismatch)' };
+  if (secret.length !== SECRET_LENGTH || !/^[0-9A-Za-z]+$/.test(secret))
+    return { ok: false, reason: 'malformed credential (bad secret)' };
+  if (checksum(value.slice(0, -CHECKSUM_LENGTH)) !== secret.slice(RANDOM_LENGTH))
+    return { ok: false, reason: 'malformed credential (checksum mismatch)' };
   return { ok: true, credential: { kind, host, digest: digestOf(value) } };
 }
 

@@ -12,18 +12,33 @@ import type { PersonalCredentialService } from './api-key-service.ts';
 import { RESOURCE_SERVER, clientProperty } from '../../platform/oidc/clients.ts';
 
 /** The `client_id` reported for credentials that no OAuth client requested. */
-export const CREDENTIAL_CLIENT_IDS = { apikey: 'keyward-apikey', token: 'keyward-cli-token' } as const;
+export const CREDENTIAL_CLIENT_IDS = {
+  apikey: 'keyward-apikey',
+  token: 'keyward-cli-token',
+} as const;
 const SCOPE = 'openid profile email';
 
-export function apiKeyIntrospection(deps: { credentials: PersonalCredentialService }): Parameters<Provider['use']>[0] {
+export function apiKeyIntrospection(deps: {
+  credentials: PersonalCredentialService;
+}): Parameters<Provider['use']>[0] {
   return async (koaCtx, next) => {
     await next();
     const ctx = koaCtx as unknown as KoaContextWithOIDC;
-    if (ctx.oidc?.route !== 'introspection' || (ctx.body as { active?: boolean } | undefined)?.active !== false) return;
+    if (
+      ctx.oidc?.route !== 'introspection' ||
+      (ctx.body as { active?: boolean } | undefined)?.active !== false
+    )
+      return;
     const token = ctx.oidc.params?.token;
     const kind = typeof token === 'string' ? kindOf(token.trim()) : undefined;
     const client = ctx.oidc.client;
-    if (!kind || !client || client.clientAuthMethod === 'none' || clientProperty(client, RESOURCE_SERVER) !== true) return;
+    if (
+      !kind ||
+      !client ||
+      client.clientAuthMethod === 'none' ||
+      clientProperty(client, RESOURCE_SERVER) !== true
+    )
+      return;
     const found = await deps.credentials.lookup(token as string);
     if ('problem' in found) return;
     const { credential, account } = found;

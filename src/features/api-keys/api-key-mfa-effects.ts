@@ -37,25 +37,38 @@ export class CredentialMfaEffects {
     deps.policies.onChange(async ({ scope, name, value }) => {
       if (name !== ENFORCE_MFA || value !== true) return;
       // The policy is already stored; a failure here is logged, not turned into a failed policy change.
-      await this.enforce(scope).catch((err: unknown) => deps.logger.error({ event: 'credentials.mfa_enforce_failed', scope, error: String(err) }, 'flagging credentials failed'));
+      await this.enforce(scope).catch((err: unknown) =>
+        deps.logger.error(
+          { event: 'credentials.mfa_enforce_failed', scope, error: String(err) },
+          'flagging credentials failed',
+        ),
+      );
     });
   }
 
   /** Flags the credentials affected by enforcing MFA at `scope` (`platform` or `org:<id>`). */
   async enforce(scope: string): Promise<number> {
-    const owners = scope === PLATFORM_SCOPE
-      ? await this.#d.repo.ownersIn()
-      : await this.#d.membersOf(scope.replace(/^org:/, ''));
+    const owners =
+      scope === PLATFORM_SCOPE
+        ? await this.#d.repo.ownersIn()
+        : await this.#d.membersOf(scope.replace(/^org:/, ''));
     let count = 0;
     for (const accountId of owners) {
       if (await this.#d.hasSecondFactor?.(accountId)) continue;
       const flagged = await this.#d.repo.flagUnverified([accountId], ENFORCE_MFA, this.#d.suspend);
       if (!flagged) continue;
       count += flagged;
-      await this.#d.audit.record({ type: 'apikey.flagged', accountId, details: { policy: ENFORCE_MFA, credentials: flagged, suspended: this.#d.suspend } });
+      await this.#d.audit.record({
+        type: 'apikey.flagged',
+        accountId,
+        details: { policy: ENFORCE_MFA, credentials: flagged, suspended: this.#d.suspend },
+      });
     }
     if (count > 0 && this.#d.suspend) await this.#d.revocations.announce();
-    this.#d.logger.info({ event: 'credentials.mfa_enforced', scope, credentials: count, suspended: this.#d.suspend }, 'credentials flagged by enforce-mfa');
+    this.#d.logger.info(
+      { event: 'credentials.mfa_enforced', scope, credentials: count, suspended: this.#d.suspend },
+      'credentials flagged by enforce-mfa',
+    );
     return count;
   }
 }

@@ -23,7 +23,9 @@ function refusal(fn: () => unknown): AppError {
 
 describe('keyExpiry', () => {
   it.each([7, 30, 60, 90])('a %i-day key expires that many days from now', (days) => {
-    expect(keyExpiry(defaults, { duration: String(days) }, NOW)).toEqual(new Date(NOW + days * DAY_MS));
+    expect(keyExpiry(defaults, { duration: String(days) }, NOW)).toEqual(
+      new Date(NOW + days * DAY_MS),
+    );
     expect(keyExpiry(defaults, { duration: days }, NOW)).toEqual(new Date(NOW + days * DAY_MS));
   });
 
@@ -33,7 +35,9 @@ describe('keyExpiry', () => {
 
   it('gives a key without a chosen lifetime the organization maximum', () => {
     expect(keyExpiry(defaults, {}, NOW)).toEqual(new Date(NOW + 730 * DAY_MS));
-    expect(keyExpiry({ ...defaults, maxKeyDays: 30 }, {}, NOW)).toEqual(new Date(NOW + 30 * DAY_MS));
+    expect(keyExpiry({ ...defaults, maxKeyDays: 30 }, {}, NOW)).toEqual(
+      new Date(NOW + 30 * DAY_MS),
+    );
   });
 
   it('allows "none" (never expires) only under an Unlimited policy', () => {
@@ -49,14 +53,19 @@ describe('keyExpiry', () => {
   it('accepts exactly the organization maximum and refuses one day more', () => {
     const rules = { ...defaults, maxKeyDays: 30 };
     expect(keyExpiry(rules, { duration: '30' }, NOW)).toEqual(new Date(NOW + 30 * DAY_MS));
-    expect(refusal(() => keyExpiry(rules, { duration: '31' }, NOW)).message)
-      .toBe('Your organization allows API keys to live at most 30 days. Choose a shorter duration.');
+    expect(refusal(() => keyExpiry(rules, { duration: '31' }, NOW)).message).toBe(
+      'Your organization allows API keys to live at most 30 days. Choose a shorter duration.',
+    );
     expect(keyExpiry(rules, { expiresIn: 30 * 86_400 }, NOW)).toEqual(new Date(NOW + 30 * DAY_MS));
-    expect(refusal(() => keyExpiry(rules, { expiresIn: 30 * 86_400 + 1 }, NOW)).code).toBe('validation_failed');
+    expect(refusal(() => keyExpiry(rules, { expiresIn: 30 * 86_400 + 1 }, NOW)).code).toBe(
+      'validation_failed',
+    );
   });
 
   it('has no maximum under an Unlimited policy', () => {
-    expect(keyExpiry(unlimited, { duration: '99999' }, NOW)).toEqual(new Date(NOW + 99_999 * DAY_MS));
+    expect(keyExpiry(unlimited, { duration: '99999' }, NOW)).toEqual(
+      new Date(NOW + 99_999 * DAY_MS),
+    );
   });
 
   it.each(['-1', '1.5', '7d', 'abc', '100000'])('refuses duration %j', (duration) => {
@@ -66,8 +75,9 @@ describe('keyExpiry', () => {
   });
 
   it('refuses duration and expiresIn together', () => {
-    expect(refusal(() => keyExpiry(defaults, { duration: '7', expiresIn: 900 }, NOW)).message)
-      .toBe('duration and expiresIn cannot be combined: send one of them.');
+    expect(refusal(() => keyExpiry(defaults, { duration: '7', expiresIn: 900 }, NOW)).message).toBe(
+      'duration and expiresIn cannot be combined: send one of them.',
+    );
   });
 
   it('refuses any chosen lifetime when the organization does not let users choose', () => {
@@ -84,7 +94,9 @@ describe('tokenExpiry', () => {
 
   it("gives a token without a chosen lifetime the organization's default", () => {
     expect(tokenExpiry(defaults, undefined, NOW)).toEqual(new Date(NOW + 24 * HOUR_MS));
-    expect(tokenExpiry({ ...noChoice, tokenDefaultHours: 8 }, undefined, NOW)).toEqual(new Date(NOW + 8 * HOUR_MS));
+    expect(tokenExpiry({ ...noChoice, tokenDefaultHours: 8 }, undefined, NOW)).toEqual(
+      new Date(NOW + 8 * HOUR_MS),
+    );
   });
 
   it.each([0, 25, 1.5, -1, Number.NaN])('refuses %d hours', (hours) => {

@@ -31,36 +31,51 @@ export interface PersonalCredential {
   suspended: boolean;
 }
 
-interface CredentialDoc extends Omit<PersonalCredential, 'id' | 'digest'> { _id: string; publicId: string }
+interface CredentialDoc extends Omit<PersonalCredential, 'id' | 'digest'> {
+  _id: string;
+  publicId: string;
+}
 
-const schema = new Schema<CredentialDoc>({
-  _id: { type: String, required: true },
-  publicId: { type: String, required: true },
-  kind: { type: String, required: true },
-  ownerId: { type: String, required: true },
-  organizationId: String,
-  name: { type: String, required: true },
-  hint: { type: String, required: true },
-  createdAt: { type: Date, required: true },
-  expiresAt: Date,
-  lastUsedAt: Date,
-  lastUsedIp: String,
-  createdWithMfa: { type: Boolean, default: false },
-  flaggedAt: Date,
-  flagReason: String,
-  suspended: { type: Boolean, default: false },
-}, { collection: 'personal_credentials', versionKey: false });
+const schema = new Schema<CredentialDoc>(
+  {
+    _id: { type: String, required: true },
+    publicId: { type: String, required: true },
+    kind: { type: String, required: true },
+    ownerId: { type: String, required: true },
+    organizationId: String,
+    name: { type: String, required: true },
+    hint: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    expiresAt: Date,
+    lastUsedAt: Date,
+    lastUsedIp: String,
+    createdWithMfa: { type: Boolean, default: false },
+    flaggedAt: Date,
+    flagReason: String,
+    suspended: { type: Boolean, default: false },
+  },
+  { collection: 'personal_credentials', versionKey: false },
+);
 
-const toCredential = ({ _id, publicId, ...rest }: CredentialDoc): PersonalCredential => ({ id: publicId, digest: _id, ...rest });
+const toCredential = ({ _id, publicId, ...rest }: CredentialDoc): PersonalCredential => ({
+  id: publicId,
+  digest: _id,
+  ...rest,
+});
 
-export type NewCredential = Omit<PersonalCredential, 'id' | 'createdAt' | 'lastUsedAt' | 'lastUsedIp' | 'flaggedAt' | 'flagReason' | 'suspended'>;
+export type NewCredential = Omit<
+  PersonalCredential,
+  'id' | 'createdAt' | 'lastUsedAt' | 'lastUsedIp' | 'flaggedAt' | 'flagReason' | 'suspended'
+>;
 
 export class PersonalCredentialRepository {
   readonly #model: Model<CredentialDoc>;
   readonly #now: () => number;
 
   constructor(conn: Connection, now: () => number) {
-    this.#model = conn.models.PersonalCredential as Model<CredentialDoc> ?? conn.model<CredentialDoc>('PersonalCredential', schema);
+    this.#model =
+      (conn.models.PersonalCredential as Model<CredentialDoc>) ??
+      conn.model<CredentialDoc>('PersonalCredential', schema);
     this.#now = now;
   }
 
@@ -74,8 +89,17 @@ export class PersonalCredentialRepository {
 
   async create(input: NewCredential): Promise<PersonalCredential> {
     const { digest, ...rest } = input;
-    const doc: CredentialDoc = { _id: digest, publicId: randomUUID(), ...rest, createdAt: new Date(this.#now()), suspended: false };
-    await conflictOnDuplicate(() => this.#model.create(doc), `You already have an API key or token named "${input.name}". Choose another name.`);
+    const doc: CredentialDoc = {
+      _id: digest,
+      publicId: randomUUID(),
+      ...rest,
+      createdAt: new Date(this.#now()),
+      suspended: false,
+    };
+    await conflictOnDuplicate(
+      () => this.#model.create(doc),
+      `You already have an API key or token named "${input.name}". Choose another name.`,
+    );
     return toCredential(doc);
   }
 
@@ -86,7 +110,10 @@ export class PersonalCredentialRepository {
   }
 
   async listByOwner(ownerId: string): Promise<PersonalCredential[]> {
-    const docs = await this.#model.find({ ownerId }).sort({ createdAt: -1 }).lean<CredentialDoc[]>();
+    const docs = await this.#model
+      .find({ ownerId })
+      .sort({ createdAt: -1 })
+      .lean<CredentialDoc[]>();
     return docs.map(toCredential);
   }
 
@@ -106,7 +133,10 @@ export class PersonalCredentialRepository {
 
   /** Records use; callers throttle it so a busy key is not written on every request. */
   async touch(digest: string, at: Date, ip: string | undefined): Promise<void> {
-    await this.#model.updateOne({ _id: digest }, { $set: { lastUsedAt: at, ...(ip ? { lastUsedIp: ip } : {}) } });
+    await this.#model.updateOne(
+      { _id: digest },
+      { $set: { lastUsedAt: at, ...(ip ? { lastUsedIp: ip } : {}) } },
+    );
   }
 
   /** Flags (and optionally suspends) the owners' credentials created without a second factor. */
@@ -121,12 +151,17 @@ export class PersonalCredentialRepository {
 
   /** Clears policy flags of an owner's credentials (e.g. after the owner enrolled a second factor). */
   async clearFlags(ownerId: string): Promise<number> {
-    const res = await this.#model.updateMany({ ownerId, suspended: true }, { $set: { suspended: false } });
+    const res = await this.#model.updateMany(
+      { ownerId, suspended: true },
+      { $set: { suspended: false } },
+    );
     return res.modifiedCount;
   }
 
   async ownersIn(organizationId?: string): Promise<string[]> {
-    const docs = await this.#model.find(organizationId ? { organizationId } : {}, { ownerId: 1 }).lean<{ ownerId: string }[]>();
+    const docs = await this.#model
+      .find(organizationId ? { organizationId } : {}, { ownerId: 1 })
+      .lean<{ ownerId: string }[]>();
     return [...new Set(docs.map((d) => d.ownerId))];
   }
 

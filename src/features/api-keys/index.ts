@@ -33,34 +33,61 @@ export interface ApiKeysProvides {
   mfaEffects: CredentialMfaEffects;
 }
 
-export async function compose(p: Platform, uses: { mfa: MfaParts }): Promise<Composed<ApiKeysProvides>> {
+export async function compose(
+  p: Platform,
+  uses: { mfa: MfaParts },
+): Promise<Composed<ApiKeysProvides>> {
   const { config, now, provider, accounts, organizations, policies, audit } = p;
   const c = config.credentials;
   const hasSecondFactor = (accountId: string) => uses.mfa.mfa.hasMfa(accountId);
-  const membersOf = async (organizationId: string) => (await organizations.members(organizationId)).map((m) => m.accountId);
+  const membersOf = async (organizationId: string) =>
+    (await organizations.members(organizationId)).map((m) => m.accountId);
   const repo = new PersonalCredentialRepository(p.connection, now);
   await repo.ensureIndexes();
   registerCredentialPolicies(policies);
   const service = new PersonalCredentialService({
-    repo, accounts, organizations, policies, audit, sudo: uses.mfa.sudo, now, host: hostForBaseUrl(config.baseUrl),
-    lastUsedWriteMs: c.lastUsedWriteSeconds * 1000, throttle: p.throttle, hasSecondFactor,
+    repo,
+    accounts,
+    organizations,
+    policies,
+    audit,
+    sudo: uses.mfa.sudo,
+    now,
+    host: hostForBaseUrl(config.baseUrl),
+    lastUsedWriteMs: c.lastUsedWriteSeconds * 1000,
+    throttle: p.throttle,
+    hasSecondFactor,
     cache: new RevocableCache<Verified>({
-      ttlMs: c.verifyCacheMs, now, signal: p.revocations,
+      ttlMs: c.verifyCacheMs,
+      now,
+      signal: p.revocations,
       isHit: (r): r is Verified => typeof r === 'object' && r !== null && 'credential' in r,
       expiresAt: (v) => v.credential.expiresAt?.getTime(),
     }),
     revocations: p.revocations,
     revokeRule: {
-      freeAttempts: c.revokeFreeRequests, baseDelaySeconds: 1, maxDelaySeconds: c.revokeWindowSeconds,
-      maxConsecutiveFailures: 100_000, lockSeconds: c.revokeWindowSeconds, resetAfterSeconds: c.revokeWindowSeconds,
+      freeAttempts: c.revokeFreeRequests,
+      baseDelaySeconds: 1,
+      maxDelaySeconds: c.revokeWindowSeconds,
+      maxConsecutiveFailures: 100_000,
+      lockSeconds: c.revokeWindowSeconds,
+      resetAfterSeconds: c.revokeWindowSeconds,
     },
   });
   const mfaEffects = new CredentialMfaEffects({
-    policies, repo, audit, logger: p.logger, membersOf, hasSecondFactor, suspend: c.suspendOnEnforceMfa,
+    policies,
+    repo,
+    audit,
+    logger: p.logger,
+    membersOf,
+    hasSecondFactor,
+    suspend: c.suspendOnEnforceMfa,
     revocations: p.revocations,
   });
   const oauthCache = new RevocableCache<Principal>({
-    ttlMs: c.verifyCacheMs, now, signal: p.revocations,
+    ttlMs: c.verifyCacheMs,
+    now,
+    signal: p.revocations,
     isHit: (r): r is Principal => typeof r === 'object' && r !== null && 'account' in r,
     expiresAt: (pr) => pr.expiresAt?.getTime(),
   });
@@ -71,13 +98,16 @@ export async function compose(p: Platform, uses: { mfa: MfaParts }): Promise<Com
     feature: {
       name: 'api-keys',
       withProvider(real) {
-        registerTokenExchange(real, { ...authDeps, signer: createJwtSigner(p.keys.jwks), lifetimeSeconds: c.exchangeTokenSeconds, now });
+        registerTokenExchange(real, {
+          ...authDeps,
+          signer: createJwtSigner(p.keys.jwks),
+          lifetimeSeconds: c.exchangeTokenSeconds,
+          now,
+        });
         real.use(apiKeyIntrospection({ credentials: service }));
       },
       authenticators: [credentialAuthenticator(authDeps)],
-      beforeProvider: [
-        tokenExchangeContract({ provider, mountPath: PROVIDER_MOUNT }),
-      ],
+      beforeProvider: [tokenExchangeContract({ provider, mountPath: PROVIDER_MOUNT })],
       register: ({ router, api, nav, kit }) => {
         registerAuthRoutes(api, { organizations, credentials: service });
         registerApiKeyRoutes(api, { credentials: service, now });

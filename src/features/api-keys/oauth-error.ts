@@ -20,7 +20,10 @@ export function sendOAuthError(ctx: Context, err: OAuthError, issuer: string): v
   ctx.status = err.status;
   ctx.set('Cache-Control', 'no-store');
   if (err.status === 401 && ctx.get('authorization')) {
-    ctx.set('WWW-Authenticate', `Basic realm="${issuer}", error="${err.error}", error_description="${err.message.replace(/"/g, "'")}"`);
+    ctx.set(
+      'WWW-Authenticate',
+      `Basic realm="${issuer}", error="${err.error}", error_description="${err.message.replace(/"/g, "'")}"`,
+    );
   }
   ctx.body = { error: err.error, error_description: err.message };
 }

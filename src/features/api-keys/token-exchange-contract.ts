@@ -20,21 +20,36 @@ export function tokenExchangeContract(deps: { provider: Provider; mountPath: str
     const params = await peekForm(ctx);
     if (!params || params.get('grant_type') !== TOKEN_EXCHANGE) return next();
     // A client that authenticates itself is a standard RFC 8693 request: the provider decides.
-    if (ctx.get('authorization') || params.has('client_secret') || params.has('client_assertion')) return next();
+    if (ctx.get('authorization') || params.has('client_secret') || params.has('client_assertion'))
+      return next();
     const clientId = params.get('client_id');
     const audience = params.get('audience');
     const named = clientId ?? audience;
-    if (!named || params.getAll('client_id').length > 1 || params.getAll('audience').length > 1) return next();
+    if (!named || params.getAll('client_id').length > 1 || params.getAll('audience').length > 1)
+      return next();
 
     const app = await provider.Client.find(named);
     const accepts = !!app?.grantTypeAllowed(TOKEN_EXCHANGE);
     if (clientId !== null) {
       // Unknown apps are left to the provider (invalid_client); known ones that do not accept exchange are refused here.
-      if (app && !accepts) return sendOAuthError(ctx, new OAuthError(400, 'unauthorized_client', 'this app does not accept token exchange'), provider.issuer);
+      if (app && !accepts)
+        return sendOAuthError(
+          ctx,
+          new OAuthError(400, 'unauthorized_client', 'this app does not accept token exchange'),
+          provider.issuer,
+        );
       return next();
     }
     if (!app || !accepts || app.clientAuthMethod !== 'none') {
-      return sendOAuthError(ctx, new OAuthError(400, 'invalid_target', 'the audience is not an app that accepts exchanged tokens without a client secret'), provider.issuer);
+      return sendOAuthError(
+        ctx,
+        new OAuthError(
+          400,
+          'invalid_target',
+          'the audience is not an app that accepts exchanged tokens without a client secret',
+        ),
+        provider.issuer,
+      );
     }
     params.set('client_id', named);
     replaceForm(ctx, params);

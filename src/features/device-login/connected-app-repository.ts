@@ -24,26 +24,34 @@ export interface AppConnection {
 /** Stored with the grant id as `_id`. */
 type ConnectionDoc = Omit<AppConnection, 'grantId'> & { _id: string };
 
-const schema = new Schema<ConnectionDoc>({
-  _id: { type: String, required: true },
-  deviceId: { type: String, required: true },
-  accountId: { type: String, required: true },
-  clientId: { type: String, required: true },
-  deviceName: String,
-  createdAt: { type: Date, required: true },
-  lastSeenAt: Date,
-  lastIp: String,
-  userAgent: String,
-}, { collection: 'oidc_connections', versionKey: false });
+const schema = new Schema<ConnectionDoc>(
+  {
+    _id: { type: String, required: true },
+    deviceId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    clientId: { type: String, required: true },
+    deviceName: String,
+    createdAt: { type: Date, required: true },
+    lastSeenAt: Date,
+    lastIp: String,
+    userAgent: String,
+  },
+  { collection: 'oidc_connections', versionKey: false },
+);
 
-const toConnection = ({ _id, ...rest }: ConnectionDoc): AppConnection => ({ grantId: _id, ...rest });
+const toConnection = ({ _id, ...rest }: ConnectionDoc): AppConnection => ({
+  grantId: _id,
+  ...rest,
+});
 
 export class ConnectedAppRepository {
   readonly #model: Model<ConnectionDoc>;
   readonly #now: () => number;
 
   constructor(conn: Connection, now: () => number) {
-    this.#model = conn.models.AppConnection as Model<ConnectionDoc> ?? conn.model<ConnectionDoc>('AppConnection', schema);
+    this.#model =
+      (conn.models.AppConnection as Model<ConnectionDoc>) ??
+      conn.model<ConnectionDoc>('AppConnection', schema);
     this.#now = now;
   }
 
@@ -53,29 +61,61 @@ export class ConnectedAppRepository {
   }
 
   #insertOnly(grant: { accountId: string; clientId: string }) {
-    return { deviceId: randomBytes(12).toString('base64url'), accountId: grant.accountId, clientId: grant.clientId, createdAt: new Date(this.#now()) };
+    return {
+      deviceId: randomBytes(12).toString('base64url'),
+      accountId: grant.accountId,
+      clientId: grant.clientId,
+      createdAt: new Date(this.#now()),
+    };
   }
 
   /** A grant was created or extended (idempotent). */
   async noteGrant(grant: { grantId: string; accountId: string; clientId: string }): Promise<void> {
-    await upsertRetryingRace(() => this.#model.updateOne({ _id: grant.grantId }, { $setOnInsert: this.#insertOnly(grant) }, { upsert: true }));
+    await upsertRetryingRace(() =>
+      this.#model.updateOne(
+        { _id: grant.grantId },
+        { $setOnInsert: this.#insertOnly(grant) },
+        { upsert: true },
+      ),
+    );
   }
 
   /** Tokens were issued from the grant: remember when, from where, and the device's name if given. */
-  async noteUse(use: { grantId: string; accountId: string; clientId: string; ip?: string; userAgent?: string; deviceName?: string }): Promise<void> {
+  async noteUse(use: {
+    grantId: string;
+    accountId: string;
+    clientId: string;
+    ip?: string;
+    userAgent?: string;
+    deviceName?: string;
+  }): Promise<void> {
     const set: Partial<ConnectionDoc> = { lastSeenAt: new Date(this.#now()) };
     if (use.ip) set.lastIp = use.ip;
     if (use.userAgent) set.userAgent = use.userAgent.slice(0, 300);
     if (use.deviceName) set.deviceName = use.deviceName;
-    await upsertRetryingRace(() => this.#model.updateOne({ _id: use.grantId }, { $set: set, $setOnInsert: this.#insertOnly(use) }, { upsert: true }));
+    await upsertRetryingRace(() =>
+      this.#model.updateOne(
+        { _id: use.grantId },
+        { $set: set, $setOnInsert: this.#insertOnly(use) },
+        { upsert: true },
+      ),
+    );
   }
 
   async listForAccount(accountId: string, limit = 500): Promise<AppConnection[]> {
-    const docs = await this.#model.find({ accountId }).sort({ createdAt: 1 }).limit(limit).lean<ConnectionDoc[]>();
+    const docs = await this.#model
+      .find({ accountId })
+      .sort({ createdAt: 1 })
+      .limit(limit)
+      .lean<ConnectionDoc[]>();
     return docs.map(toConnection);
   }
 
-  async findDevice(accountId: string, clientId: string, deviceId: string): Promise<AppConnection | undefined> {
+  async findDevice(
+    accountId: string,
+    clientId: string,
+    deviceId: string,
+  ): Promise<AppConnection | undefined> {
     const doc = await this.#model.findOne({ accountId, clientId, deviceId }).lean<ConnectionDoc>();
     return doc ? toConnection(doc) : undefined;
   }

@@ -7,7 +7,12 @@ import { AppError } from '../../platform/errors/app-error.ts';
 import type { AppConnection, ConnectedAppRepository } from './connected-app-repository.ts';
 import type { GrantStore } from './grant-store.ts';
 
-export interface ClientInfo { clientId: string; name: string; firstParty: boolean; devices: boolean }
+export interface ClientInfo {
+  clientId: string;
+  name: string;
+  firstParty: boolean;
+  devices: boolean;
+}
 
 export interface SignedInDevice {
   id: string;
@@ -48,7 +53,14 @@ export class ConnectedAppsService {
     return this.#repo.noteGrant(grant);
   }
 
-  noteUse(use: { grantId: string; accountId: string; clientId: string; ip?: string; userAgent?: string; deviceName?: string }): Promise<void> {
+  noteUse(use: {
+    grantId: string;
+    accountId: string;
+    clientId: string;
+    ip?: string;
+    userAgent?: string;
+    deviceName?: string;
+  }): Promise<void> {
     if (!this.#clients.has(use.clientId)) return Promise.resolve();
     return this.#repo.noteUse(use);
   }
@@ -67,27 +79,42 @@ export class ConnectedAppsService {
 
   async list(accountId: string): Promise<ConnectedApp[]> {
     const byClient = new Map<string, AppConnection[]>();
-    for (const row of await this.#live(accountId)) byClient.set(row.clientId, [...(byClient.get(row.clientId) ?? []), row]);
+    for (const row of await this.#live(accountId))
+      byClient.set(row.clientId, [...(byClient.get(row.clientId) ?? []), row]);
     return [...byClient].map(([clientId, rows]) => {
       const client = this.#clients.get(clientId)!;
       return {
-        clientId, name: client.name, firstParty: client.firstParty,
+        clientId,
+        name: client.name,
+        firstParty: client.firstParty,
         connectedAt: rows[0].createdAt,
         lastUsedAt: latest(rows.map((r) => r.lastSeenAt)),
-        ...(client.devices ? {
-          devices: rows.filter((r) => r.lastSeenAt).map((r) => ({
-            id: r.deviceId, name: r.deviceName ?? 'Unnamed device', firstSeenAt: r.createdAt, lastSeenAt: r.lastSeenAt, ip: r.lastIp, userAgent: r.userAgent,
-          })),
-        } : {}),
+        ...(client.devices
+          ? {
+              devices: rows
+                .filter((r) => r.lastSeenAt)
+                .map((r) => ({
+                  id: r.deviceId,
+                  name: r.deviceName ?? 'Unnamed device',
+                  firstSeenAt: r.createdAt,
+                  lastSeenAt: r.lastSeenAt,
+                  ip: r.lastIp,
+                  userAgent: r.userAgent,
+                })),
+            }
+          : {}),
       };
     });
   }
 
   /** Revokes consent and every token the account gave the client. */
   async disconnect(accountId: string, clientId: string): Promise<{ name: string; grants: number }> {
-    const rows = (await this.#repo.listForAccount(accountId)).filter((r) => r.clientId === clientId);
+    const rows = (await this.#repo.listForAccount(accountId)).filter(
+      (r) => r.clientId === clientId,
+    );
     const client = this.#clients.get(clientId);
-    if (!client || !rows.length) throw new AppError('not_found', `"${clientId}" is not connected to your account.`);
+    if (!client || !rows.length)
+      throw new AppError('not_found', `"${clientId}" is not connected to your account.`);
     for (const row of rows) {
       await this.#grants.revoke(row.grantId);
       await this.#repo.remove(row.grantId);
@@ -96,9 +123,17 @@ export class ConnectedAppsService {
   }
 
   /** Signs one device out: its grant and tokens are revoked; the account's other devices stay signed in. */
-  async signOutDevice(accountId: string, clientId: string, deviceId: string): Promise<{ name: string }> {
+  async signOutDevice(
+    accountId: string,
+    clientId: string,
+    deviceId: string,
+  ): Promise<{ name: string }> {
     const row = await this.#repo.findDevice(accountId, clientId, deviceId);
-    if (!row) throw new AppError('not_found', `No signed-in device "${deviceId}" for "${clientId}" on your account.`);
+    if (!row)
+      throw new AppError(
+        'not_found',
+        `No signed-in device "${deviceId}" for "${clientId}" on your account.`,
+      );
     await this.#grants.revoke(row.grantId);
     await this.#repo.remove(row.grantId);
     return { name: row.deviceName ?? 'Unnamed device' };

@@ -69,23 +69,58 @@ export function deviceFlowGuard(deps: DeviceFlowGuardDeps): Middleware {
   const locked = (ctx: Context, wait: number) => {
     ctx.set('Retry-After', String(wait));
     render(ctx, 429, {
-      status: 'error', title: 'Too many attempts', retryAfter: duration(wait), code: 'rate_limited', requestId: ctx.state.requestId,
-      message: 'Too many wrong codes were entered from your account or network, so code entry is paused for a while. Check the code on your device before trying again.',
+      status: 'error',
+      title: 'Too many attempts',
+      retryAfter: duration(wait),
+      code: 'rate_limited',
+      requestId: ctx.state.requestId,
+      message:
+        'Too many wrong codes were entered from your account or network, so code entry is paused for a while. Check the code on your device before trying again.',
     });
   };
 
-  const refused = (ctx: Context, message: string) => render(ctx, 403, { status: 'error', title: 'Device sign\u2011in is not allowed', message, code: 'forbidden', requestId: ctx.state.requestId });
+  const refused = (ctx: Context, message: string) =>
+    render(ctx, 403, {
+      status: 'error',
+      title: 'Device sign\u2011in is not allowed',
+      message,
+      code: 'forbidden',
+      requestId: ctx.state.requestId,
+    });
 
-  const pageState = (principal: { account: { username: string; displayName: string } } | undefined): DevicePageState => ({
-    account: principal ? { username: principal.account.username, displayName: principal.account.displayName } : undefined,
+  const pageState = (
+    principal: { account: { username: string; displayName: string } } | undefined,
+  ): DevicePageState => ({
+    account: principal
+      ? { username: principal.account.username, displayName: principal.account.displayName }
+      : undefined,
     isExpiredUserCode: (userCode) => deviceFlow.isExpiredUserCode(userCode),
   });
 
-  async function recordOutcome(ctx: Context, accountId: string | undefined, state: DevicePageState): Promise<void> {
+  async function recordOutcome(
+    ctx: Context,
+    accountId: string | undefined,
+    state: DevicePageState,
+  ): Promise<void> {
     if (!accountId) return;
-    const details = { client: state.clientId ?? 'unknown', ...(state.deviceName ? { device: state.deviceName } : {}) };
-    if (state.outcome === 'approved') await audit.record({ type: 'device.approved', accountId, request: requestInfo(ctx), details });
-    if (state.outcome === 'denied') await audit.record({ type: 'device.denied', accountId, request: requestInfo(ctx), details: {} });
+    const details = {
+      client: state.clientId ?? 'unknown',
+      ...(state.deviceName ? { device: state.deviceName } : {}),
+    };
+    if (state.outcome === 'approved')
+      await audit.record({
+        type: 'device.approved',
+        accountId,
+        request: requestInfo(ctx),
+        details,
+      });
+    if (state.outcome === 'denied')
+      await audit.record({
+        type: 'device.denied',
+        accountId,
+        request: requestInfo(ctx),
+        details: {},
+      });
   }
 
   async function entryPage(ctx: Context, next: Next): Promise<void> {
@@ -112,7 +147,13 @@ export function deviceFlowGuard(deps: DeviceFlowGuardDeps): Middleware {
       const denied = userCode ? await deps.deviceCodes.deny({ userCode }, refusal) : false;
       // Guessing codes here could deny other people's pending sign-ins: a miss counts as a wrong code.
       await (userCode && !denied ? attempt.failed() : attempt.succeeded());
-      await audit.record({ type: 'device.refused', outcome: 'failure', accountId, request: requestInfo(ctx), details: { policy: 'disable-device-login', pending: denied } });
+      await audit.record({
+        type: 'device.refused',
+        outcome: 'failure',
+        accountId,
+        request: requestInfo(ctx),
+        details: { policy: 'disable-device-login', pending: denied },
+      });
       return refused(ctx, refusal);
     }
     await deps.deviceCodes.forgetSessionGrants(ctx, deps.deviceClientIds);
@@ -127,7 +168,13 @@ export function deviceFlowGuard(deps: DeviceFlowGuardDeps): Middleware {
       await attempt.failed();
       const after = await deviceFlow.retryAfter(ctx.ip, accountId);
       if (after > 0) {
-        await audit.record({ type: 'device.code_locked', outcome: 'failure', accountId, request: requestInfo(ctx), details: {} });
+        await audit.record({
+          type: 'device.code_locked',
+          outcome: 'failure',
+          accountId,
+          request: requestInfo(ctx),
+          details: {},
+        });
         locked(ctx, after);
       }
     } else {
@@ -143,7 +190,13 @@ export function deviceFlowGuard(deps: DeviceFlowGuardDeps): Middleware {
       const refusal = await deviceFlow.refusal(accountId);
       if (refusal) {
         const denied = await deps.deviceCodes.deny({ interactionUid: uid }, refusal);
-        await audit.record({ type: 'device.refused', outcome: 'failure', accountId, request: requestInfo(ctx), details: { policy: 'disable-device-login', pending: denied } });
+        await audit.record({
+          type: 'device.refused',
+          outcome: 'failure',
+          accountId,
+          request: requestInfo(ctx),
+          details: { policy: 'disable-device-login', pending: denied },
+        });
         return refused(ctx, refusal);
       }
     }
@@ -158,7 +211,8 @@ export function deviceFlowGuard(deps: DeviceFlowGuardDeps): Middleware {
     const path = fold(ctx.path);
     if (path === ENTRY && ['GET', 'HEAD', 'POST'].includes(ctx.method)) return entryPage(ctx, next);
     const resume = RESUME.exec(path);
-    if (resume && ['GET', 'HEAD'].includes(ctx.method)) return resumePage(ctx, next, ctx.path.replace(/\/+$/, '').split('/').pop()!);
+    if (resume && ['GET', 'HEAD'].includes(ctx.method))
+      return resumePage(ctx, next, ctx.path.replace(/\/+$/, '').split('/').pop()!);
     return next();
   };
 }

@@ -6,10 +6,17 @@
  * in through `ctx.state.devicePage` and reads back what the page showed (`outcome`), so it can
  * count wrong codes and record audit events.
  */
-import { errors, type Configuration, type ErrorOut, type KoaContextWithOIDC, type UnknownObject } from 'oidc-provider';
+import {
+  errors,
+  type Configuration,
+  type ErrorOut,
+  type KoaContextWithOIDC,
+  type UnknownObject,
+} from 'oidc-provider';
 import type { Views } from '../../platform/http/views.ts';
 
-export type DevicePageOutcome = 'entry' | 'wrong_code' | 'expired' | 'used' | 'confirm' | 'denied' | 'approved' | 'error';
+export type DevicePageOutcome =
+  'entry' | 'wrong_code' | 'expired' | 'used' | 'confirm' | 'denied' | 'approved' | 'error';
 
 export interface DevicePageState {
   account?: { username: string; displayName: string };
@@ -20,7 +27,9 @@ export interface DevicePageState {
 }
 
 declare module 'koa' {
-  interface DefaultState { devicePage?: DevicePageState }
+  interface DefaultState {
+    devicePage?: DevicePageState;
+  }
 }
 
 export const DEVICE_NAME_PARAM = 'device_name';
@@ -42,7 +51,10 @@ function whenText(epochSeconds: number | undefined): { iso?: string; text: strin
   const at = new Date(epochSeconds * 1000);
   const minutes = Math.round((Date.now() - at.getTime()) / 60000);
   const ago = minutes < 1 ? 'just now' : minutes === 1 ? '1 minute ago' : `${minutes} minutes ago`;
-  return { iso: at.toISOString(), text: `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC (${ago})` };
+  return {
+    iso: at.toISOString(),
+    text: `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC (${ago})`,
+  };
 }
 
 const xsrfOf = (form: string): string => /name="xsrf" value="([^"]*)"/.exec(form)?.[1] ?? '';
@@ -53,54 +65,109 @@ export function deviceFlowOptions(views: Views) {
     ctx.set('Cache-Control', 'no-store');
     ctx.body = views.render(template, { account: ctx.state.devicePage?.account, ...context });
   };
-  const note = (ctx: KoaContextWithOIDC, outcome: DevicePageOutcome, extra: Partial<DevicePageState> = {}) => {
+  const note = (
+    ctx: KoaContextWithOIDC,
+    outcome: DevicePageOutcome,
+    extra: Partial<DevicePageState> = {},
+  ) => {
     if (ctx.state.devicePage) Object.assign(ctx.state.devicePage, { outcome, ...extra });
   };
-  const clientName = (ctx: KoaContextWithOIDC) => ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId ?? 'the application';
+  const clientName = (ctx: KoaContextWithOIDC) =>
+    ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId ?? 'the application';
 
   return {
     enabled: true,
     charset: 'base-20',
     mask: '****-****',
     deviceInfo(ctx: KoaContextWithOIDC): UnknownObject {
-      return { ip: ctx.ip, ua: (ctx.get('user-agent') || '').slice(0, 300), name: str(ctx.oidc.params?.[DEVICE_NAME_PARAM]) };
+      return {
+        ip: ctx.ip,
+        ua: (ctx.get('user-agent') || '').slice(0, 300),
+        name: str(ctx.oidc.params?.[DEVICE_NAME_PARAM]),
+      };
     },
 
-    async userCodeInputSource(ctx: KoaContextWithOIDC, form: string, out?: ErrorOut, err?: Error & { userCode?: string }) {
+    async userCodeInputSource(
+      ctx: KoaContextWithOIDC,
+      form: string,
+      out?: ErrorOut,
+      err?: Error & { userCode?: string },
+    ) {
       if (err?.name === 'AbortedError') {
         note(ctx, 'denied');
         ctx.status = 200;
         return page(ctx, 'device-login/result.njk', {
-          status: 'error', title: 'Sign-in denied',
-          message: 'The device was not signed in. If you did not start this sign-in, there is nothing else to do.',
+          status: 'error',
+          title: 'Sign-in denied',
+          message:
+            'The device was not signed in. If you did not start this sign-in, there is nothing else to do.',
         });
       }
       let error: string | undefined;
       let outcome: DevicePageOutcome = 'entry';
       if (err?.name === 'NoCodeError') error = 'Enter the code shown on your device.';
-      else if (err?.name === 'ExpiredError') [error, outcome] = ['This code has expired. Start the sign-in again on your device to get a new one.', 'expired'];
-      else if (err?.name === 'AlreadyUsedError') [error, outcome] = ['This code has already been used. Start the sign-in again on your device to get a new one.', 'used'];
+      else if (err?.name === 'ExpiredError')
+        [error, outcome] = [
+          'This code has expired. Start the sign-in again on your device to get a new one.',
+          'expired',
+        ];
+      else if (err?.name === 'AlreadyUsedError')
+        [error, outcome] = [
+          'This code has already been used. Start the sign-in again on your device to get a new one.',
+          'used',
+        ];
       else if (err?.name === 'NotFoundError' && ctx.oidc.route === 'code_verification') {
-        const expired = err.userCode ? await ctx.state.devicePage?.isExpiredUserCode?.(err.userCode) : false;
+        const expired = err.userCode
+          ? await ctx.state.devicePage?.isExpiredUserCode?.(err.userCode)
+          : false;
         [error, outcome] = expired
-          ? ['This code has expired. Start the sign-in again on your device to get a new one.', 'expired']
-          : ['That code is not valid. Check the code shown on your device and try again.', 'wrong_code'];
-      } else if (err?.name === 'NotFoundError') [error, outcome] = ['This sign-in request no longer exists. Start again on your device.', 'expired'];
-      else if (err || out) [error, outcome] = [out?.error === 'invalid_request' ? 'This page has expired. Enter the code again.' : 'Something went wrong. Enter the code again.', 'error'];
+          ? [
+              'This code has expired. Start the sign-in again on your device to get a new one.',
+              'expired',
+            ]
+          : [
+              'That code is not valid. Check the code shown on your device and try again.',
+              'wrong_code',
+            ];
+      } else if (err?.name === 'NotFoundError')
+        [error, outcome] = [
+          'This sign-in request no longer exists. Start again on your device.',
+          'expired',
+        ];
+      else if (err || out)
+        [error, outcome] = [
+          out?.error === 'invalid_request'
+            ? 'This page has expired. Enter the code again.'
+            : 'Something went wrong. Enter the code again.',
+          'error',
+        ];
       note(ctx, outcome);
       page(ctx, 'device-login/code.njk', {
-        action: ctx.oidc.urlFor('code_verification'), xsrf: xsrfOf(form), error,
+        action: ctx.oidc.urlFor('code_verification'),
+        xsrf: xsrfOf(form),
+        error,
         userCode: typeof err?.userCode === 'string' ? err.userCode.slice(0, 32) : '',
       });
     },
 
-    async userCodeConfirmSource(ctx: KoaContextWithOIDC, form: string, client: { clientId: string; clientName?: string }, deviceInfo: UnknownObject, userCode: string) {
+    async userCodeConfirmSource(
+      ctx: KoaContextWithOIDC,
+      form: string,
+      client: { clientId: string; clientName?: string },
+      deviceInfo: UnknownObject,
+      userCode: string,
+    ) {
       const code = ctx.oidc.entities.DeviceCode;
       const deviceName = str(deviceInfo?.name) ?? str(code?.params?.[DEVICE_NAME_PARAM]);
       note(ctx, 'confirm', { clientId: client.clientId, deviceName });
       page(ctx, 'device-login/confirm.njk', {
-        form, userCode, clientName: client.clientName ?? client.clientId, deviceName,
-        ip: str(deviceInfo?.ip), userAgent: str(deviceInfo?.ua), requested: whenText(code?.iat),
+        form,
+        userCode,
+        clientName: client.clientName ?? client.clientId,
+        deviceName,
+        ip: str(deviceInfo?.ip),
+        userAgent: str(deviceInfo?.ua),
+        requested: whenText(code?.iat),
       });
     },
 
@@ -109,7 +176,8 @@ export function deviceFlowOptions(views: Views) {
       const deviceName = str(code?.deviceInfo?.name) ?? str(code?.params?.[DEVICE_NAME_PARAM]);
       note(ctx, 'approved', { clientId: ctx.oidc.client?.clientId, deviceName });
       page(ctx, 'device-login/result.njk', {
-        status: 'ok', title: 'Device signed in',
+        status: 'ok',
+        title: 'Device signed in',
         message: `${clientName(ctx)}${deviceName ? ` on “${deviceName}”` : ''} is now signed in to your account. You can close this window and return to your device.`,
       });
     },

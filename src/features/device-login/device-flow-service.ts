@@ -11,7 +11,12 @@
  * - policy: `disable-device-login` (organization or platform) refuses approval for members.
  */
 import { z } from 'zod';
-import type { Reservation, ThrottleRule, ThrottleService, ThrottleSubject } from '../../platform/throttle/throttle-service.ts';
+import type {
+  Reservation,
+  ThrottleRule,
+  ThrottleService,
+  ThrottleSubject,
+} from '../../platform/throttle/throttle-service.ts';
 import type { PolicyService } from '../../platform/directory/policy-service.ts';
 import type { OrganizationService } from '../../platform/directory/organization-service.ts';
 import { deviceRequestKey, type DeviceRequestRepository } from './device-request-repository.ts';
@@ -24,13 +29,17 @@ const POLL_GRACE_MS = 500;
 export function registerDeviceLoginPolicy(policies: PolicyService): void {
   policies.register({
     name: DEVICE_LOGIN_POLICY,
-    description: 'When true, members cannot sign in to the CLI with a one-time device code (OAuth device flow); browser sign-in stays available.',
+    description:
+      'When true, members cannot sign in to the CLI with a one-time device code (OAuth device flow); browser sign-in stays available.',
     schema: z.boolean({ error: 'must be true or false' }),
     defaultValue: false,
   });
 }
 
-export interface DeviceFlowRules { intervalSeconds: number; throttle: { ip: ThrottleRule; account: ThrottleRule } }
+export interface DeviceFlowRules {
+  intervalSeconds: number;
+  throttle: { ip: ThrottleRule; account: ThrottleRule };
+}
 
 export type PollVerdict = 'ok' | 'slow_down' | 'unknown';
 
@@ -43,7 +52,15 @@ export class DeviceFlowService {
   readonly #rules: DeviceFlowRules;
   readonly #now: () => number;
 
-  constructor(deps: { requests: DeviceRequestRepository; once: OnceClaims; throttle: ThrottleService; policies: PolicyService; organizations: OrganizationService; rules: DeviceFlowRules; now: () => number }) {
+  constructor(deps: {
+    requests: DeviceRequestRepository;
+    once: OnceClaims;
+    throttle: ThrottleService;
+    policies: PolicyService;
+    organizations: OrganizationService;
+    rules: DeviceFlowRules;
+    now: () => number;
+  }) {
     this.#requests = deps.requests;
     this.#once = deps.once;
     this.#throttle = deps.throttle;
@@ -53,13 +70,23 @@ export class DeviceFlowService {
     this.#now = deps.now;
   }
 
-  get intervalSeconds(): number { return this.#rules.intervalSeconds; }
+  get intervalSeconds(): number {
+    return this.#rules.intervalSeconds;
+  }
 
   /** A device authorization was issued: remember its expiry and polling interval. */
-  async started(r: { deviceCode: string; userCode: string; clientId: string; expiresInSeconds: number }): Promise<void> {
+  async started(r: {
+    deviceCode: string;
+    userCode: string;
+    clientId: string;
+    expiresInSeconds: number;
+  }): Promise<void> {
     await this.#requests.create({
-      deviceCode: r.deviceCode, userCode: r.userCode, clientId: r.clientId,
-      expiresAt: new Date(this.#now() + r.expiresInSeconds * 1000), intervalSeconds: this.#rules.intervalSeconds,
+      deviceCode: r.deviceCode,
+      userCode: r.userCode,
+      clientId: r.clientId,
+      expiresAt: new Date(this.#now() + r.expiresInSeconds * 1000),
+      intervalSeconds: this.#rules.intervalSeconds,
     });
   }
 
@@ -74,7 +101,12 @@ export class DeviceFlowService {
     const now = this.#now();
     const previous = request.lastPollAt?.getTime() ?? 0;
     const onTime = now - previous >= request.intervalSeconds * 1000 - POLL_GRACE_MS;
-    const won = onTime && await this.#once.claim(`device-poll:${deviceRequestKey(deviceCode)}:${previous}`, request.expiresAt);
+    const won =
+      onTime &&
+      (await this.#once.claim(
+        `device-poll:${deviceRequestKey(deviceCode)}:${previous}`,
+        request.expiresAt,
+      ));
     // Every poll, on time or not, starts the next interval (as a device that waits must).
     await this.#requests.recordPoll(deviceCode, new Date(now));
     if (won) return 'ok';

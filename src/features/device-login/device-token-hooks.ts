@@ -28,7 +28,12 @@ function oidcOf(ctx: Context): KoaContextWithOIDC['oidc'] | undefined {
   return 'oidc' in ctx ? (ctx as unknown as KoaContextWithOIDC).oidc : undefined;
 }
 
-export function deviceTokenHooks(deps: { prefix: string; deviceFlow: DeviceFlowService; connections: ConnectedAppsService; logger: Logger }): Middleware {
+export function deviceTokenHooks(deps: {
+  prefix: string;
+  deviceFlow: DeviceFlowService;
+  connections: ConnectedAppsService;
+  logger: Logger;
+}): Middleware {
   const { deviceFlow, connections } = deps;
   const AUTHORIZE = fold(`${deps.prefix}/device_authorization`);
   const TOKEN = fold(`${deps.prefix}/token`);
@@ -36,9 +41,20 @@ export function deviceTokenHooks(deps: { prefix: string; deviceFlow: DeviceFlowS
   async function afterDeviceAuthorization(ctx: Context): Promise<void> {
     const body = ctx.body as Record<string, unknown> | undefined;
     const clientId = oidcOf(ctx)?.client?.clientId;
-    if (ctx.status !== 200 || typeof body?.device_code !== 'string' || typeof body.user_code !== 'string' || !clientId) return;
+    if (
+      ctx.status !== 200 ||
+      typeof body?.device_code !== 'string' ||
+      typeof body.user_code !== 'string' ||
+      !clientId
+    )
+      return;
     body.interval = deviceFlow.intervalSeconds;
-    await deviceFlow.started({ deviceCode: body.device_code, userCode: body.user_code, clientId, expiresInSeconds: Number(body.expires_in) || 600 });
+    await deviceFlow.started({
+      deviceCode: body.device_code,
+      userCode: body.user_code,
+      clientId,
+      expiresInSeconds: Number(body.expires_in) || 600,
+    });
   }
 
   async function afterToken(ctx: Context): Promise<void> {
@@ -46,25 +62,54 @@ export function deviceTokenHooks(deps: { prefix: string; deviceFlow: DeviceFlowS
     const params = oidc?.params;
     if (!oidc || !params) return;
     const body = ctx.body as Record<string, unknown> | undefined;
-    const deviceCode = params.grant_type === DEVICE_CODE_GRANT ? str(params.device_code) : undefined;
+    const deviceCode =
+      params.grant_type === DEVICE_CODE_GRANT ? str(params.device_code) : undefined;
     if (ctx.status === 400 && deviceCode && body?.error === 'authorization_pending') {
       if ((await deviceFlow.poll(deviceCode)) === 'slow_down') {
-        ctx.body = { error: 'slow_down', error_description: 'You are polling faster than the interval; wait 5 seconds longer between requests from now on.' };
+        ctx.body = {
+          error: 'slow_down',
+          error_description:
+            'You are polling faster than the interval; wait 5 seconds longer between requests from now on.',
+        };
       }
       return;
     }
-    if (ctx.status === 400 && deviceCode && body?.error === 'invalid_grant' && await deviceFlow.isExpiredDeviceCode(deviceCode)) {
-      ctx.body = { error: 'expired_token', error_description: 'The device code has expired; start the sign-in again.' };
+    if (
+      ctx.status === 400 &&
+      deviceCode &&
+      body?.error === 'invalid_grant' &&
+      (await deviceFlow.isExpiredDeviceCode(deviceCode))
+    ) {
+      ctx.body = {
+        error: 'expired_token',
+        error_description: 'The device code has expired; start the sign-in again.',
+      };
       return;
     }
     const token = oidc.entities.AccessToken;
     if (ctx.status !== 200 || !token?.grantId || !token.accountId || !token.clientId) return;
     const info = oidc.entities.DeviceCode?.deviceInfo;
-    await connections.noteUse({
-      grantId: token.grantId, accountId: token.accountId, clientId: token.clientId, ip: ctx.ip,
-      userAgent: ctx.get('user-agent') || undefined,
-      deviceName: deviceCode ? str(info?.name) ?? str(oidc.entities.DeviceCode?.params?.[DEVICE_NAME_PARAM]) : undefined,
-    }).catch((err: unknown) => deps.logger.warn({ event: 'oidc.connection_record_failed', requestId: ctx.state.requestId, error: String(err) }, 'could not record a token use'));
+    await connections
+      .noteUse({
+        grantId: token.grantId,
+        accountId: token.accountId,
+        clientId: token.clientId,
+        ip: ctx.ip,
+        userAgent: ctx.get('user-agent') || undefined,
+        deviceName: deviceCode
+          ? (str(info?.name) ?? str(oidc.entities.DeviceCode?.params?.[DEVICE_NAME_PARAM]))
+          : undefined,
+      })
+      .catch((err: unknown) =>
+        deps.logger.warn(
+          {
+            event: 'oidc.connection_record_failed',
+            requestId: ctx.state.requestId,
+            error: String(err),
+          },
+          'could not record a token use',
+        ),
+      );
   }
 
   return async (ctx, next) => {

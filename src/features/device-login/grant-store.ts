@@ -54,7 +54,9 @@ export function providerDeviceCodes(provider: Provider): DeviceCodes {
         code = normalized ? await provider.DeviceCode.findByUserCode(normalized) : undefined;
       } else if (ref.interactionUid) {
         const interaction = await provider.Interaction.find(ref.interactionUid);
-        code = interaction?.deviceCode ? await provider.DeviceCode.find(interaction.deviceCode) : undefined;
+        code = interaction?.deviceCode
+          ? await provider.DeviceCode.find(interaction.deviceCode)
+          : undefined;
       }
       if (!code || code.accountId || code.error) return false;
       code.error = 'access_denied';
@@ -70,8 +72,11 @@ export function providerDeviceCodes(provider: Provider): DeviceCodes {
       if (!ctx.cookies.get(SESSION_COOKIE)) return;
       const session = await provider.Session.get(ctx);
       const authorizations = session.authorizations ?? {};
-      const kept = Object.entries(authorizations).filter(([clientId]) => !clientIds.includes(clientId));
-      if (kept.length === Object.keys(authorizations).length || typeof session.exp !== 'number') return;
+      const kept = Object.entries(authorizations).filter(
+        ([clientId]) => !clientIds.includes(clientId),
+      );
+      if (kept.length === Object.keys(authorizations).length || typeof session.exp !== 'number')
+        return;
       session.authorizations = Object.fromEntries(kept);
       await session.persist();
     },

@@ -18,13 +18,15 @@ import { deviceFlowGuard } from './device-flow-guard.ts';
 import { DEVICE_CODE_GRANT, deviceTokenHooks } from './device-token-hooks.ts';
 import { registerConnectedAppsRoutes } from './connected-apps-routes.ts';
 
-
 export interface DeviceLoginProvides {
   deviceFlow: DeviceFlowService;
   apps: ConnectedAppsService;
 }
 
-export async function compose(p: Platform, uses: { session: Authenticator }): Promise<Composed<DeviceLoginProvides>> {
+export async function compose(
+  p: Platform,
+  uses: { session: Authenticator },
+): Promise<Composed<DeviceLoginProvides>> {
   const { config, connection, now, provider, audit, logger } = p;
   const requests = new DeviceRequestRepository(connection, now);
   const connections = new ConnectedAppRepository(connection, now);
@@ -32,12 +34,28 @@ export async function compose(p: Platform, uses: { session: Authenticator }): Pr
   await connections.ensureIndexes();
 
   registerDeviceLoginPolicy(p.policies);
-  const deviceFlow = new DeviceFlowService({ requests, once: p.once, throttle: p.throttle, policies: p.policies, organizations: p.organizations, rules: config.deviceFlow, now });
+  const deviceFlow = new DeviceFlowService({
+    requests,
+    once: p.once,
+    throttle: p.throttle,
+    policies: p.policies,
+    organizations: p.organizations,
+    rules: config.deviceFlow,
+    now,
+  });
   const clients = config.clients.map((c) => ({
-    clientId: c.client_id, name: c.client_name ?? c.client_id, firstParty: c.firstParty, devices: !!c.grant_types?.includes(DEVICE_CODE_GRANT),
+    clientId: c.client_id,
+    name: c.client_name ?? c.client_id,
+    firstParty: c.firstParty,
+    devices: !!c.grant_types?.includes(DEVICE_CODE_GRANT),
   }));
-  const apps = new ConnectedAppsService({ repo: connections, grants: providerGrantStore(provider), clients });
-  const failed = (what: string) => (err: unknown) => logger.warn({ event: 'oidc.connection_record_failed', error: String(err) }, what);
+  const apps = new ConnectedAppsService({
+    repo: connections,
+    grants: providerGrantStore(provider),
+    clients,
+  });
+  const failed = (what: string) => (err: unknown) =>
+    logger.warn({ event: 'oidc.connection_record_failed', error: String(err) }, what);
 
   return {
     provides: { deviceFlow, apps },
@@ -51,19 +69,37 @@ export async function compose(p: Platform, uses: { session: Authenticator }): Pr
       },
       withProvider(real) {
         real.on('grant.saved', (grant: { jti: string; accountId?: string; clientId?: string }) => {
-          if (grant.accountId && grant.clientId) apps.noteGrant({ grantId: grant.jti, accountId: grant.accountId, clientId: grant.clientId }).catch(failed('could not record a grant'));
+          if (grant.accountId && grant.clientId)
+            apps
+              .noteGrant({
+                grantId: grant.jti,
+                accountId: grant.accountId,
+                clientId: grant.clientId,
+              })
+              .catch(failed('could not record a grant'));
         });
-        real.on('grant.destroyed', (grant: { jti: string }) => { apps.forget(grant.jti).catch(failed('could not forget a grant')); });
-        real.on('grant.revoked', (_ctx: unknown, grantId: string) => { apps.forget(grantId).catch(failed('could not forget a revoked grant')); });
+        real.on('grant.destroyed', (grant: { jti: string }) => {
+          apps.forget(grant.jti).catch(failed('could not forget a grant'));
+        });
+        real.on('grant.revoked', (_ctx: unknown, grantId: string) => {
+          apps.forget(grantId).catch(failed('could not forget a revoked grant'));
+        });
       },
       beforeProvider: [
         deviceFlowGuard({
-          prefix: PROVIDER_MOUNT, signedIn: (ctx) => uses.session.authenticate(ctx), deviceFlow, deviceCodes: providerDeviceCodes(provider), accounts: p.accounts,
-          audit, views: p.views, deviceClientIds: clients.filter((c) => c.devices).map((c) => c.clientId),
+          prefix: PROVIDER_MOUNT,
+          signedIn: (ctx) => uses.session.authenticate(ctx),
+          deviceFlow,
+          deviceCodes: providerDeviceCodes(provider),
+          accounts: p.accounts,
+          audit,
+          views: p.views,
+          deviceClientIds: clients.filter((c) => c.devices).map((c) => c.clientId),
         }),
         deviceTokenHooks({ prefix: PROVIDER_MOUNT, deviceFlow, connections: apps, logger }),
       ],
-      register: ({ router, api, nav, kit }) => registerConnectedAppsRoutes(router, api, { kit, nav, apps, audit }),
+      register: ({ router, api, nav, kit }) =>
+        registerConnectedAppsRoutes(router, api, { kit, nav, apps, audit }),
       sweep: () => deviceFlow.sweep(),
     },
   };

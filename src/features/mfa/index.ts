@@ -16,15 +16,38 @@ export type { MfaParts } from './mfa-parts.ts';
 export async function compose(p: Platform): Promise<Composed<MfaParts>> {
   const parts = await buildMfa(p);
   const { mfa, webauthn, challenges, now } = parts;
-  const deps = { provider: p.provider, accounts: p.accounts, organizations: p.organizations, audit: p.audit, mfa: parts, payloads: p.payloads, config: p.config, policies: p.policies };
+  const deps = {
+    provider: p.provider,
+    accounts: p.accounts,
+    organizations: p.organizations,
+    audit: p.audit,
+    mfa: parts,
+    payloads: p.payloads,
+    config: p.config,
+    policies: p.policies,
+  };
   return {
     provides: parts,
     feature: {
       name: 'mfa',
       providerOptions: { interactionPolicy: createInteractionPolicy(parts.decide) },
       register: (f) => {
-        registerMfaInteractionRoutes(f.router, { provider: p.provider, accounts: p.accounts, mfa, webauthn, views: f.views });
-        registerMfaEnrollRoutes(f.router, { provider: p.provider, accounts: p.accounts, mfa, webauthn, views: f.views, challenges, now });
+        registerMfaInteractionRoutes(f.router, {
+          provider: p.provider,
+          accounts: p.accounts,
+          mfa,
+          webauthn,
+          views: f.views,
+        });
+        registerMfaEnrollRoutes(f.router, {
+          provider: p.provider,
+          accounts: p.accounts,
+          mfa,
+          webauthn,
+          views: f.views,
+          challenges,
+          now,
+        });
         registerMfaApiRoutes(f.api, deps);
         registerMfaPages(f, deps);
       },

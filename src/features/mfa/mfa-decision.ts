@@ -48,12 +48,24 @@ export interface MfaDecisionInput {
  * the user has one; a security key only counts under enforce-webauthn-mfa. An `enroll` answer
  * with `skippableUntil` is in its grace period: decideMfa answers `ok` if the user skipped it.
  */
-export function mfaDecision({ factors, requirement, amr, requested, nowMs }: MfaDecisionInput): MfaDecision {
+export function mfaDecision({
+  factors,
+  requirement,
+  amr,
+  requested,
+  nowMs,
+}: MfaDecisionInput): MfaDecision {
   const req = effectiveRequirement(amr, requirement);
   const hasOtp = factors.some((f) => f.type === 'otp');
   const hasKeys = factors.some((f) => f.type === 'webauthn');
   const webauthnOnly = !!req.webauthnLevel;
-  const base = { webauthnOnly, fips: req.webauthnLevel === 'fips', hasOtp, hasKeys, enforced: req.enforced };
+  const base = {
+    webauthnOnly,
+    fips: req.webauthnLevel === 'fips',
+    hasOtp,
+    hasKeys,
+    enforced: req.enforced,
+  };
   const satisfied = webauthnOnly ? usedSecurityKey(amr) : usedSecondFactor(amr);
   const needed = req.enforced || requested || factors.length > 0;
   if (!needed || satisfied) return { need: 'ok', ...base };
@@ -63,20 +75,33 @@ export function mfaDecision({ factors, requirement, amr, requested, nowMs }: Mfa
 }
 
 export async function decideMfa(
-  accountId: string, amr: string[], requested: boolean,
+  accountId: string,
+  amr: string[],
+  requested: boolean,
   deps: { mfa: MfaService; challenges: ChallengeRepository; now: () => number },
 ): Promise<MfaDecision> {
-  const [factors, requirement] = await Promise.all([deps.mfa.factors(accountId), deps.mfa.requirement(accountId)]);
+  const [factors, requirement] = await Promise.all([
+    deps.mfa.factors(accountId),
+    deps.mfa.requirement(accountId),
+  ]);
   const decision = mfaDecision({ factors, requirement, amr, requested, nowMs: deps.now() });
-  if (decision.skippableUntil && await deps.challenges.peek(`mfa-skip:${accountId}`)) {
+  if (decision.skippableUntil && (await deps.challenges.peek(`mfa-skip:${accountId}`))) {
     const { skippableUntil: _, ...rest } = decision;
     return { ...rest, need: 'ok' };
   }
   return decision;
 }
 
-export async function skipEnrolment(accountId: string, until: Date, deps: { challenges: ChallengeRepository; now: () => number }): Promise<void> {
-  await deps.challenges.put(`mfa-skip:${accountId}`, '1', Math.max(1, Math.floor((until.getTime() - deps.now()) / 1000)));
+export async function skipEnrolment(
+  accountId: string,
+  until: Date,
+  deps: { challenges: ChallengeRepository; now: () => number },
+): Promise<void> {
+  await deps.challenges.put(
+    `mfa-skip:${accountId}`,
+    '1',
+    Math.max(1, Math.floor((until.getTime() - deps.now()) / 1000)),
+  );
 }
 
 /**
@@ -84,10 +109,17 @@ export async function skipEnrolment(accountId: string, until: Date, deps: { chal
  * pages (enabling it does not sign them out); every other password-only session of theirs
  * needs the second factor from then on. Policy requirements apply to it all the same.
  */
-export async function keepSession(sessionUid: string, ttlSeconds: number, deps: { challenges: ChallengeRepository }): Promise<void> {
+export async function keepSession(
+  sessionUid: string,
+  ttlSeconds: number,
+  deps: { challenges: ChallengeRepository },
+): Promise<void> {
   await deps.challenges.put(`mfa-kept-session:${sessionUid}`, '1', ttlSeconds);
 }
 
-export async function isKeptSession(sessionUid: string, deps: { challenges: ChallengeRepository }): Promise<boolean> {
+export async function isKeptSession(
+  sessionUid: string,
+  deps: { challenges: ChallengeRepository },
+): Promise<boolean> {
   return (await deps.challenges.peek(`mfa-kept-session:${sessionUid}`)) === '1';
 }

@@ -12,13 +12,22 @@ import { ACR_PWD } from '../../platform/auth/second-factor.ts';
 import { issueCsrfToken, verifyCsrfToken } from '../../platform/http/middleware/csrf.ts';
 import { requestInfo } from '../../platform/http/request-info.ts';
 import { clientNameOf, finishInteraction } from '../../platform/oidc/interaction-kit.ts';
-import { completeMfa, loadMfaStep, type MfaInteractionDeps, type MfaStep } from './mfa-interaction-routes.ts';
+import {
+  completeMfa,
+  loadMfaStep,
+  type MfaInteractionDeps,
+  type MfaStep,
+} from './mfa-interaction-routes.ts';
 
-export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps & { challenges: ChallengeRepository; now: () => number }): void {
+export function registerMfaEnrollRoutes(
+  router: Router,
+  deps: MfaInteractionDeps & { challenges: ChallengeRepository; now: () => number },
+): void {
   const { provider, accounts, mfa, webauthn, views, challenges } = deps;
   const step = async (ctx: Context) => {
     const s = await loadMfaStep(provider, accounts, ctx);
-    if (s.decision.need !== 'enroll') throw new AppError('invalid_request', 'There is nothing to set up in this sign-in.');
+    if (s.decision.need !== 'enroll')
+      throw new AppError('invalid_request', 'There is nothing to set up in this sign-in.');
     return s;
   };
 
@@ -26,14 +35,23 @@ export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
     ctx.body = views.render('mfa/enroll.njk', {
-      uid: s.d.uid, clientName: await clientNameOf(provider, s.d), csrf: issueCsrfToken(ctx, s.d.uid), decision: s.decision, error,
+      uid: s.d.uid,
+      clientName: await clientNameOf(provider, s.d),
+      csrf: issueCsrfToken(ctx, s.d.uid),
+      decision: s.decision,
+      error,
       otp: s.decision.webauthnOnly ? undefined : await mfa.startOtpSetup(s.account),
     });
   }
 
   function renderCodes(ctx: Context, s: MfaStep, codes: string[] | undefined) {
     ctx.type = 'html';
-    ctx.body = views.render('mfa/recovery-codes.njk', { uid: s.d.uid, csrf: issueCsrfToken(ctx, s.d.uid), codes, continueUrl: `/interaction/${s.d.uid}/mfa/continue` });
+    ctx.body = views.render('mfa/recovery-codes.njk', {
+      uid: s.d.uid,
+      csrf: issueCsrfToken(ctx, s.d.uid),
+      codes,
+      continueUrl: `/interaction/${s.d.uid}/mfa/continue`,
+    });
   }
 
   router.get('/interaction/:uid/mfa/enroll', async (ctx) => renderEnroll(ctx, await step(ctx)));
@@ -42,13 +60,25 @@ export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps
     const s = await step(ctx);
     const body = (ctx.request.body ?? {}) as Record<string, unknown>;
     verifyCsrfToken(ctx, s.d.uid, body._csrf);
-    if (s.decision.webauthnOnly) throw new AppError('forbidden', 'Your organization requires a security key; an authenticator app is not enough.');
+    if (s.decision.webauthnOnly)
+      throw new AppError(
+        'forbidden',
+        'Your organization requires a security key; an authenticator app is not enough.',
+      );
     try {
-      const { recoveryCodes } = await mfa.confirmOtpSetup(s.account, String(body.code ?? '').slice(0, 16), requestInfo(ctx));
+      const { recoveryCodes } = await mfa.confirmOtpSetup(
+        s.account,
+        String(body.code ?? '').slice(0, 16),
+        requestInfo(ctx),
+      );
       await challenges.put(`mfa-done:${s.d.uid}`, 'otp', 900);
       renderCodes(ctx, s, recoveryCodes);
     } catch (err) {
-      if (!(err instanceof AppError) || !['unauthenticated', 'rate_limited', 'not_found'].includes(err.code)) throw err;
+      if (
+        !(err instanceof AppError) ||
+        !['unauthenticated', 'rate_limited', 'not_found'].includes(err.code)
+      )
+        throw err;
       ctx.status = err.status;
       await renderEnroll(ctx, s, err.message);
     }
@@ -65,13 +95,30 @@ export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps
     verifyCsrfToken(ctx, s.d.uid, ctx.get('x-csrf-token'));
     const body = (ctx.request.body ?? {}) as { response?: unknown; name?: unknown };
     const firstFactor = !(await mfa.hasMfa(s.account.id));
-    const factor = await webauthn.register(s.account, typeof body.name === 'string' ? body.name : 'Security key', body.response, requestInfo(ctx));
+    const factor = await webauthn.register(
+      s.account,
+      typeof body.name === 'string' ? body.name : 'Security key',
+      body.response,
+      requestInfo(ctx),
+    );
     if (s.decision.fips && !webauthn.isFips(factor)) {
-      throw new AppError('forbidden', 'Your organization requires a FIPS-certified security key; this key was saved but does not satisfy the policy.');
+      throw new AppError(
+        'forbidden',
+        'Your organization requires a FIPS-certified security key; this key was saved but does not satisfy the policy.',
+      );
     }
     await mfa.discardPendingSetup(s.account.id);
-    await challenges.put(`mfa-done:${s.d.uid}`, factor.webauthn!.deviceType === 'multiDevice' ? 'swk' : 'hwk', 900);
-    ctx.body = { recoveryCodes: firstFactor ? await mfa.regenerateRecoveryCodes(s.account, requestInfo(ctx)) : [], continueUrl: `/interaction/${s.d.uid}/mfa/continue` };
+    await challenges.put(
+      `mfa-done:${s.d.uid}`,
+      factor.webauthn!.deviceType === 'multiDevice' ? 'swk' : 'hwk',
+      900,
+    );
+    ctx.body = {
+      recoveryCodes: firstFactor
+        ? await mfa.regenerateRecoveryCodes(s.account, requestInfo(ctx))
+        : [],
+      continueUrl: `/interaction/${s.d.uid}/mfa/continue`,
+    };
   });
 
   router.post('/interaction/:uid/mfa/continue', async (ctx) => {
@@ -85,9 +132,15 @@ export function registerMfaEnrollRoutes(router: Router, deps: MfaInteractionDeps
   router.post('/interaction/:uid/mfa/skip', async (ctx) => {
     const s = await step(ctx);
     verifyCsrfToken(ctx, s.d.uid, (ctx.request.body as Record<string, unknown> | undefined)?._csrf);
-    if (!s.decision.skippableUntil) throw new AppError('forbidden', 'Your organization requires 2-step verification now; it cannot be skipped.');
+    if (!s.decision.skippableUntil)
+      throw new AppError(
+        'forbidden',
+        'Your organization requires 2-step verification now; it cannot be skipped.',
+      );
     await skipEnrolment(s.account.id, new Date(s.decision.skippableUntil), deps);
     const amr = (s.d.session as { amr?: string[] } | undefined)?.amr ?? ['pwd'];
-    await finishInteraction(ctx, s.d, { login: { accountId: s.account.id, amr, acr: ACR_PWD, remember: true } });
+    await finishInteraction(ctx, s.d, {
+      login: { accountId: s.account.id, amr, acr: ACR_PWD, remember: true },
+    });
   });
 }

@@ -9,7 +9,10 @@ import type { Sealed } from '../../platform/crypto/envelope.ts';
 import { conflictOnDuplicate } from '../../platform/store/duplicate-key.ts';
 import { NO_READ_CACHE, type ReadThrough } from '../../platform/store/read-through.ts';
 
-export interface OtpData { seed: Sealed; lastStep: number }
+export interface OtpData {
+  seed: Sealed;
+  lastStep: number;
+}
 export interface WebAuthnData {
   credentialId: string;
   publicKey: string;
@@ -36,23 +39,32 @@ export interface MfaFactor {
   webauthn?: WebAuthnData;
 }
 
-interface FactorDoc extends Omit<MfaFactor, 'id'> { _id: string; credentialId?: string }
+interface FactorDoc extends Omit<MfaFactor, 'id'> {
+  _id: string;
+  credentialId?: string;
+}
 
-const schema = new Schema<FactorDoc>({
-  _id: { type: String, required: true },
-  accountId: { type: String, required: true },
-  type: { type: String, required: true },
-  name: { type: String, required: true },
-  enabled: { type: Boolean, required: true },
-  createdAt: { type: Date, required: true },
-  updatedAt: { type: Date, required: true },
-  lastUsedAt: Date,
-  credentialId: String,
-  otp: { type: Schema.Types.Mixed },
-  webauthn: { type: Schema.Types.Mixed },
-}, { collection: 'mfa_factors', versionKey: false });
+const schema = new Schema<FactorDoc>(
+  {
+    _id: { type: String, required: true },
+    accountId: { type: String, required: true },
+    type: { type: String, required: true },
+    name: { type: String, required: true },
+    enabled: { type: Boolean, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    lastUsedAt: Date,
+    credentialId: String,
+    otp: { type: Schema.Types.Mixed },
+    webauthn: { type: Schema.Types.Mixed },
+  },
+  { collection: 'mfa_factors', versionKey: false },
+);
 
-const toFactor = ({ _id, credentialId: _c, ...rest }: FactorDoc): MfaFactor => ({ id: _id, ...rest });
+const toFactor = ({ _id, credentialId: _c, ...rest }: FactorDoc): MfaFactor => ({
+  id: _id,
+  ...rest,
+});
 
 export class MfaFactorRepository {
   readonly #model: Model<FactorDoc>;
@@ -60,7 +72,8 @@ export class MfaFactorRepository {
   readonly #cache: ReadThrough;
 
   constructor(conn: Connection, now: () => number, cache: ReadThrough = NO_READ_CACHE) {
-    this.#model = conn.models.MfaFactor as Model<FactorDoc> ?? conn.model<FactorDoc>('MfaFactor', schema);
+    this.#model =
+      (conn.models.MfaFactor as Model<FactorDoc>) ?? conn.model<FactorDoc>('MfaFactor', schema);
     this.#now = now;
     this.#cache = cache;
   }
@@ -80,17 +93,34 @@ export class MfaFactorRepository {
     await this.#model.collection.createIndex({ credentialId: 1 }, { unique: true });
   }
 
-  async create(input: Omit<MfaFactor, 'id' | 'createdAt' | 'updatedAt'> & { id?: string }): Promise<MfaFactor> {
+  async create(
+    input: Omit<MfaFactor, 'id' | 'createdAt' | 'updatedAt'> & { id?: string },
+  ): Promise<MfaFactor> {
     const now = new Date(this.#now());
     const id = input.id ?? randomUUID();
     const { id: _id, ...fields } = input;
-    const doc: FactorDoc = { _id: id, ...fields, credentialId: input.webauthn?.credentialId ?? `factor:${id}`, createdAt: now, updatedAt: now };
-    await this.#write(() => conflictOnDuplicate(() => this.#model.create(doc), 'This security key is already registered.'));
+    const doc: FactorDoc = {
+      _id: id,
+      ...fields,
+      credentialId: input.webauthn?.credentialId ?? `factor:${id}`,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.#write(() =>
+      conflictOnDuplicate(
+        () => this.#model.create(doc),
+        'This security key is already registered.',
+      ),
+    );
     return toFactor(doc);
   }
 
   async listFor(accountId: string): Promise<MfaFactor[]> {
-    return this.#cache.read(`factors:${accountId}`, async () => (await this.#model.find({ accountId }).sort({ createdAt: 1 }).lean<FactorDoc[]>()).map(toFactor));
+    return this.#cache.read(`factors:${accountId}`, async () =>
+      (await this.#model.find({ accountId }).sort({ createdAt: 1 }).lean<FactorDoc[]>()).map(
+        toFactor,
+      ),
+    );
   }
 
   async find(accountId: string, id: string): Promise<MfaFactor | undefined> {
@@ -104,7 +134,12 @@ export class MfaFactorRepository {
   }
 
   async enable(accountId: string, id: string, lastStep: number): Promise<boolean> {
-    const res = await this.#write(() => this.#model.updateOne({ _id: id, accountId, enabled: false }, { $set: { enabled: true, 'otp.lastStep': lastStep, updatedAt: new Date(this.#now()) } }));
+    const res = await this.#write(() =>
+      this.#model.updateOne(
+        { _id: id, accountId, enabled: false },
+        { $set: { enabled: true, 'otp.lastStep': lastStep, updatedAt: new Date(this.#now()) } },
+      ),
+    );
     return res.modifiedCount === 1;
   }
 
@@ -113,7 +148,12 @@ export class MfaFactorRepository {
    * use itself is the caller's once-marker; this write only moves the floor forward.
    */
   async recordOtpStep(id: string, step: number): Promise<void> {
-    await this.#write(() => this.#model.updateOne({ _id: id, 'otp.lastStep': { $lt: step } }, { $set: { 'otp.lastStep': step, lastUsedAt: new Date(this.#now()) } }));
+    await this.#write(() =>
+      this.#model.updateOne(
+        { _id: id, 'otp.lastStep': { $lt: step } },
+        { $set: { 'otp.lastStep': step, lastUsedAt: new Date(this.#now()) } },
+      ),
+    );
   }
 
   /**
@@ -121,11 +161,18 @@ export class MfaFactorRepository {
    * value is the caller's once-marker; this write only keeps the highest value seen.
    */
   async raiseWebAuthnCounter(id: string, counter: number): Promise<void> {
-    await this.#write(() => this.#model.updateOne({ _id: id }, { $max: { 'webauthn.counter': counter }, $set: { lastUsedAt: new Date(this.#now()) } }));
+    await this.#write(() =>
+      this.#model.updateOne(
+        { _id: id },
+        { $max: { 'webauthn.counter': counter }, $set: { lastUsedAt: new Date(this.#now()) } },
+      ),
+    );
   }
 
   async remove(accountId: string, id: string): Promise<boolean> {
-    return (await this.#write(() => this.#model.deleteOne({ _id: id, accountId }))).deletedCount === 1;
+    return (
+      (await this.#write(() => this.#model.deleteOne({ _id: id, accountId }))).deletedCount === 1
+    );
   }
 
   async removePendingOtp(accountId: string): Promise<void> {
@@ -133,6 +180,9 @@ export class MfaFactorRepository {
   }
 
   async removeAll(accountId: string, type?: 'otp' | 'webauthn'): Promise<number> {
-    return (await this.#write(() => this.#model.deleteMany(type ? { accountId, type } : { accountId }))).deletedCount ?? 0;
+    return (
+      (await this.#write(() => this.#model.deleteMany(type ? { accountId, type } : { accountId })))
+        .deletedCount ?? 0
+    );
   }
 }

@@ -21,8 +21,16 @@ import { decideMfa, isKeptSession, keepSession } from './mfa-decision.ts';
 import { SessionSudo } from '../../platform/auth/sudo-service.ts';
 
 export async function buildMfa(deps: {
-  connection: Connection; config: Config; now: () => number; keys: ServerKeys; throttle: ThrottleService;
-  audit: AuditService; policies: PolicyService; organizations: OrganizationService; once: OnceClaims; directory: ReadThrough;
+  connection: Connection;
+  config: Config;
+  now: () => number;
+  keys: ServerKeys;
+  throttle: ThrottleService;
+  audit: AuditService;
+  policies: PolicyService;
+  organizations: OrganizationService;
+  once: OnceClaims;
+  directory: ReadThrough;
 }) {
   const { connection, config, now } = deps;
   const factors = new MfaFactorRepository(connection, now, deps.directory);
@@ -32,17 +40,41 @@ export async function buildMfa(deps: {
   await recovery.ensureIndexes();
   registerMfaPolicies(deps.policies);
   const mfa = new MfaService({
-    factors, recovery, envelope: deps.keys.envelope, pepper: deps.keys.pepper, throttle: deps.throttle, once: deps.once,
-    rules: { account: config.throttle.mfa, ip: config.throttle.ip }, audit: deps.audit, now, issuerName: config.mfa.issuerName,
+    factors,
+    recovery,
+    envelope: deps.keys.envelope,
+    pepper: deps.keys.pepper,
+    throttle: deps.throttle,
+    once: deps.once,
+    rules: { account: config.throttle.mfa, ip: config.throttle.ip },
+    audit: deps.audit,
+    now,
+    issuerName: config.mfa.issuerName,
     requirement: (accountId) => mfaRequirement(accountId, deps),
   });
-  const webauthn = new WebAuthnService({ factors, challenges, once: deps.once, now, audit: deps.audit, baseUrl: config.baseUrl, rpName: config.mfa.issuerName, fipsAaguids: config.mfa.fipsAaguids.map((a) => a.toLowerCase()) });
-  const decide = (accountId: string, amr: string[], requested: boolean) => decideMfa(accountId, amr, requested, { mfa, challenges, now });
+  const webauthn = new WebAuthnService({
+    factors,
+    challenges,
+    once: deps.once,
+    now,
+    audit: deps.audit,
+    baseUrl: config.baseUrl,
+    rpName: config.mfa.issuerName,
+    fipsAaguids: config.mfa.fipsAaguids.map((a) => a.toLowerCase()),
+  });
+  const decide = (accountId: string, amr: string[], requested: boolean) =>
+    decideMfa(accountId, amr, requested, { mfa, challenges, now });
   const sessions = {
-    keep: (sessionUid: string) => keepSession(sessionUid, config.ttl.sessionSeconds, { challenges }),
+    keep: (sessionUid: string) =>
+      keepSession(sessionUid, config.ttl.sessionSeconds, { challenges }),
     isKept: (sessionUid: string) => isKeptSession(sessionUid, { challenges }),
   };
-  const sudo = new SessionSudo({ challenges, hasMfa: (id) => mfa.hasMfa(id), windowSeconds: config.mfa.sudoWindowSeconds, now });
+  const sudo = new SessionSudo({
+    challenges,
+    hasMfa: (id) => mfa.hasMfa(id),
+    windowSeconds: config.mfa.sudoWindowSeconds,
+    now,
+  });
   return { mfa, webauthn, factors, challenges, decide, sessions, sudo, now };
 }
 

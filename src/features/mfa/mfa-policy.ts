@@ -19,12 +19,31 @@ export interface MfaRequirement {
 }
 
 export function registerMfaPolicies(policies: PolicyService): void {
-  policies.register({ name: 'enforce-mfa', description: 'true: members must use a second factor to sign in.', schema: z.boolean(), defaultValue: false, platformAdminOnly: true });
-  policies.register({ name: 'enforce-webauthn-mfa', description: 'One of "hardware" or "fips": members must use a security key. Federated (OIDC) sign-ins are exempt.', schema: z.enum(['hardware', 'fips']) });
-  policies.register({ name: 'mfa-grace-period-hours', description: 'Hours (0–720) after enforce-mfa is set during which members may skip enrolment.', schema: z.number().int().min(0).max(720), defaultValue: 0 });
+  policies.register({
+    name: 'enforce-mfa',
+    description: 'true: members must use a second factor to sign in.',
+    schema: z.boolean(),
+    defaultValue: false,
+    platformAdminOnly: true,
+  });
+  policies.register({
+    name: 'enforce-webauthn-mfa',
+    description:
+      'One of "hardware" or "fips": members must use a security key. Federated (OIDC) sign-ins are exempt.',
+    schema: z.enum(['hardware', 'fips']),
+  });
+  policies.register({
+    name: 'mfa-grace-period-hours',
+    description: 'Hours (0–720) after enforce-mfa is set during which members may skip enrolment.',
+    schema: z.number().int().min(0).max(720),
+    defaultValue: 0,
+  });
 }
 
-export async function mfaRequirement(accountId: string, deps: { policies: PolicyService; organizations: OrganizationService }): Promise<MfaRequirement> {
+export async function mfaRequirement(
+  accountId: string,
+  deps: { policies: PolicyService; organizations: OrganizationService },
+): Promise<MfaRequirement> {
   const memberships = await deps.organizations.membershipsOf(accountId);
   const scopes = memberships.length ? memberships.map((m) => m.organization.id) : [undefined];
   const out: MfaRequirement = { enforced: false };
@@ -41,6 +60,7 @@ export async function mfaRequirement(accountId: string, deps: { policies: Policy
     graces.push(hours > 0 && since ? new Date(since.getTime() + hours * 3600_000) : undefined);
   }
   // The strictest organization decides: no grace if any enforcing organization gives none.
-  if (graces.length && graces.every((g) => g)) out.graceUntil = new Date(Math.min(...graces.map((g) => g!.getTime())));
+  if (graces.length && graces.every((g) => g))
+    out.graceUntil = new Date(Math.min(...graces.map((g) => g!.getTime())));
   return out;
 }

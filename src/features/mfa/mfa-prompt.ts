@@ -7,7 +7,6 @@ import { ACR_MFA, ACR_PWD } from '../../platform/auth/second-factor.ts';
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
 import type { MfaDecision } from './mfa-decision.ts';
 
-
 declare module 'koa' {
   interface DefaultState {
     /** The second-factor decision made by the mfa prompt for this request. */
@@ -29,8 +28,11 @@ function preferred(values: readonly string[]): string | undefined {
 function claimsParameterAcrs(raw: unknown): string[] {
   if (typeof raw !== 'string') return [];
   try {
-    const acr = (JSON.parse(raw) as { id_token?: { acr?: { value?: unknown; values?: unknown } } } | null)?.id_token?.acr;
-    const values = acr?.value !== undefined ? [acr.value] : Array.isArray(acr?.values) ? acr.values : [];
+    const acr = (
+      JSON.parse(raw) as { id_token?: { acr?: { value?: unknown; values?: unknown } } } | null
+    )?.id_token?.acr;
+    const values =
+      acr?.value !== undefined ? [acr.value] : Array.isArray(acr?.values) ? acr.values : [];
     return values.filter((v): v is string => typeof v === 'string');
   } catch {
     return []; // oidc-provider has already refused a malformed claims parameter
@@ -43,11 +45,18 @@ function claimsParameterAcrs(raw: unknown): string[] {
  * sign-in satisfies `acr_values=urn:keyward:acr:pwd urn:keyward:acr:mfa`; `…:mfa …:pwd` steps up.
  */
 export function mfaRequested(ctx: KoaContextWithOIDC): boolean {
-  const acrValues = String(ctx.oidc.params?.acr_values ?? '').split(' ').filter(Boolean);
-  return preferred(acrValues) === ACR_MFA || preferred(claimsParameterAcrs(ctx.oidc.params?.claims)) === ACR_MFA;
+  const acrValues = String(ctx.oidc.params?.acr_values ?? '')
+    .split(' ')
+    .filter(Boolean);
+  return (
+    preferred(acrValues) === ACR_MFA ||
+    preferred(claimsParameterAcrs(ctx.oidc.params?.claims)) === ACR_MFA
+  );
 }
 
-export function createInteractionPolicy(decide: (accountId: string, amr: string[], requested: boolean) => Promise<MfaDecision>) {
+export function createInteractionPolicy(
+  decide: (accountId: string, amr: string[], requested: boolean) => Promise<MfaDecision>,
+) {
   const { Prompt, Check, base } = interactionPolicy;
   const policy = base();
   // acr is handled by the mfa prompt (a step-up), not by asking for the password again.
@@ -55,16 +64,22 @@ export function createInteractionPolicy(decide: (accountId: string, amr: string[
   login.checks.remove('essential_acrs');
   login.checks.remove('essential_acr');
 
-  policy.add(new Prompt(
-    { name: 'mfa', requestable: true },
-    (ctx: KoaContextWithOIDC) => ({ ...(ctx.state.mfaDecision ?? {}), requested: mfaRequested(ctx) }),
-    new Check('mfa_required', 'A second factor is required', async (ctx: KoaContextWithOIDC) => {
-      const { session } = ctx.oidc;
-      if (!session?.accountId) return Check.NO_NEED_TO_PROMPT;
-      const decision = await decide(session.accountId, session.amr ?? [], mfaRequested(ctx));
-      ctx.state.mfaDecision = decision;
-      return decision.need === 'ok' ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
-    }),
-  ), 1);
+  policy.add(
+    new Prompt(
+      { name: 'mfa', requestable: true },
+      (ctx: KoaContextWithOIDC) => ({
+        ...(ctx.state.mfaDecision ?? {}),
+        requested: mfaRequested(ctx),
+      }),
+      new Check('mfa_required', 'A second factor is required', async (ctx: KoaContextWithOIDC) => {
+        const { session } = ctx.oidc;
+        if (!session?.accountId) return Check.NO_NEED_TO_PROMPT;
+        const decision = await decide(session.accountId, session.amr ?? [], mfaRequested(ctx));
+        ctx.state.mfaDecision = decision;
+        return decision.need === 'ok' ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+      }),
+    ),
+    1,
+  );
   return policy;
 }

@@ -35,17 +35,24 @@ export interface MfaDeps {
 }
 
 /** Answers why removing factors (leaving `remaining`) must not happen, or undefined to allow it. */
-export type RemovalGuard = (accountId: string, remaining: MfaFactor[]) => Promise<string | undefined>;
+export type RemovalGuard = (
+  accountId: string,
+  remaining: MfaFactor[],
+) => Promise<string | undefined>;
 
 const seedAad = (accountId: string, factorId: string) => `totp-seed:${accountId}:${factorId}`;
 
 export class MfaService {
   readonly #d: MfaDeps;
   readonly #removalGuards: RemovalGuard[] = [];
-  constructor(deps: MfaDeps) { this.#d = deps; }
+  constructor(deps: MfaDeps) {
+    this.#d = deps;
+  }
 
   /** Lets another feature veto a removal (e.g. the last passkey of an account without a password). */
-  guardRemoval(guard: RemovalGuard): void { this.#removalGuards.push(guard); }
+  guardRemoval(guard: RemovalGuard): void {
+    this.#removalGuards.push(guard);
+  }
 
   async #checkGuards(accountId: string, remaining: MfaFactor[]): Promise<void> {
     for (const guard of this.#removalGuards) {
@@ -62,41 +69,97 @@ export class MfaService {
     return (await this.factors(accountId)).length > 0;
   }
 
-  requirement(accountId: string): Promise<MfaRequirement> { return this.#d.requirement(accountId); }
+  requirement(accountId: string): Promise<MfaRequirement> {
+    return this.#d.requirement(accountId);
+  }
 
   /** Starts authenticator-app setup: a new seed, not active until a code confirms it. */
   async startOtpSetup(account: Account): Promise<{ secret: string; uri: string; qrImage: string }> {
     if ((await this.factors(account.id)).some((f) => f.type === 'otp')) {
-      throw new AppError('conflict', 'An authenticator app is already set up. Remove it first to set up another.');
+      throw new AppError(
+        'conflict',
+        'An authenticator app is already set up. Remove it first to set up another.',
+      );
     }
     // A setup in progress is shown again (a wrong code or a reload must not force a new scan).
-    const pending = (await this.#d.factors.listFor(account.id)).find((f) => f.type === 'otp' && !f.enabled && f.otp);
+    const pending = (await this.#d.factors.listFor(account.id)).find(
+      (f) => f.type === 'otp' && !f.enabled && f.otp,
+    );
     const id = pending?.id ?? randomUUID();
-    const secret = pending ? this.#d.envelope.open(pending.otp!.seed, seedAad(account.id, id)).toString('utf8') : newTotpSeed();
+    const secret = pending
+      ? this.#d.envelope.open(pending.otp!.seed, seedAad(account.id, id)).toString('utf8')
+      : newTotpSeed();
     if (!pending) {
-      await this.#d.factors.create({ id, accountId: account.id, type: 'otp', name: 'Authenticator app', enabled: false, otp: { seed: this.#d.envelope.seal(secret, seedAad(account.id, id)), lastStep: 0 } });
+      await this.#d.factors.create({
+        id,
+        accountId: account.id,
+        type: 'otp',
+        name: 'Authenticator app',
+        enabled: false,
+        otp: { seed: this.#d.envelope.seal(secret, seedAad(account.id, id)), lastStep: 0 },
+      });
     }
     const uri = totpUri(secret, this.#d.issuerName, account.username);
-    return { secret, uri, qrImage: await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 1, width: 240 }) };
+    return {
+      secret,
+      uri,
+      qrImage: await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 1, width: 240 }),
+    };
   }
 
   /** Confirms setup with a valid code; answers recovery codes when this is the first factor. */
-  async confirmOtpSetup(account: Account, code: string, request: RequestInfo): Promise<{ recoveryCodes?: string[] }> {
-    const pending = (await this.#d.factors.listFor(account.id)).find((f) => f.type === 'otp' && !f.enabled);
-    if (!pending?.otp) throw new AppError('not_found', 'There is no authenticator setup in progress. Start again.');
+  async confirmOtpSetup(
+    account: Account,
+    code: string,
+    request: RequestInfo,
+  ): Promise<{ recoveryCodes?: string[] }> {
+    const pending = (await this.#d.factors.listFor(account.id)).find(
+      (f) => f.type === 'otp' && !f.enabled,
+    );
+    if (!pending?.otp)
+      throw new AppError('not_found', 'There is no authenticator setup in progress. Start again.');
     const hadFactors = await this.hasMfa(account.id);
-    const seed = this.#d.envelope.open(pending.otp.seed, seedAad(account.id, pending.id)).toString('utf8');
-    await this.#throttled(account.id, request, async () => {
-      const step = await matchTotp(seed, code.trim(), this.#d.now(), 0);
-      return step !== undefined && await this.#claimStep(pending.id, step) && this.#d.factors.enable(account.id, pending.id, step);
-    }, 'mfa.otp_setup');
-    await this.#d.audit.record({ type: 'mfa.factor_added', accountId: account.id, request, details: { factor: 'otp' } });
-    return hadFactors ? {} : { recoveryCodes: await this.regenerateRecoveryCodes(account, request) };
+    const seed = this.#d.envelope
+      .open(pending.otp.seed, seedAad(account.id, pending.id))
+      .toString('utf8');
+    await this.#throttled(
+      account.id,
+      request,
+      async () => {
+        const step = await matchTotp(seed, code.trim(), this.#d.now(), 0);
+        return (
+          step !== undefined &&
+          (await this.#claimStep(pending.id, step)) &&
+          this.#d.factors.enable(account.id, pending.id, step)
+        );
+      },
+      'mfa.otp_setup',
+    );
+    await this.#d.audit.record({
+      type: 'mfa.factor_added',
+      accountId: account.id,
+      request,
+      details: { factor: 'otp' },
+    });
+    return hadFactors
+      ? {}
+      : { recoveryCodes: await this.regenerateRecoveryCodes(account, request) };
   }
 
   /** Checks a second factor at sign-in or for sudo mode; answers the RFC 8176 amr values. */
-  async verify(accountId: string, method: SecondFactorMethod, code: string, request: RequestInfo): Promise<string[]> {
-    await this.#throttled(accountId, request, async () => (method === 'otp' ? this.#checkOtp(accountId, code) : this.#checkRecovery(accountId, code)), `mfa.${method}`);
+  async verify(
+    accountId: string,
+    method: SecondFactorMethod,
+    code: string,
+    request: RequestInfo,
+  ): Promise<string[]> {
+    await this.#throttled(
+      accountId,
+      request,
+      async () =>
+        method === 'otp' ? this.#checkOtp(accountId, code) : this.#checkRecovery(accountId, code),
+      `mfa.${method}`,
+    );
     return ['otp'];
   }
 
@@ -120,36 +183,70 @@ export class MfaService {
   async #checkRecovery(accountId: string, code: string): Promise<boolean> {
     const digest = recoveryCodeDigest(this.#d.pepper, accountId, code);
     const id = digest ? await this.#d.recovery.findUnused(accountId, digest) : undefined;
-    if (!id || !(await this.#d.once.claim(`recovery:${id}`, new Date(this.#d.now() + 86400_000)))) return false;
+    if (!id || !(await this.#d.once.claim(`recovery:${id}`, new Date(this.#d.now() + 86400_000))))
+      return false;
     await this.#d.recovery.markUsed(id);
-    await this.#d.audit.record({ type: 'mfa.recovery_code_used', accountId, details: { remaining: await this.#d.recovery.remaining(accountId) } });
+    await this.#d.audit.record({
+      type: 'mfa.recovery_code_used',
+      accountId,
+      details: { remaining: await this.#d.recovery.remaining(accountId) },
+    });
     return true;
   }
 
   /** Runs a check under per-account and per-IP throttling (counted before it runs), audited. */
-  async #throttled(accountId: string, request: RequestInfo, check: () => Promise<boolean>, event: string): Promise<void> {
+  async #throttled(
+    accountId: string,
+    request: RequestInfo,
+    check: () => Promise<boolean>,
+    event: string,
+  ): Promise<void> {
     const subjects = [
       { key: `mfa:acct:${accountId}`, rule: this.#d.rules.account, resetOnSuccess: true },
       { key: `mfa:ip:${request.ip}`, rule: this.#d.rules.ip },
     ];
     const { wait, result } = await this.#d.throttle.attempt(subjects, check);
     if (wait > 0) {
-      throw new AppError('rate_limited', `Too many wrong codes. Try again in ${wait < 120 ? `${wait} seconds` : `${Math.ceil(wait / 60)} minutes`}.`, { headers: { 'Retry-After': String(wait) } });
+      throw new AppError(
+        'rate_limited',
+        `Too many wrong codes. Try again in ${wait < 120 ? `${wait} seconds` : `${Math.ceil(wait / 60)} minutes`}.`,
+        { headers: { 'Retry-After': String(wait) } },
+      );
     }
-    await this.#d.audit.record({ type: event, accountId, request, outcome: result ? 'success' : 'failure' });
+    await this.#d.audit.record({
+      type: event,
+      accountId,
+      request,
+      outcome: result ? 'success' : 'failure',
+    });
     if (!result) {
       // During setup there are no recovery codes yet: only the app's current code can be meant.
-      throw new AppError('unauthenticated', event === 'mfa.otp_setup'
-        ? 'That code is not valid. Enter the code your authenticator app shows now, and check that your phone\'s clock is set automatically.'
-        : 'That code is not valid. Check your authenticator app (or the recovery code) and try again.');
+      throw new AppError(
+        'unauthenticated',
+        event === 'mfa.otp_setup'
+          ? "That code is not valid. Enter the code your authenticator app shows now, and check that your phone's clock is set automatically."
+          : 'That code is not valid. Check your authenticator app (or the recovery code) and try again.',
+      );
     }
   }
 
   async regenerateRecoveryCodes(account: Account, request: RequestInfo): Promise<string[]> {
-    if (!(await this.hasMfa(account.id))) throw new AppError('invalid_request', 'Turn on 2-step verification before creating recovery codes.');
+    if (!(await this.hasMfa(account.id)))
+      throw new AppError(
+        'invalid_request',
+        'Turn on 2-step verification before creating recovery codes.',
+      );
     const codes = newRecoveryCodes();
-    await this.#d.recovery.replace(account.id, codes.map((c) => recoveryCodeDigest(this.#d.pepper, account.id, c)!));
-    await this.#d.audit.record({ type: 'mfa.recovery_codes_generated', accountId: account.id, request, details: { count: codes.length } });
+    await this.#d.recovery.replace(
+      account.id,
+      codes.map((c) => recoveryCodeDigest(this.#d.pepper, account.id, c)!),
+    );
+    await this.#d.audit.record({
+      type: 'mfa.recovery_codes_generated',
+      accountId: account.id,
+      request,
+      details: { count: codes.length },
+    });
     return codes;
   }
 
@@ -158,7 +255,9 @@ export class MfaService {
     await this.#d.factors.removePendingOtp(accountId);
   }
 
-  recoveryCodesLeft(accountId: string): Promise<number> { return this.#d.recovery.remaining(accountId); }
+  recoveryCodesLeft(accountId: string): Promise<number> {
+    return this.#d.recovery.remaining(accountId);
+  }
 
   /** Removes one factor, unless it is the last one an enforced policy requires. */
   async removeFactor(account: Account, factorId: string, request: RequestInfo): Promise<MfaFactor> {
@@ -169,29 +268,54 @@ export class MfaService {
     if (factor.enabled && req.enforced) {
       const stillOk = req.webauthnLevel ? rest.some((f) => f.type === 'webauthn') : rest.length > 0;
       if (!stillOk) {
-        throw new AppError('forbidden', req.webauthnLevel
-          ? 'Your organization requires a security key: register another one before removing this one.'
-          : 'Your organization requires 2-step verification: add another factor before removing this one.');
+        throw new AppError(
+          'forbidden',
+          req.webauthnLevel
+            ? 'Your organization requires a security key: register another one before removing this one.'
+            : 'Your organization requires 2-step verification: add another factor before removing this one.',
+        );
       }
     }
     await this.#checkGuards(account.id, rest);
     await this.#d.factors.remove(account.id, factorId);
     if (rest.length === 0) await this.#d.recovery.removeAll(account.id);
-    await this.#d.audit.record({ type: 'mfa.factor_removed', accountId: account.id, request, details: { factor: factor.type, name: factor.name } });
+    await this.#d.audit.record({
+      type: 'mfa.factor_removed',
+      accountId: account.id,
+      request,
+      details: { factor: factor.type, name: factor.name },
+    });
     return factor;
   }
 
   /** Turns 2-step verification off (all factors and recovery codes), unless a policy requires it. */
-  async turnOff(account: Account, request: RequestInfo, opts: { type?: 'otp' | 'webauthn' } = {}): Promise<void> {
+  async turnOff(
+    account: Account,
+    request: RequestInfo,
+    opts: { type?: 'otp' | 'webauthn' } = {},
+  ): Promise<void> {
     const req = await this.requirement(account.id);
-    const remaining = opts.type ? (await this.factors(account.id)).filter((f) => f.type !== opts.type) : [];
-    if (req.enforced && !(req.webauthnLevel ? remaining.some((f) => f.type === 'webauthn') : remaining.length > 0)) {
-      throw new AppError('forbidden', 'Your organization requires 2-step verification, so it cannot be turned off.');
+    const remaining = opts.type
+      ? (await this.factors(account.id)).filter((f) => f.type !== opts.type)
+      : [];
+    if (
+      req.enforced &&
+      !(req.webauthnLevel ? remaining.some((f) => f.type === 'webauthn') : remaining.length > 0)
+    ) {
+      throw new AppError(
+        'forbidden',
+        'Your organization requires 2-step verification, so it cannot be turned off.',
+      );
     }
     await this.#checkGuards(account.id, remaining);
     await this.#d.factors.removeAll(account.id, opts.type);
     if (!opts.type || remaining.length === 0) await this.#d.recovery.removeAll(account.id);
-    await this.#d.audit.record({ type: opts.type ? 'mfa.factor_removed' : 'mfa.disabled', accountId: account.id, request, details: opts.type ? { factor: opts.type } : {} });
+    await this.#d.audit.record({
+      type: opts.type ? 'mfa.factor_removed' : 'mfa.disabled',
+      accountId: account.id,
+      request,
+      details: opts.type ? { factor: opts.type } : {},
+    });
   }
 
   /** An administrator removes all of a member's factors (they must enrol again if required). */

@@ -12,7 +12,11 @@ export function newRecoveryCodes(): string[] {
 }
 
 /** Normalises what a person typed (case, spaces, dashes) and digests it for lookup. */
-export function recoveryCodeDigest(pepper: Buffer, accountId: string, code: string): string | undefined {
+export function recoveryCodeDigest(
+  pepper: Buffer,
+  accountId: string,
+  code: string,
+): string | undefined {
   const clean = code.toLowerCase().replace(/[\s-]/g, '');
   if (!/^[a-z0-9]{10}$/.test(clean)) return undefined;
   return createHmac('sha256', pepper).update(`${accountId}:${clean}`).digest('base64url');

@@ -8,19 +8,37 @@ export function newTotpSeed(): string {
 }
 
 export function totpUri(seed: string, issuer: string, accountName: string): string {
-  return generateURI({ issuer, label: accountName, secret: seed, algorithm: 'sha1', digits: 6, period: TOTP_PERIOD });
+  return generateURI({
+    issuer,
+    label: accountName,
+    secret: seed,
+    algorithm: 'sha1',
+    digits: 6,
+    period: TOTP_PERIOD,
+  });
 }
 
 /**
  * The time step the code belongs to, when it is valid within ±1 step of `nowMs` and later than
  * `afterStep` (each step is accepted once); otherwise undefined.
  */
-export async function matchTotp(seed: string, code: string, nowMs: number, afterStep: number): Promise<number | undefined> {
+export async function matchTotp(
+  seed: string,
+  code: string,
+  nowMs: number,
+  afterStep: number,
+): Promise<number | undefined> {
   if (!/^\d{6}$/.test(code)) return undefined;
   try {
     const result = await verify({
-      secret: seed, token: code, algorithm: 'sha1', digits: 6, period: TOTP_PERIOD,
-      epoch: Math.floor(nowMs / 1000), epochTolerance: TOTP_PERIOD, afterTimeStep: afterStep,
+      secret: seed,
+      token: code,
+      algorithm: 'sha1',
+      digits: 6,
+      period: TOTP_PERIOD,
+      epoch: Math.floor(nowMs / 1000),
+      epochTolerance: TOTP_PERIOD,
+      afterTimeStep: afterStep,
     });
     return result.valid ? (result as { timeStep: number }).timeStep : undefined;
   } catch {

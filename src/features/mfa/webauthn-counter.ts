@@ -9,12 +9,20 @@
 import type { MfaFactor, MfaFactorRepository } from './mfa-factor-repository.ts';
 import type { OnceClaims } from '../../platform/store/once-marker-repository.ts';
 
-export interface CounterDeps { factors: MfaFactorRepository; once: OnceClaims; now: () => number }
+export interface CounterDeps {
+  factors: MfaFactorRepository;
+  once: OnceClaims;
+  now: () => number;
+}
 
 /** Markers outlive any realistic gap between two uses; after that the stored counter refuses the value. */
 const MARKER_DAYS = 30;
 
-export async function acceptCounter(deps: CounterDeps, factor: MfaFactor, next: number): Promise<boolean> {
+export async function acceptCounter(
+  deps: CounterDeps,
+  factor: MfaFactor,
+  next: number,
+): Promise<boolean> {
   const stored = factor.webauthn!.counter;
   if (stored === 0 && next === 0) {
     await deps.factors.raiseWebAuthnCounter(factor.id, 0);

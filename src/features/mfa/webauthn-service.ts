@@ -4,8 +4,12 @@
  * party id and origin come from the public URL. FIPS level accepts only configured AAGUIDs.
  */
 import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type RegistrationResponseJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { AppError } from '../../platform/errors/app-error.ts';
 import type { Account } from '../../platform/directory/account-repository.ts';
@@ -52,72 +56,137 @@ export class WebAuthnService {
   async registrationOptions(account: Account): Promise<Record<string, unknown>> {
     const existing = await this.keys(account.id);
     const options = await generateRegistrationOptions({
-      rpName: this.#d.rpName, rpID: this.#rpID, userName: account.username, userDisplayName: account.displayName,
-      userID: new TextEncoder().encode(account.id), attestationType: 'direct', timeout: CHALLENGE_TTL * 1000,
-      excludeCredentials: existing.map((f) => ({ id: f.webauthn!.credentialId, transports: f.webauthn!.transports })),
+      rpName: this.#d.rpName,
+      rpID: this.#rpID,
+      userName: account.username,
+      userDisplayName: account.displayName,
+      userID: new TextEncoder().encode(account.id),
+      attestationType: 'direct',
+      timeout: CHALLENGE_TTL * 1000,
+      excludeCredentials: existing.map((f) => ({
+        id: f.webauthn!.credentialId,
+        transports: f.webauthn!.transports,
+      })),
       authenticatorSelection: { residentKey: 'discouraged', userVerification: 'discouraged' },
     });
     await this.#d.challenges.put(`webauthn-reg:${account.id}`, options.challenge, CHALLENGE_TTL);
     return options as unknown as Record<string, unknown>;
   }
 
-  async register(account: Account, name: string, response: unknown, request: RequestInfo): Promise<MfaFactor> {
+  async register(
+    account: Account,
+    name: string,
+    response: unknown,
+    request: RequestInfo,
+  ): Promise<MfaFactor> {
     const challenge = await this.#d.challenges.take(`webauthn-reg:${account.id}`);
-    if (!challenge) throw new AppError('invalid_request', 'The security key registration expired. Start again.');
+    if (!challenge)
+      throw new AppError('invalid_request', 'The security key registration expired. Start again.');
     let verification;
     try {
       verification = await verifyRegistrationResponse({
-        response: response as RegistrationResponseJSON, expectedChallenge: challenge, expectedOrigin: this.#origin,
-        expectedRPID: this.#rpID, requireUserPresence: true, requireUserVerification: false,
+        response: response as RegistrationResponseJSON,
+        expectedChallenge: challenge,
+        expectedOrigin: this.#origin,
+        expectedRPID: this.#rpID,
+        requireUserPresence: true,
+        requireUserVerification: false,
       });
     } catch (err) {
-      throw new AppError('validation_failed', `The security key response is not valid: ${(err as Error).message}`);
+      throw new AppError(
+        'validation_failed',
+        `The security key response is not valid: ${(err as Error).message}`,
+      );
     }
-    if (!verification.verified) throw new AppError('validation_failed', 'The security key response could not be verified.');
+    if (!verification.verified)
+      throw new AppError('validation_failed', 'The security key response could not be verified.');
     const info = verification.registrationInfo;
     const factor = await this.#d.factors.create({
-      accountId: account.id, type: 'webauthn', name: name.trim().slice(0, 64) || 'Security key', enabled: true,
+      accountId: account.id,
+      type: 'webauthn',
+      name: name.trim().slice(0, 64) || 'Security key',
+      enabled: true,
       webauthn: {
-        credentialId: info.credential.id, publicKey: Buffer.from(info.credential.publicKey).toString('base64'),
-        counter: info.credential.counter, transports: info.credential.transports ?? [], aaguid: info.aaguid.toLowerCase(),
-        deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp, attestationFormat: info.fmt,
+        credentialId: info.credential.id,
+        publicKey: Buffer.from(info.credential.publicKey).toString('base64'),
+        counter: info.credential.counter,
+        transports: info.credential.transports ?? [],
+        aaguid: info.aaguid.toLowerCase(),
+        deviceType: info.credentialDeviceType,
+        backedUp: info.credentialBackedUp,
+        attestationFormat: info.fmt,
       },
     });
-    await this.#d.audit.record({ type: 'mfa.factor_added', accountId: account.id, request, details: { factor: 'webauthn', name: factor.name } });
+    await this.#d.audit.record({
+      type: 'mfa.factor_added',
+      accountId: account.id,
+      request,
+      details: { factor: 'webauthn', name: factor.name },
+    });
     return factor;
   }
 
   /** Options for signing in with one of the account's keys (`key` scopes the challenge, e.g. an interaction). */
-  async authenticationOptions(accountId: string, key: string, onlyFips = false): Promise<Record<string, unknown>> {
+  async authenticationOptions(
+    accountId: string,
+    key: string,
+    onlyFips = false,
+  ): Promise<Record<string, unknown>> {
     const keys = (await this.keys(accountId)).filter((f) => !onlyFips || this.isFips(f));
-    if (keys.length === 0) throw new AppError('invalid_request', 'No security key is registered for this account.');
+    if (keys.length === 0)
+      throw new AppError('invalid_request', 'No security key is registered for this account.');
     const options = await generateAuthenticationOptions({
-      rpID: this.#rpID, userVerification: 'discouraged', timeout: CHALLENGE_TTL * 1000,
-      allowCredentials: keys.map((f) => ({ id: f.webauthn!.credentialId, transports: f.webauthn!.transports as never })),
+      rpID: this.#rpID,
+      userVerification: 'discouraged',
+      timeout: CHALLENGE_TTL * 1000,
+      allowCredentials: keys.map((f) => ({
+        id: f.webauthn!.credentialId,
+        transports: f.webauthn!.transports as never,
+      })),
     });
     await this.#d.challenges.put(`webauthn-auth:${key}`, options.challenge, CHALLENGE_TTL);
     return options as unknown as Record<string, unknown>;
   }
 
   /** Verifies an assertion; answers the amr values (`hwk` for device-bound keys, `swk` for synced ones). */
-  async authenticate(accountId: string, key: string, response: unknown, request: RequestInfo, onlyFips = false): Promise<string[]> {
+  async authenticate(
+    accountId: string,
+    key: string,
+    response: unknown,
+    request: RequestInfo,
+    onlyFips = false,
+  ): Promise<string[]> {
     const challenge = await this.#d.challenges.take(`webauthn-auth:${key}`);
-    if (!challenge) throw new AppError('invalid_request', 'The security key request expired. Try again.');
-    const id = typeof (response as { id?: unknown })?.id === 'string' ? (response as { id: string }).id : '';
+    if (!challenge)
+      throw new AppError('invalid_request', 'The security key request expired. Try again.');
+    const id =
+      typeof (response as { id?: unknown })?.id === 'string' ? (response as { id: string }).id : '';
     const factor = id ? await this.#d.factors.findByCredentialId(id) : undefined;
     const fail = async (message: string) => {
       await this.#d.audit.record({ type: 'mfa.webauthn', accountId, request, outcome: 'failure' });
       return new AppError('unauthenticated', message);
     };
-    if (!factor || factor.accountId !== accountId || !factor.webauthn) throw await fail('This security key is not registered for your account.');
-    if (onlyFips && !this.isFips(factor)) throw await fail('Your organization requires a FIPS-certified security key; this one is not on the list.');
+    if (!factor || factor.accountId !== accountId || !factor.webauthn)
+      throw await fail('This security key is not registered for your account.');
+    if (onlyFips && !this.isFips(factor))
+      throw await fail(
+        'Your organization requires a FIPS-certified security key; this one is not on the list.',
+      );
     const w = factor.webauthn;
     let result;
     try {
       result = await verifyAuthenticationResponse({
-        response: response as AuthenticationResponseJSON, expectedChallenge: challenge, expectedOrigin: this.#origin, expectedRPID: this.#rpID,
+        response: response as AuthenticationResponseJSON,
+        expectedChallenge: challenge,
+        expectedOrigin: this.#origin,
+        expectedRPID: this.#rpID,
         // Counter 0 here: the counter rule is acceptCounter's (race-free), not the library's read-then-compare.
-        credential: { id: w.credentialId, publicKey: new Uint8Array(Buffer.from(w.publicKey, 'base64')), counter: 0, transports: w.transports as never },
+        credential: {
+          id: w.credentialId,
+          publicKey: new Uint8Array(Buffer.from(w.publicKey, 'base64')),
+          counter: 0,
+          transports: w.transports as never,
+        },
         requireUserVerification: false,
       });
     } catch (err) {
@@ -125,9 +194,17 @@ export class WebAuthnService {
     }
     if (!result.verified) throw await fail('The security key could not be verified.');
     if (!(await acceptCounter(this.#d, factor, result.authenticationInfo.newCounter))) {
-      throw await fail('This security key reported a used counter value (possible clone); it was refused.');
+      throw await fail(
+        'This security key reported a used counter value (possible clone); it was refused.',
+      );
     }
-    await this.#d.audit.record({ type: 'mfa.webauthn', accountId, request, outcome: 'success', details: { name: factor.name } });
+    await this.#d.audit.record({
+      type: 'mfa.webauthn',
+      accountId,
+      request,
+      outcome: 'success',
+      details: { name: factor.name },
+    });
     return [w.deviceType === 'multiDevice' ? 'swk' : 'hwk'];
   }
 }

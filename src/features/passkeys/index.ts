@@ -14,25 +14,44 @@ import { registerPasskeyApiRoutes } from './passkey-api-routes.ts';
 import { registerPasskeyPages } from './passkey-pages.ts';
 import type { PasskeyFeatureDeps } from './passkey-parts.ts';
 
-
 export async function compose(p: Platform, uses: { mfa: MfaParts }): Promise<Composed> {
   const { config } = p;
   const parts = uses.mfa;
   registerPasswordPolicy(p.policies);
   const passkeys = new PasskeyService({
-    factors: parts.factors, challenges: parts.challenges, once: p.once, audit: p.audit, throttle: p.throttle,
+    factors: parts.factors,
+    challenges: parts.challenges,
+    once: p.once,
+    audit: p.audit,
+    throttle: p.throttle,
     rules: { account: config.throttle.account, ip: config.throttle.ip },
-    findAccount: (id) => p.accounts.findById(id), requirement: (id) => parts.mfa.requirement(id),
-    isFips: (f) => parts.webauthn.isFips(f), removeFactor: (a, id, r) => parts.mfa.removeFactor(a, id, r),
-    baseUrl: config.baseUrl, rpName: config.mfa.issuerName, now: p.now,
+    findAccount: (id) => p.accounts.findById(id),
+    requirement: (id) => parts.mfa.requirement(id),
+    isFips: (f) => parts.webauthn.isFips(f),
+    removeFactor: (a, id, r) => parts.mfa.removeFactor(a, id, r),
+    baseUrl: config.baseUrl,
+    rpName: config.mfa.issuerName,
+    now: p.now,
   });
   const passwordless = new PasswordlessService({
-    repo: new PasswordlessRepository(p.connection), accounts: p.accounts, policies: p.policies, organizations: p.organizations,
-    audit: p.audit, passkeys: (id) => passkeys.list(id), now: p.now,
-    unusableHash: () => p.accounts.unusablePasswordHash(), setPasswordHash: (id, hash) => p.accounts.setPasswordHash(id, hash),
+    repo: new PasswordlessRepository(p.connection),
+    accounts: p.accounts,
+    policies: p.policies,
+    organizations: p.organizations,
+    audit: p.audit,
+    passkeys: (id) => passkeys.list(id),
+    now: p.now,
+    unusableHash: () => p.accounts.unusablePasswordHash(),
+    setPasswordHash: (id, hash) => p.accounts.setPasswordHash(id, hash),
   });
   parts.mfa.guardRemoval((accountId, remaining) => passwordless.removalVeto(accountId, remaining));
-  const deps: PasskeyFeatureDeps = { passkeys, passwordless, mfa: parts.mfa, sudo: parts.sudo, sessions: parts.sessions };
+  const deps: PasskeyFeatureDeps = {
+    passkeys,
+    passwordless,
+    mfa: parts.mfa,
+    sudo: parts.sudo,
+    sessions: parts.sessions,
+  };
   return {
     provides: {},
     feature: {

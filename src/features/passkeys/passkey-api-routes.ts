@@ -12,7 +12,12 @@ import type { PasskeyFeatureDeps } from './passkey-parts.ts';
 
 const tags = ['Authentication'];
 const passkey = z.object({
-  id: z.string(), name: z.string(), authenticator: z.string(), synced: z.boolean(), createdAt: z.date(), lastUsedAt: z.date().optional(),
+  id: z.string(),
+  name: z.string(),
+  authenticator: z.string(),
+  synced: z.boolean(),
+  createdAt: z.date(),
+  lastUsedAt: z.date().optional(),
 });
 
 export function registerPasskeyApiRoutes(api: ApiRegistry, deps: PasskeyFeatureDeps): void {
@@ -24,27 +29,55 @@ export function registerPasskeyApiRoutes(api: ApiRegistry, deps: PasskeyFeatureD
   };
 
   api.add({
-    method: 'get', path: '/api/sso/passkeys', summary: 'Your passkeys, and whether your account has a password', tags,
-    response: { status: 200, schema: z.object({ passkeys: z.array(passkey), passwordless: z.boolean(), passwordRequired: z.boolean() }) },
+    method: 'get',
+    path: '/api/sso/passkeys',
+    summary: 'Your passkeys, and whether your account has a password',
+    tags,
+    response: {
+      status: 200,
+      schema: z.object({
+        passkeys: z.array(passkey),
+        passwordless: z.boolean(),
+        passwordRequired: z.boolean(),
+      }),
+    },
     handler: async (ctx) => {
       const { account } = await requirePrincipal(ctx, ['session']);
       return {
         passkeys: (await passkeys.list(account.id)).map((f) => passkeys.view(f)),
-        passwordless: await passwordless.isPasswordless(account), passwordRequired: await passwordless.passwordRequired(account.id),
+        passwordless: await passwordless.isPasswordless(account),
+        passwordRequired: await passwordless.passwordRequired(account.id),
       };
     },
   });
 
   api.add({
-    method: 'post', path: '/api/sso/passkeys/options', summary: 'Passkey registration options (discoverable, user verification required)', tags,
+    method: 'post',
+    path: '/api/sso/passkeys/options',
+    summary: 'Passkey registration options (discoverable, user verification required)',
+    tags,
     response: { status: 200, schema: z.record(z.string(), z.unknown()) },
-    handler: async (ctx) => passkeys.registrationOptions((await sudoBrowser(ctx, 'add a passkey')).account),
+    handler: async (ctx) =>
+      passkeys.registrationOptions((await sudoBrowser(ctx, 'add a passkey')).account),
   });
 
   api.add({
-    method: 'post', path: '/api/sso/passkeys', summary: 'Register a passkey from the browser response', tags,
-    body: z.object({ name: z.string().trim().min(1, 'give the passkey a name').max(64), response: z.record(z.string(), z.unknown()) }),
-    response: { status: 200, schema: z.object({ message: z.string(), id: z.string(), recoveryCodes: z.array(z.string()).optional() }) },
+    method: 'post',
+    path: '/api/sso/passkeys',
+    summary: 'Register a passkey from the browser response',
+    tags,
+    body: z.object({
+      name: z.string().trim().min(1, 'give the passkey a name').max(64),
+      response: z.record(z.string(), z.unknown()),
+    }),
+    response: {
+      status: 200,
+      schema: z.object({
+        message: z.string(),
+        id: z.string(),
+        recoveryCodes: z.array(z.string()).optional(),
+      }),
+    },
     handler: async (ctx, { body }) => {
       const p = await sudoBrowser(ctx, 'add a passkey');
       const first = !(await mfa.hasMfa(p.account.id));
@@ -52,14 +85,24 @@ export function registerPasskeyApiRoutes(api: ApiRegistry, deps: PasskeyFeatureD
       // Like a first security key: this session stays valid, and recovery codes are shown once.
       await sessions.keep(p.sessionUid!);
       ctx.set('Cache-Control', 'no-store');
-      const recoveryCodes = first ? await mfa.regenerateRecoveryCodes(p.account, requestInfo(ctx)) : undefined;
-      return { message: 'Passkey registered', id: factor.id, ...(recoveryCodes ? { recoveryCodes } : {}) };
+      const recoveryCodes = first
+        ? await mfa.regenerateRecoveryCodes(p.account, requestInfo(ctx))
+        : undefined;
+      return {
+        message: 'Passkey registered',
+        id: factor.id,
+        ...(recoveryCodes ? { recoveryCodes } : {}),
+      };
     },
   });
 
   api.add({
-    method: 'delete', path: '/api/sso/passkeys/:id', summary: 'Remove a passkey', tags,
-    params: z.object({ id: z.string().min(1).max(100) }), response: { status: 204 },
+    method: 'delete',
+    path: '/api/sso/passkeys/:id',
+    summary: 'Remove a passkey',
+    tags,
+    params: z.object({ id: z.string().min(1).max(100) }),
+    response: { status: 204 },
     handler: async (ctx, { params }) => {
       const p = await sudoBrowser(ctx, 'remove a passkey');
       await passkeys.remove(p.account, params.id, requestInfo(ctx));
@@ -67,7 +110,10 @@ export function registerPasskeyApiRoutes(api: ApiRegistry, deps: PasskeyFeatureD
   });
 
   api.add({
-    method: 'delete', path: '/api/account/password', summary: 'Remove your password (passwordless: sign in with passkeys only)', tags,
+    method: 'delete',
+    path: '/api/account/password',
+    summary: 'Remove your password (passwordless: sign in with passkeys only)',
+    tags,
     response: { status: 204 },
     handler: async (ctx) => {
       const p = await sudoBrowser(ctx, 'remove your password');
@@ -76,8 +122,12 @@ export function registerPasskeyApiRoutes(api: ApiRegistry, deps: PasskeyFeatureD
   });
 
   api.add({
-    method: 'put', path: '/api/account/password', summary: 'Set a password again on a passwordless account', tags,
-    body: z.object({ password: z.string().min(1).max(4096) }), response: { status: 204 },
+    method: 'put',
+    path: '/api/account/password',
+    summary: 'Set a password again on a passwordless account',
+    tags,
+    body: z.object({ password: z.string().min(1).max(4096) }),
+    response: { status: 204 },
     handler: async (ctx, { body }) => {
       const p = await sudoBrowser(ctx, 'set a password');
       await passwordless.addPassword(p.account, body.password, requestInfo(ctx));

@@ -18,7 +18,10 @@ const FLASH: Record<string, string> = {
   password: 'Your password is set.',
 };
 
-export function registerPasskeyPages({ router, kit }: FeatureContext, deps: PasskeyFeatureDeps): void {
+export function registerPasskeyPages(
+  { router, kit }: FeatureContext,
+  deps: PasskeyFeatureDeps,
+): void {
   const { passkeys, passwordless } = deps;
   // Passkeys are part of 2-Step Verification (the documented Authentication tabs stay three): its tab is the current one here.
   const TAB = '/account/mfa';
@@ -27,16 +30,31 @@ export function registerPasskeyPages({ router, kit }: FeatureContext, deps: Pass
     const list = await passkeys.list(p.account.id);
     kit.render(ctx, p, 'passkeys/passkeys.njk', {
       active: TAB,
-      passkeys: list.map((f) => passkeys.view(f)), passwordless: await passwordless.isPasswordless(p.account),
-      passwordRequired: await passwordless.passwordRequired(p.account.id), error: failure?.error, flash: FLASH[String(ctx.query.done ?? '')],
+      passkeys: list.map((f) => passkeys.view(f)),
+      passwordless: await passwordless.isPasswordless(p.account),
+      passwordRequired: await passwordless.passwordRequired(p.account.id),
+      error: failure?.error,
+      flash: FLASH[String(ctx.query.done ?? '')],
     });
   }
 
   /** A change behind sudo mode, then back to the page (or the page again with the error). */
-  const change = <T>(sudo: string, schema: z.ZodType<T>, run: (ctx: Context, p: Principal, form: T) => Promise<void>, done: string) =>
+  const change = <T>(
+    sudo: string,
+    schema: z.ZodType<T>,
+    run: (ctx: Context, p: Principal, form: T) => Promise<void>,
+    done: string,
+  ) =>
     accountForm(kit, {
-      sudo, schema, back: () => '/account/passkeys', rerender: render, secretFields: ['password', 'confirm'],
-      change: async (ctx, p, form) => { await run(ctx, p, form); return `/account/passkeys?done=${done}`; },
+      sudo,
+      schema,
+      back: () => '/account/passkeys',
+      rerender: render,
+      secretFields: ['password', 'confirm'],
+      change: async (ctx, p, form) => {
+        await run(ctx, p, form);
+        return `/account/passkeys?done=${done}`;
+      },
     });
   const nothing = z.object({});
 
@@ -45,17 +63,46 @@ export function registerPasskeyPages({ router, kit }: FeatureContext, deps: Pass
     if (p) await render(ctx, p);
   });
 
-  router.post('/account/passkeys/password/delete', change('remove your password', nothing,
-    (ctx, p) => passwordless.removePassword(p.account, requestInfo(ctx)), 'passwordless'));
+  router.post(
+    '/account/passkeys/password/delete',
+    change(
+      'remove your password',
+      nothing,
+      (ctx, p) => passwordless.removePassword(p.account, requestInfo(ctx)),
+      'passwordless',
+    ),
+  );
 
-  const newPassword = z.object({
-    password: z.string({ error: 'Enter the new password.' }).min(1, 'Enter the new password.').max(4096, 'The password is too long.'),
-    confirm: z.string().optional(),
-  }).refine((f) => f.password === f.confirm, { message: 'The two passwords do not match.', path: ['confirm'] });
-  router.post('/account/passkeys/password', change('set a password', newPassword,
-    (ctx, p, form) => passwordless.addPassword(p.account, form.password, requestInfo(ctx)), 'password'));
+  const newPassword = z
+    .object({
+      password: z
+        .string({ error: 'Enter the new password.' })
+        .min(1, 'Enter the new password.')
+        .max(4096, 'The password is too long.'),
+      confirm: z.string().optional(),
+    })
+    .refine((f) => f.password === f.confirm, {
+      message: 'The two passwords do not match.',
+      path: ['confirm'],
+    });
+  router.post(
+    '/account/passkeys/password',
+    change(
+      'set a password',
+      newPassword,
+      (ctx, p, form) => passwordless.addPassword(p.account, form.password, requestInfo(ctx)),
+      'password',
+    ),
+  );
 
   // After the password routes: "password" is not a passkey id.
-  router.post('/account/passkeys/:id/delete', change('remove a passkey', nothing,
-    (ctx, p) => passkeys.remove(p.account, ctx.params.id, requestInfo(ctx)), 'removed'));
+  router.post(
+    '/account/passkeys/:id/delete',
+    change(
+      'remove a passkey',
+      nothing,
+      (ctx, p) => passkeys.remove(p.account, ctx.params.id, requestInfo(ctx)),
+      'removed',
+    ),
+  );
 }

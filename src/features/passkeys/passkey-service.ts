@@ -8,8 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type RegistrationResponseJSON,
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { AppError } from '../../platform/errors/app-error.ts';
 import type { Account } from '../../platform/directory/account-repository.ts';
@@ -49,11 +53,16 @@ export interface PasskeyView {
   lastUsedAt?: Date;
 }
 
-export interface PasskeySignIn { account: Account; amr: string[]; factor: MfaFactor }
+export interface PasskeySignIn {
+  account: Account;
+  amr: string[];
+  factor: MfaFactor;
+}
 
 const CHALLENGE_TTL = 300;
 
-export const isPasskey = (f: MfaFactor): boolean => f.type === 'webauthn' && f.enabled && !!f.webauthn?.passkey;
+export const isPasskey = (f: MfaFactor): boolean =>
+  f.type === 'webauthn' && f.enabled && !!f.webauthn?.passkey;
 
 export class PasskeyService {
   readonly #d: PasskeyDeps;
@@ -74,53 +83,106 @@ export class PasskeyService {
   view(f: MfaFactor): PasskeyView {
     const w = f.webauthn!;
     return {
-      id: f.id, name: f.name, synced: w.deviceType === 'multiDevice', createdAt: f.createdAt, lastUsedAt: f.lastUsedAt,
-      authenticator: authenticatorName(w.aaguid) ?? (w.deviceType === 'multiDevice' ? 'Synced passkey' : 'Unknown authenticator'),
+      id: f.id,
+      name: f.name,
+      synced: w.deviceType === 'multiDevice',
+      createdAt: f.createdAt,
+      lastUsedAt: f.lastUsedAt,
+      authenticator:
+        authenticatorName(w.aaguid) ??
+        (w.deviceType === 'multiDevice' ? 'Synced passkey' : 'Unknown authenticator'),
     };
   }
 
   async registrationOptions(account: Account): Promise<Record<string, unknown>> {
-    const keys = (await this.#d.factors.listFor(account.id)).filter((f) => f.type === 'webauthn' && f.webauthn);
+    const keys = (await this.#d.factors.listFor(account.id)).filter(
+      (f) => f.type === 'webauthn' && f.webauthn,
+    );
     const options = await generateRegistrationOptions({
-      rpName: this.#d.rpName, rpID: this.#rpID, userName: account.username, userDisplayName: account.displayName,
-      userID: new TextEncoder().encode(account.id), attestationType: 'direct', timeout: CHALLENGE_TTL * 1000,
-      excludeCredentials: keys.map((f) => ({ id: f.webauthn!.credentialId, transports: f.webauthn!.transports as never })),
-      authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
+      rpName: this.#d.rpName,
+      rpID: this.#rpID,
+      userName: account.username,
+      userDisplayName: account.displayName,
+      userID: new TextEncoder().encode(account.id),
+      attestationType: 'direct',
+      timeout: CHALLENGE_TTL * 1000,
+      excludeCredentials: keys.map((f) => ({
+        id: f.webauthn!.credentialId,
+        transports: f.webauthn!.transports as never,
+      })),
+      authenticatorSelection: {
+        residentKey: 'required',
+        requireResidentKey: true,
+        userVerification: 'required',
+      },
       extensions: { credProps: true } as never,
     });
     await this.#d.challenges.put(`passkey-reg:${account.id}`, options.challenge, CHALLENGE_TTL);
     return options as unknown as Record<string, unknown>;
   }
 
-  async register(account: Account, name: string, response: unknown, request: RequestInfo): Promise<MfaFactor> {
+  async register(
+    account: Account,
+    name: string,
+    response: unknown,
+    request: RequestInfo,
+  ): Promise<MfaFactor> {
     const challenge = await this.#d.challenges.take(`passkey-reg:${account.id}`);
-    if (!challenge) throw new AppError('invalid_request', 'The passkey registration expired. Start again.');
+    if (!challenge)
+      throw new AppError('invalid_request', 'The passkey registration expired. Start again.');
     let verification;
     try {
       verification = await verifyRegistrationResponse({
-        response: response as RegistrationResponseJSON, expectedChallenge: challenge, expectedOrigin: this.#origin,
-        expectedRPID: this.#rpID, requireUserPresence: true, requireUserVerification: true,
+        response: response as RegistrationResponseJSON,
+        expectedChallenge: challenge,
+        expectedOrigin: this.#origin,
+        expectedRPID: this.#rpID,
+        requireUserPresence: true,
+        requireUserVerification: true,
       });
     } catch (err) {
-      throw new AppError('validation_failed', `The passkey response is not valid: ${(err as Error).message}`);
+      throw new AppError(
+        'validation_failed',
+        `The passkey response is not valid: ${(err as Error).message}`,
+      );
     }
-    if (!verification.verified) throw new AppError('validation_failed', 'The passkey response could not be verified.');
-    const ext = (response as { clientExtensionResults?: { credProps?: { rk?: unknown } } }).clientExtensionResults;
+    if (!verification.verified)
+      throw new AppError('validation_failed', 'The passkey response could not be verified.');
+    const ext = (response as { clientExtensionResults?: { credProps?: { rk?: unknown } } })
+      .clientExtensionResults;
     if (ext?.credProps?.rk === false) {
-      throw new AppError('validation_failed', 'This authenticator did not create a passkey (a discoverable credential); add it as a security key instead.');
+      throw new AppError(
+        'validation_failed',
+        'This authenticator did not create a passkey (a discoverable credential); add it as a security key instead.',
+      );
     }
     const info = verification.registrationInfo;
     const factor = await this.#d.factors.create({
-      accountId: account.id, type: 'webauthn', name: name.trim().slice(0, 64) || 'Passkey', enabled: true,
+      accountId: account.id,
+      type: 'webauthn',
+      name: name.trim().slice(0, 64) || 'Passkey',
+      enabled: true,
       webauthn: {
-        credentialId: info.credential.id, publicKey: Buffer.from(info.credential.publicKey).toString('base64'),
-        counter: info.credential.counter, transports: info.credential.transports ?? [], aaguid: info.aaguid.toLowerCase(),
-        deviceType: info.credentialDeviceType, backedUp: info.credentialBackedUp, attestationFormat: info.fmt, passkey: true,
+        credentialId: info.credential.id,
+        publicKey: Buffer.from(info.credential.publicKey).toString('base64'),
+        counter: info.credential.counter,
+        transports: info.credential.transports ?? [],
+        aaguid: info.aaguid.toLowerCase(),
+        deviceType: info.credentialDeviceType,
+        backedUp: info.credentialBackedUp,
+        attestationFormat: info.fmt,
+        passkey: true,
       },
     });
     await this.#d.audit.record({
-      type: 'passkey.registered', accountId: account.id, request,
-      details: { name: factor.name, authenticator: this.view(factor).authenticator, synced: info.credentialDeviceType === 'multiDevice' },
+      type: 'passkey.registered',
+      accountId: account.id,
+      request,
+      details: {
+        name: factor.name,
+        authenticator: this.view(factor).authenticator,
+        synced: info.credentialDeviceType === 'multiDevice',
+      },
     });
     return factor;
   }
@@ -129,12 +191,21 @@ export class PasskeyService {
     const factor = (await this.list(account.id)).find((f) => f.id === id);
     if (!factor) throw new AppError('not_found', `No passkey with id "${id}".`);
     await this.#d.removeFactor(account, id, request);
-    await this.#d.audit.record({ type: 'passkey.removed', accountId: account.id, request, details: { name: factor.name } });
+    await this.#d.audit.record({
+      type: 'passkey.removed',
+      accountId: account.id,
+      request,
+      details: { name: factor.name },
+    });
   }
 
   /** Options for signing in with any passkey (no allowCredentials: the authenticator offers its own). */
   async signInOptions(key: string): Promise<Record<string, unknown>> {
-    const options = await generateAuthenticationOptions({ rpID: this.#rpID, userVerification: 'required', timeout: CHALLENGE_TTL * 1000 });
+    const options = await generateAuthenticationOptions({
+      rpID: this.#rpID,
+      userVerification: 'required',
+      timeout: CHALLENGE_TTL * 1000,
+    });
     await this.#d.challenges.put(`passkey-signin:${key}`, options.challenge, CHALLENGE_TTL);
     return options as unknown as Record<string, unknown>;
   }
@@ -145,63 +216,119 @@ export class PasskeyService {
    * verification, and `mfa`: two factors in one gesture). Throttled per passkey and per IP.
    */
   async signIn(key: string, response: unknown, request: RequestInfo): Promise<PasskeySignIn> {
-    const credentialId = typeof (response as { id?: unknown })?.id === 'string' ? (response as { id: string }).id.slice(0, 1400) : '';
-    const factor = credentialId ? await this.#d.factors.findByCredentialId(credentialId) : undefined;
-    const subject = factor ? factor.accountId : `unknown:${createHash('sha256').update(credentialId).digest('hex')}`;
+    const credentialId =
+      typeof (response as { id?: unknown })?.id === 'string'
+        ? (response as { id: string }).id.slice(0, 1400)
+        : '';
+    const factor = credentialId
+      ? await this.#d.factors.findByCredentialId(credentialId)
+      : undefined;
+    const subject = factor
+      ? factor.accountId
+      : `unknown:${createHash('sha256').update(credentialId).digest('hex')}`;
     let refusal = 'This passkey could not be verified.';
-    const { wait, result } = await this.#d.throttle.attempt([
-      { key: `passkey:acct:${subject}`, rule: this.#d.rules.account, resetOnSuccess: true },
-      { key: `login:ip:${request.ip}`, rule: this.#d.rules.ip },
-    ], async () => {
-      const challenge = await this.#d.challenges.take(`passkey-signin:${key}`);
-      if (!challenge) {
-        refusal = 'The passkey request expired or was already used. Try again.';
-        return undefined;
-      }
-      if (!factor?.webauthn || !factor.enabled) {
-        refusal = 'This passkey is not registered with Keyward (it may have been removed). Sign in another way.';
-        return undefined;
-      }
-      if (!factor.webauthn.passkey) {
-        refusal = 'This security key is registered as a second factor only: sign in with your password, then use the key.';
-        return undefined;
-      }
-      const outcome = await this.#verify(factor, challenge, response);
-      if (typeof outcome === 'string') {
-        refusal = outcome;
-        return undefined;
-      }
-      return outcome;
-    });
+    const { wait, result } = await this.#d.throttle.attempt(
+      [
+        { key: `passkey:acct:${subject}`, rule: this.#d.rules.account, resetOnSuccess: true },
+        { key: `login:ip:${request.ip}`, rule: this.#d.rules.ip },
+      ],
+      async () => {
+        const challenge = await this.#d.challenges.take(`passkey-signin:${key}`);
+        if (!challenge) {
+          refusal = 'The passkey request expired or was already used. Try again.';
+          return undefined;
+        }
+        if (!factor?.webauthn || !factor.enabled) {
+          refusal =
+            'This passkey is not registered with Keyward (it may have been removed). Sign in another way.';
+          return undefined;
+        }
+        if (!factor.webauthn.passkey) {
+          refusal =
+            'This security key is registered as a second factor only: sign in with your password, then use the key.';
+          return undefined;
+        }
+        const outcome = await this.#verify(factor, challenge, response);
+        if (typeof outcome === 'string') {
+          refusal = outcome;
+          return undefined;
+        }
+        return outcome;
+      },
+    );
     if (wait > 0) {
-      throw new AppError('rate_limited', `Too many failed sign-in attempts. Try again in ${wait < 120 ? `${wait} seconds` : `${Math.ceil(wait / 60)} minutes`}.`,
-        { headers: { 'Retry-After': String(wait) }, params: { retryAfter: wait } });
+      throw new AppError(
+        'rate_limited',
+        `Too many failed sign-in attempts. Try again in ${wait < 120 ? `${wait} seconds` : `${Math.ceil(wait / 60)} minutes`}.`,
+        { headers: { 'Retry-After': String(wait) }, params: { retryAfter: wait } },
+      );
     }
     if (!result) {
-      await this.#d.audit.record({ type: 'passkey.used', accountId: factor?.accountId, request, outcome: 'failure', details: { reason: refusal } });
+      await this.#d.audit.record({
+        type: 'passkey.used',
+        accountId: factor?.accountId,
+        request,
+        outcome: 'failure',
+        details: { reason: refusal },
+      });
       throw new AppError('unauthenticated', refusal);
     }
     const account = await this.#d.findAccount(factor!.accountId);
-    if (!account) throw new AppError('unauthenticated', 'This passkey belongs to an account that no longer exists.');
-    if (account.disabled) throw new AppError('forbidden', 'This account is disabled. Contact your administrator.');
+    if (!account)
+      throw new AppError(
+        'unauthenticated',
+        'This passkey belongs to an account that no longer exists.',
+      );
+    if (account.disabled)
+      throw new AppError('forbidden', 'This account is disabled. Contact your administrator.');
     const req = await this.#d.requirement(account.id);
     if (req.webauthnLevel === 'fips' && !this.#d.isFips(factor!)) {
-      await this.#d.audit.record({ type: 'passkey.used', accountId: account.id, request, outcome: 'failure', details: { reason: 'not FIPS-certified' } });
-      throw new AppError('forbidden', 'Your organization requires a FIPS-certified security key; this passkey is not on the list. Sign in with that key.');
+      await this.#d.audit.record({
+        type: 'passkey.used',
+        accountId: account.id,
+        request,
+        outcome: 'failure',
+        details: { reason: 'not FIPS-certified' },
+      });
+      throw new AppError(
+        'forbidden',
+        'Your organization requires a FIPS-certified security key; this passkey is not on the list. Sign in with that key.',
+      );
     }
-    await this.#d.audit.record({ type: 'passkey.used', accountId: account.id, request, details: { name: factor!.name } });
-    return { account, factor: factor!, amr: [factor!.webauthn!.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'user', 'mfa'] };
+    await this.#d.audit.record({
+      type: 'passkey.used',
+      accountId: account.id,
+      request,
+      details: { name: factor!.name },
+    });
+    return {
+      account,
+      factor: factor!,
+      amr: [factor!.webauthn!.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'user', 'mfa'],
+    };
   }
 
   /** The cryptographic checks and the counter rule; answers the refusal's message on failure. */
-  async #verify(factor: MfaFactor, challenge: string, response: unknown): Promise<MfaFactor | string> {
+  async #verify(
+    factor: MfaFactor,
+    challenge: string,
+    response: unknown,
+  ): Promise<MfaFactor | string> {
     const w = factor.webauthn!;
     let verified;
     try {
       verified = await verifyAuthenticationResponse({
-        response: response as AuthenticationResponseJSON, expectedChallenge: challenge, expectedOrigin: this.#origin, expectedRPID: this.#rpID,
+        response: response as AuthenticationResponseJSON,
+        expectedChallenge: challenge,
+        expectedOrigin: this.#origin,
+        expectedRPID: this.#rpID,
         // Counter 0 here: the counter rule is acceptCounter's (race-free), not the library's read-then-compare.
-        credential: { id: w.credentialId, publicKey: new Uint8Array(Buffer.from(w.publicKey, 'base64')), counter: 0, transports: w.transports as never },
+        credential: {
+          id: w.credentialId,
+          publicKey: new Uint8Array(Buffer.from(w.publicKey, 'base64')),
+          counter: 0,
+          transports: w.transports as never,
+        },
         requireUserVerification: true,
       });
     } catch (err) {
@@ -209,11 +336,21 @@ export class PasskeyService {
     }
     if (!verified.verified) return 'This passkey could not be verified.';
     const handle = (response as { response?: { userHandle?: unknown } }).response?.userHandle;
-    if (typeof handle === 'string' && handle && Buffer.from(handle, 'base64url').toString('utf8') !== factor.accountId) {
+    if (
+      typeof handle === 'string' &&
+      handle &&
+      Buffer.from(handle, 'base64url').toString('utf8') !== factor.accountId
+    ) {
       return 'This passkey answered for another account.';
     }
     const next = verified.authenticationInfo.newCounter;
-    if (!(await acceptCounter({ factors: this.#d.factors, once: this.#d.once, now: this.#d.now }, factor, next))) {
+    if (
+      !(await acceptCounter(
+        { factors: this.#d.factors, once: this.#d.once, now: this.#d.now },
+        factor,
+        next,
+      ))
+    ) {
       return 'This passkey reported a counter it has used before (possibly a cloned authenticator); it was refused.';
     }
     return factor;

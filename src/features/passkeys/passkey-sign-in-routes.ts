@@ -15,12 +15,16 @@ import { rememberDevice } from '../sign-in/device-cookie.ts';
 import { finishInteraction, loadInteraction } from '../../platform/oidc/interaction-kit.ts';
 import type { PasskeyService } from './passkey-service.ts';
 
-export function registerPasskeySignInRoutes(router: Router, deps: { provider: Provider; passkeys: PasskeyService }): void {
+export function registerPasskeySignInRoutes(
+  router: Router,
+  deps: { provider: Provider; passkeys: PasskeyService },
+): void {
   const { provider, passkeys } = deps;
   const loginStep = async (ctx: Context) => {
     const d = await loadInteraction(provider, ctx);
     verifyCsrfToken(ctx, d.uid, ctx.get('x-csrf-token'));
-    if (d.prompt.name !== 'login') throw new AppError('invalid_request', 'This sign-in step is already complete.');
+    if (d.prompt.name !== 'login')
+      throw new AppError('invalid_request', 'This sign-in step is already complete.');
     return d;
   };
 
@@ -37,9 +41,15 @@ export function registerPasskeySignInRoutes(router: Router, deps: { provider: Pr
   router.post('/interaction/:uid/passkey', async (ctx) => {
     const d = await loginStep(ctx);
     const response = (ctx.request.body as { response?: unknown } | undefined)?.response;
-    const { account, amr } = await passkeys.signIn(challengeKey(ctx, d.uid), response, requestInfo(ctx));
+    const { account, amr } = await passkeys.signIn(
+      challengeKey(ctx, d.uid),
+      response,
+      requestInfo(ctx),
+    );
     rememberDevice(ctx, account.id);
-    const url = await finishInteraction(ctx, d, { login: { accountId: account.id, amr, acr: ACR_MFA, remember: true } });
+    const url = await finishInteraction(ctx, d, {
+      login: { accountId: account.id, amr, acr: ACR_MFA, remember: true },
+    });
     ctx.remove('Location');
     ctx.status = 200;
     ctx.body = { redirect: url };

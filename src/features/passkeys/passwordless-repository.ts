@@ -5,19 +5,28 @@
  */
 import { Schema, type Connection, type Model } from 'mongoose';
 
-interface PasswordlessDoc { _id: string; passwordHash: string; since: Date }
+interface PasswordlessDoc {
+  _id: string;
+  passwordHash: string;
+  since: Date;
+}
 
-const schema = new Schema<PasswordlessDoc>({
-  _id: { type: String, required: true },
-  passwordHash: { type: String, required: true },
-  since: { type: Date, required: true },
-}, { collection: 'passwordless_accounts', versionKey: false });
+const schema = new Schema<PasswordlessDoc>(
+  {
+    _id: { type: String, required: true },
+    passwordHash: { type: String, required: true },
+    since: { type: Date, required: true },
+  },
+  { collection: 'passwordless_accounts', versionKey: false },
+);
 
 export class PasswordlessRepository {
   readonly #model: Model<PasswordlessDoc>;
 
   constructor(conn: Connection) {
-    this.#model = conn.models.PasswordlessAccount as Model<PasswordlessDoc> ?? conn.model<PasswordlessDoc>('PasswordlessAccount', schema);
+    this.#model =
+      (conn.models.PasswordlessAccount as Model<PasswordlessDoc>) ??
+      conn.model<PasswordlessDoc>('PasswordlessAccount', schema);
   }
 
   async record(accountId: string, passwordHash: string, since: Date): Promise<void> {

@@ -20,8 +20,11 @@ export const REQUIRE_PASSWORD = 'require-password';
 
 export function registerPasswordPolicy(policies: PolicyService): void {
   policies.register({
-    name: REQUIRE_PASSWORD, description: 'true: members must keep a password (they cannot become passwordless with passkeys).',
-    schema: z.boolean(), defaultValue: false,
+    name: REQUIRE_PASSWORD,
+    description:
+      'true: members must keep a password (they cannot become passwordless with passkeys).',
+    schema: z.boolean(),
+    defaultValue: false,
   });
 }
 
@@ -40,7 +43,9 @@ export interface PasswordlessDeps {
 
 export class PasswordlessService {
   readonly #d: PasswordlessDeps;
-  constructor(deps: PasswordlessDeps) { this.#d = deps; }
+  constructor(deps: PasswordlessDeps) {
+    this.#d = deps;
+  }
 
   async isPasswordless(account: Account): Promise<boolean> {
     const hash = await this.#d.repo.unusableHashOf(account.id);
@@ -52,18 +57,26 @@ export class PasswordlessService {
     const memberships = await this.#d.organizations.membershipsOf(accountId);
     const scopes = memberships.length ? memberships.map((m) => m.organization.id) : [undefined];
     for (const orgId of scopes) {
-      if ((await this.#d.policies.effective<boolean>(REQUIRE_PASSWORD, orgId)) === true) return true;
+      if ((await this.#d.policies.effective<boolean>(REQUIRE_PASSWORD, orgId)) === true)
+        return true;
     }
     return false;
   }
 
   async removePassword(account: Account, request: RequestInfo): Promise<void> {
-    if (await this.isPasswordless(account)) throw new AppError('conflict', 'Your account has no password already.');
+    if (await this.isPasswordless(account))
+      throw new AppError('conflict', 'Your account has no password already.');
     if ((await this.#d.passkeys(account.id)).length === 0) {
-      throw new AppError('invalid_request', 'Add a passkey first: without a password you sign in with a passkey.');
+      throw new AppError(
+        'invalid_request',
+        'Add a passkey first: without a password you sign in with a passkey.',
+      );
     }
     if (await this.passwordRequired(account.id)) {
-      throw new AppError('forbidden', 'Your organization requires a password (policy require-password): it cannot be removed.');
+      throw new AppError(
+        'forbidden',
+        'Your organization requires a password (policy require-password): it cannot be removed.',
+      );
     }
     const hash = await this.#d.unusableHash();
     await this.#d.repo.record(account.id, hash, new Date(this.#d.now()));
@@ -73,7 +86,8 @@ export class PasswordlessService {
 
   /** Sets a password on a passwordless account (changing an existing one is not this feature's). */
   async addPassword(account: Account, password: string, request: RequestInfo): Promise<void> {
-    if (!(await this.isPasswordless(account))) throw new AppError('conflict', 'Your account already has a password.');
+    if (!(await this.isPasswordless(account)))
+      throw new AppError('conflict', 'Your account already has a password.');
     await this.#d.accounts.setPassword(account.username, password);
     await this.#d.repo.forget(account.id);
     await this.#d.audit.record({ type: 'password.added', accountId: account.id, request });
@@ -82,7 +96,8 @@ export class PasswordlessService {
   /** For MfaService.guardRemoval: a passwordless account keeps at least one passkey. */
   async removalVeto(accountId: string, remaining: MfaFactor[]): Promise<string | undefined> {
     const account = await this.#d.accounts.findById(accountId);
-    if (!account || !(await this.isPasswordless(account)) || remaining.some(isPasskey)) return undefined;
+    if (!account || !(await this.isPasswordless(account)) || remaining.some(isPasskey))
+      return undefined;
     return 'Your account has no password: keep at least one passkey, or set a password first.';
   }
 }

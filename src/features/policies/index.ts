@@ -6,13 +6,26 @@ import { registerPolicyRoutes } from './policy-routes.ts';
 import { registerAdminPages } from './admin-pages.ts';
 
 export async function compose(p: Platform, uses: { mfa: MfaParts }): Promise<Composed> {
-  const deps = { provider: p.provider, accounts: p.accounts, organizations: p.organizations, audit: p.audit, mfa: uses.mfa, payloads: p.payloads, config: p.config, policies: p.policies };
+  const deps = {
+    provider: p.provider,
+    accounts: p.accounts,
+    organizations: p.organizations,
+    audit: p.audit,
+    mfa: uses.mfa,
+    payloads: p.payloads,
+    config: p.config,
+    policies: p.policies,
+  };
   return {
     provides: {},
     feature: {
       name: 'policies',
       register: (f) => {
-        registerPolicyRoutes(f.api, { audit: p.audit, organizations: p.organizations, policies: p.policies });
+        registerPolicyRoutes(f.api, {
+          audit: p.audit,
+          organizations: p.organizations,
+          policies: p.policies,
+        });
         registerAdminPages(f, deps);
       },
     },

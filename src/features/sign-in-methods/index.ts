@@ -13,19 +13,40 @@ import { CALLBACK_PATH, signInPages } from './sign-in-pages.ts';
 import { registerSignInMethodRoutes } from './sign-in-method-routes.ts';
 import { registerSignInMethodAccountPages } from './account-pages.ts';
 
-export async function compose(p: Platform): Promise<Composed<{ service: SignInMethodService; hooks: SignInHooks }>> {
+export async function compose(
+  p: Platform,
+): Promise<Composed<{ service: SignInMethodService; hooks: SignInHooks }>> {
   p.policies.register({
-    name: DISABLE_PASSWORD_LOGIN, schema: z.boolean(),
-    description: 'true: members sign in only with the organization\'s other sign-in methods (OIDC, LDAP), not a Keyward password.',
+    name: DISABLE_PASSWORD_LOGIN,
+    schema: z.boolean(),
+    description:
+      "true: members sign in only with the organization's other sign-in methods (OIDC, LDAP), not a Keyward password.",
   });
   const repo = new SignInMethodRepository(p.connection, p.now);
   await repo.ensureIndexes();
   const service = new SignInMethodService({
-    repo, envelope: p.keys.envelope, now: p.now, accounts: p.accounts, organizations: p.organizations,
-    organizationById: (id) => p.organizations.findById(id), policies: p.policies, audit: p.audit, throttle: p.throttle,
-    rules: p.config.throttle, once: p.once,
+    repo,
+    envelope: p.keys.envelope,
+    now: p.now,
+    accounts: p.accounts,
+    organizations: p.organizations,
+    organizationById: (id) => p.organizations.findById(id),
+    policies: p.policies,
+    audit: p.audit,
+    throttle: p.throttle,
+    rules: p.config.throttle,
+    once: p.once,
   });
-  const pages = signInPages({ provider: p.provider, views: p.views, service, repo, once: p.once, baseUrl: p.config.baseUrl, now: p.now, sessionSeconds: p.config.ttl.sessionSeconds });
+  const pages = signInPages({
+    provider: p.provider,
+    views: p.views,
+    service,
+    repo,
+    once: p.once,
+    baseUrl: p.config.baseUrl,
+    now: p.now,
+    sessionSeconds: p.config.ttl.sessionSeconds,
+  });
   return {
     provides: { service, hooks: pages.hooks },
     feature: {
@@ -33,9 +54,12 @@ export async function compose(p: Platform): Promise<Composed<{ service: SignInMe
       // The upstream IdP's own acr of a federated sign-in (skipMfaVerification or not), next to Keyward's acr.
       providerOptions: {
         claims: {
-          scope: 'openid', names: ['upstream_acr'],
+          scope: 'openid',
+          names: ['upstream_acr'],
           async values(accountId, token) {
-            const found = token?.authTime ? await repo.findUpstream(accountId, token.authTime) : undefined;
+            const found = token?.authTime
+              ? await repo.findUpstream(accountId, token.authTime)
+              : undefined;
             return found?.acr ? { upstream_acr: found.acr } : {};
           },
         },
@@ -44,9 +68,16 @@ export async function compose(p: Platform): Promise<Composed<{ service: SignInMe
       register: ({ router, api, nav, kit }) => {
         pages.register(router);
         registerSignInMethodRoutes(api, { service, organizations: p.organizations });
-        registerSignInMethodAccountPages({ router, nav, kit }, {
-          service, organizations: p.organizations, accounts: p.accounts, audit: p.audit, callbackUrl: `${p.config.baseUrl}${CALLBACK_PATH}`,
-        });
+        registerSignInMethodAccountPages(
+          { router, nav, kit },
+          {
+            service,
+            organizations: p.organizations,
+            accounts: p.accounts,
+            audit: p.audit,
+            callbackUrl: `${p.config.baseUrl}${CALLBACK_PATH}`,
+          },
+        );
       },
       sweep: () => repo.sweepExpired(),
     },

@@ -6,14 +6,35 @@
 import { z } from 'zod';
 
 export const METHOD_NAME = /^[a-z0-9-]+$/;
-const name = z.string().min(1).max(63).regex(METHOD_NAME, 'must be lowercase letters, digits or dashes');
+const name = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(METHOD_NAME, 'must be lowercase letters, digits or dashes');
 const optionalText = (max: number) => z.string().max(max).optional();
-const endpoint = z.string().max(2000).refine((v) => v === '' || /^https?:\/\//.test(v), 'must be an http(s) URL').optional();
-const claim = z.string().max(100).regex(/^[A-Za-z0-9_.:-]*$/, 'must be a claim name').optional();
+const endpoint = z
+  .string()
+  .max(2000)
+  .refine((v) => v === '' || /^https?:\/\//.test(v), 'must be an http(s) URL')
+  .optional();
+const claim = z
+  .string()
+  .max(100)
+  .regex(/^[A-Za-z0-9_.:-]*$/, 'must be a claim name')
+  .optional();
 
-export const authMethodOut = z.object({ id: z.string(), type: z.enum(['password', 'oidc', 'ldap']), name: z.string(), displayName: z.string().optional() });
+export const authMethodOut = z.object({
+  id: z.string(),
+  type: z.enum(['password', 'oidc', 'ldap']),
+  name: z.string(),
+  displayName: z.string().optional(),
+});
 
-export const TOKEN_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export const TOKEN_AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+] as const;
 
 /** What an admin sends for an OIDC method (all of `Oidc` but the read-only fields). */
 export const oidcFields = {
@@ -39,7 +60,15 @@ export const oidcFields = {
   emailClaim: claim,
   externalIdClaim: claim,
   uidClaim: claim,
-  sectorIdentifierHostnames: z.array(z.string().max(253).regex(/^[A-Za-z0-9.-]+$/, 'must be a host name')).max(50).optional(),
+  sectorIdentifierHostnames: z
+    .array(
+      z
+        .string()
+        .max(253)
+        .regex(/^[A-Za-z0-9.-]+$/, 'must be a host name'),
+    )
+    .max(50)
+    .optional(),
 };
 export const oidcInput = z.object(oidcFields);
 export const oidcPatch = z.object(oidcFields).partial();
@@ -52,13 +81,20 @@ export const oidcOut = z.object({ ...oidcPublic, id: z.string(), type: z.literal
 export const ldapFields = {
   name,
   displayName: optionalText(100),
-  url: z.string().max(2000).regex(/^ldaps?:\/\/[^/\s]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]'),
+  url: z
+    .string()
+    .max(2000)
+    .regex(/^ldaps?:\/\/[^/\s]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]'),
   startTLS: z.boolean().optional(),
   caCertificate: optionalText(65536),
   bindDN: z.string().max(1000).optional(),
   bindPassword: optionalText(4096),
   baseDN: z.string().min(1).max(1000),
-  userFilter: z.string().max(1000).refine((v) => v.includes('{username}'), 'must contain {username}').optional(),
+  userFilter: z
+    .string()
+    .max(1000)
+    .refine((v) => v.includes('{username}'), 'must contain {username}')
+    .optional(),
   usernameAttribute: claim,
   emailAttribute: claim,
   externalIdAttribute: claim,
@@ -75,11 +111,20 @@ const { bindPassword: _b, ...ldapPublic } = ldapFields;
 export const ldapOut = z.object({ ...ldapPublic, id: z.string(), type: z.literal('ldap') });
 
 /** Optionally, a user to look up and sign in as, to prove the whole path works. */
-const testUser = { username: z.string().max(320).optional(), password: z.string().max(4096).optional() };
+const testUser = {
+  username: z.string().max(320).optional(),
+  password: z.string().max(4096).optional(),
+};
 export const ldapConnectionTest = z.object({ ...ldapFields, name: name.optional(), ...testUser });
 export const ldapSavedConnectionTest = z.object(testUser);
 
 export const externalIdentityOut = z.object({
-  method: z.string(), methodType: z.enum(['oidc', 'ldap']), externalId: z.string(), createdAt: z.date(),
+  method: z.string(),
+  methodType: z.enum(['oidc', 'ldap']),
+  externalId: z.string(),
+  createdAt: z.date(),
 });
-export const externalIdentityIn = z.object({ method: name, externalId: z.string().min(1).max(500) });
+export const externalIdentityIn = z.object({
+  method: name,
+  externalId: z.string().min(1).max(500),
+});

@@ -47,59 +47,94 @@ export interface SsoTransaction {
   nonce: string;
   expiresAt: Date;
   /** Set by the callback: the account signed in, the amr/acr to record, and the upstream's own acr and amr. */
-  result?: { accountId: string; amr: string[]; acr: string; upstream?: { acr?: string; amr: string[] } };
+  result?: {
+    accountId: string;
+    amr: string[];
+    acr: string;
+    upstream?: { acr?: string; amr: string[] };
+  };
 }
 
 /** What the upstream IdP said about a federated sign-in, kept while the session may last (keyed `<accountId>:<authTime>`). */
-export interface UpstreamSignIn { acr?: string; amr: string[]; methodId: string; expiresAt: Date }
+export interface UpstreamSignIn {
+  acr?: string;
+  amr: string[];
+  methodId: string;
+  expiresAt: Date;
+}
 
-interface MethodDoc extends Omit<StoredMethod, 'id'> { _id: string }
-interface UpstreamDoc extends UpstreamSignIn { _id: string }
-interface LinkDoc extends ExternalIdentity { _id: string }
-interface TxDoc extends Omit<SsoTransaction, 'id'> { _id: string }
+interface MethodDoc extends Omit<StoredMethod, 'id'> {
+  _id: string;
+}
+interface UpstreamDoc extends UpstreamSignIn {
+  _id: string;
+}
+interface LinkDoc extends ExternalIdentity {
+  _id: string;
+}
+interface TxDoc extends Omit<SsoTransaction, 'id'> {
+  _id: string;
+}
 
-const methodSchema = new Schema<MethodDoc>({
-  _id: { type: String, required: true },
-  organizationId: { type: String, required: true },
-  type: { type: String, required: true },
-  name: { type: String, required: true },
-  displayName: String,
-  settings: { type: Schema.Types.Mixed, default: {} },
-  sealed: { type: Schema.Types.Mixed, default: {} },
-  createdAt: { type: Date, required: true },
-  updatedAt: { type: Date, required: true },
-}, { collection: 'sign_in_methods', versionKey: false, minimize: false });
+const methodSchema = new Schema<MethodDoc>(
+  {
+    _id: { type: String, required: true },
+    organizationId: { type: String, required: true },
+    type: { type: String, required: true },
+    name: { type: String, required: true },
+    displayName: String,
+    settings: { type: Schema.Types.Mixed, default: {} },
+    sealed: { type: Schema.Types.Mixed, default: {} },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { collection: 'sign_in_methods', versionKey: false, minimize: false },
+);
 
-const linkSchema = new Schema<LinkDoc>({
-  _id: { type: String, required: true },
-  methodId: { type: String, required: true },
-  externalId: { type: String, required: true },
-  accountId: { type: String, required: true },
-  organizationId: { type: String, required: true },
-  createdAt: { type: Date, required: true },
-  createdBy: String,
-}, { collection: 'external_identities', versionKey: false });
+const linkSchema = new Schema<LinkDoc>(
+  {
+    _id: { type: String, required: true },
+    methodId: { type: String, required: true },
+    externalId: { type: String, required: true },
+    accountId: { type: String, required: true },
+    organizationId: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    createdBy: String,
+  },
+  { collection: 'external_identities', versionKey: false },
+);
 
-const txSchema = new Schema<TxDoc>({
-  _id: { type: String, required: true },
-  methodId: { type: String, required: true },
-  interactionUid: { type: String, required: true },
-  browserHash: { type: String, required: true },
-  codeVerifier: { type: String, required: true },
-  nonce: { type: String, required: true },
-  expiresAt: { type: Date, required: true },
-  result: { type: Schema.Types.Mixed },
-}, { collection: 'sso_transactions', versionKey: false });
+const txSchema = new Schema<TxDoc>(
+  {
+    _id: { type: String, required: true },
+    methodId: { type: String, required: true },
+    interactionUid: { type: String, required: true },
+    browserHash: { type: String, required: true },
+    codeVerifier: { type: String, required: true },
+    nonce: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+    result: { type: Schema.Types.Mixed },
+  },
+  { collection: 'sso_transactions', versionKey: false },
+);
 
-const upstreamSchema = new Schema<UpstreamDoc>({
-  _id: { type: String, required: true },
-  acr: String,
-  amr: { type: [String], default: [] },
-  methodId: { type: String, required: true },
-  expiresAt: { type: Date, required: true },
-}, { collection: 'upstream_sign_ins', versionKey: false });
+const upstreamSchema = new Schema<UpstreamDoc>(
+  {
+    _id: { type: String, required: true },
+    acr: String,
+    amr: { type: [String], default: [] },
+    methodId: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { collection: 'upstream_sign_ins', versionKey: false },
+);
 
-const toMethod = ({ _id, ...rest }: MethodDoc): StoredMethod => ({ ...rest, id: _id, settings: rest.settings ?? {}, sealed: rest.sealed ?? {} });
+const toMethod = ({ _id, ...rest }: MethodDoc): StoredMethod => ({
+  ...rest,
+  id: _id,
+  settings: rest.settings ?? {},
+  sealed: rest.sealed ?? {},
+});
 const toLink = ({ _id: _i, ...rest }: LinkDoc): ExternalIdentity => rest;
 const linkId = (methodId: string, externalId: string) => `${methodId}:${externalId}`;
 
@@ -111,10 +146,17 @@ export class SignInMethodRepository {
   readonly #now: () => number;
 
   constructor(conn: Connection, now: () => number) {
-    this.#methods = conn.models.SignInMethod as Model<MethodDoc> ?? conn.model<MethodDoc>('SignInMethod', methodSchema);
-    this.#links = conn.models.ExternalIdentity as Model<LinkDoc> ?? conn.model<LinkDoc>('ExternalIdentity', linkSchema);
-    this.#tx = conn.models.SsoTransaction as Model<TxDoc> ?? conn.model<TxDoc>('SsoTransaction', txSchema);
-    this.#upstream = conn.models.UpstreamSignIn as Model<UpstreamDoc> ?? conn.model<UpstreamDoc>('UpstreamSignIn', upstreamSchema);
+    this.#methods =
+      (conn.models.SignInMethod as Model<MethodDoc>) ??
+      conn.model<MethodDoc>('SignInMethod', methodSchema);
+    this.#links =
+      (conn.models.ExternalIdentity as Model<LinkDoc>) ??
+      conn.model<LinkDoc>('ExternalIdentity', linkSchema);
+    this.#tx =
+      (conn.models.SsoTransaction as Model<TxDoc>) ?? conn.model<TxDoc>('SsoTransaction', txSchema);
+    this.#upstream =
+      (conn.models.UpstreamSignIn as Model<UpstreamDoc>) ??
+      conn.model<UpstreamDoc>('UpstreamSignIn', upstreamSchema);
     this.#now = now;
   }
 
@@ -126,7 +168,10 @@ export class SignInMethodRepository {
     const at = new Date(this.#now());
     const { id, ...rest } = method;
     const doc: MethodDoc = { _id: id, ...rest, createdAt: at, updatedAt: at };
-    await conflictOnDuplicate(() => this.#methods.create(doc), `a sign-in method named "${method.name}" already exists in this organization`);
+    await conflictOnDuplicate(
+      () => this.#methods.create(doc),
+      `a sign-in method named "${method.name}" already exists in this organization`,
+    );
     return toMethod(doc);
   }
 
@@ -136,11 +181,23 @@ export class SignInMethodRepository {
   }
 
   async listFor(organizationId: string): Promise<StoredMethod[]> {
-    return (await this.#methods.find({ organizationId }).sort({ createdAt: 1 }).lean<MethodDoc[]>()).map(toMethod);
+    return (
+      await this.#methods.find({ organizationId }).sort({ createdAt: 1 }).lean<MethodDoc[]>()
+    ).map(toMethod);
   }
 
-  async update(id: string, change: Pick<StoredMethod, 'displayName' | 'settings' | 'sealed'>): Promise<void> {
-    await this.#methods.replaceOne({ _id: id }, { ...(await this.#methods.findById(id).lean<MethodDoc>()), ...change, updatedAt: new Date(this.#now()) });
+  async update(
+    id: string,
+    change: Pick<StoredMethod, 'displayName' | 'settings' | 'sealed'>,
+  ): Promise<void> {
+    await this.#methods.replaceOne(
+      { _id: id },
+      {
+        ...(await this.#methods.findById(id).lean<MethodDoc>()),
+        ...change,
+        updatedAt: new Date(this.#now()),
+      },
+    );
   }
 
   async delete(id: string): Promise<void> {
@@ -156,7 +213,11 @@ export class SignInMethodRepository {
   /** Answers false when the external identity is already linked (to anyone). */
   async link(link: Omit<ExternalIdentity, 'createdAt'>): Promise<boolean> {
     try {
-      await this.#links.create({ _id: linkId(link.methodId, link.externalId), ...link, createdAt: new Date(this.#now()) });
+      await this.#links.create({
+        _id: linkId(link.methodId, link.externalId),
+        ...link,
+        createdAt: new Date(this.#now()),
+      });
       return true;
     } catch (err) {
       if (isDuplicateKey(err)) return false;
@@ -169,7 +230,9 @@ export class SignInMethodRepository {
   }
 
   async linksOf(accountId: string): Promise<ExternalIdentity[]> {
-    return (await this.#links.find({ accountId }).sort({ createdAt: 1 }).lean<LinkDoc[]>()).map(toLink);
+    return (await this.#links.find({ accountId }).sort({ createdAt: 1 }).lean<LinkDoc[]>()).map(
+      toLink,
+    );
   }
 
   async saveTransaction(tx: SsoTransaction): Promise<void> {

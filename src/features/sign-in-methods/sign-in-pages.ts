@@ -18,7 +18,12 @@ import type { Views } from '../../platform/http/views.ts';
 import { issueCsrfToken, verifyCsrfToken } from '../../platform/http/middleware/csrf.ts';
 import { rememberDevice, signInClient } from '../sign-in/device-cookie.ts';
 import { requestInfo } from '../../platform/http/request-info.ts';
-import { clientNameOf, finishInteraction, loadInteraction, type InteractionDetails } from '../../platform/oidc/interaction-kit.ts';
+import {
+  clientNameOf,
+  finishInteraction,
+  loadInteraction,
+  type InteractionDetails,
+} from '../../platform/oidc/interaction-kit.ts';
 import { ACR_MFA, ACR_PWD } from '../../platform/auth/second-factor.ts';
 import type { OnceClaims } from '../../platform/store/once-marker-repository.ts';
 import type { SignInMethodRepository, StoredMethod } from './sign-in-method-repository.ts';
@@ -31,10 +36,14 @@ const START_COOKIE = 'kw.sso.start';
 const TX_SECONDS = 600;
 export const CALLBACK_PATH = '/api/auth/sso/oidc/callback';
 
-
 export interface SignInPagesDeps {
-  provider: Provider; views: Views; service: SignInMethodService; repo: SignInMethodRepository; once: OnceClaims;
-  baseUrl: string; now: () => number;
+  provider: Provider;
+  views: Views;
+  service: SignInMethodService;
+  repo: SignInMethodRepository;
+  once: OnceClaims;
+  baseUrl: string;
+  now: () => number;
   /** How long a provider session may last (how long the upstream's acr of its sign-in is kept). */
   sessionSeconds: number;
 }
@@ -42,8 +51,12 @@ export interface SignInPagesDeps {
 const sha256 = (v: string) => createHash('sha256').update(v).digest();
 
 /** The amr and acr a federated OIDC sign-in records (skipMfaVerification: the upstream's MFA counts). */
-export function federatedEvidence(m: StoredMethod, upstreamAmr: string[]): { amr: string[]; acr: string } {
-  if (m.settings.skipMfaVerification === true) return { amr: [...new Set(['fed', ...upstreamAmr, 'mfa'])], acr: ACR_MFA };
+export function federatedEvidence(
+  m: StoredMethod,
+  upstreamAmr: string[],
+): { amr: string[]; acr: string } {
+  if (m.settings.skipMfaVerification === true)
+    return { amr: [...new Set(['fed', ...upstreamAmr, 'mfa'])], acr: ACR_MFA };
   return { amr: ['fed'], acr: ACR_PWD };
 }
 
@@ -52,8 +65,16 @@ export function signInPages(deps: SignInPagesDeps) {
 
   function browserBinding(ctx: Context): string {
     const current = ctx.cookies.get(BROWSER_COOKIE, { signed: true });
-    const value = current && /^[\w-]{43}$/.test(current) ? current : randomBytes(32).toString('base64url');
-    ctx.cookies.set(BROWSER_COOKIE, value, { signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: TX_SECONDS * 1000, overwrite: true });
+    const value =
+      current && /^[\w-]{43}$/.test(current) ? current : randomBytes(32).toString('base64url');
+    ctx.cookies.set(BROWSER_COOKIE, value, {
+      signed: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: ctx.secure,
+      maxAge: TX_SECONDS * 1000,
+      overwrite: true,
+    });
     return value;
   }
 
@@ -62,31 +83,57 @@ export function signInPages(deps: SignInPagesDeps) {
     return !!value && timingSafeEqual(sha256(value), Buffer.from(browserHash, 'base64url'));
   }
 
-  const mismatch = () => new AppError('invalid_request', 'This sign-in response does not match a sign-in started in this browser. Go back to the application and sign in again.');
+  const mismatch = () =>
+    new AppError(
+      'invalid_request',
+      'This sign-in response does not match a sign-in started in this browser. Go back to the application and sign in again.',
+    );
 
   async function render(ctx: Context, d: InteractionDetails, username: string, error?: string) {
     const options = await service.optionsFor(username);
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
     ctx.body = views.render('sign-in-methods/choose.njk', {
-      uid: d.uid, clientName: await clientNameOf(provider, d), csrf: issueCsrfToken(ctx, d.uid), username, error,
-      oidc: options.methods.filter((m) => m.type === 'oidc'), ldap: options.methods.filter((m) => m.type === 'ldap'), password: options.password,
-      directoryUsername: options.byOrganizationName ? '' : username, byOrganization: options.byOrganizationName === true,
+      uid: d.uid,
+      clientName: await clientNameOf(provider, d),
+      csrf: issueCsrfToken(ctx, d.uid),
+      username,
+      error,
+      oidc: options.methods.filter((m) => m.type === 'oidc'),
+      ldap: options.methods.filter((m) => m.type === 'ldap'),
+      password: options.password,
+      directoryUsername: options.byOrganizationName ? '' : username,
+      byOrganization: options.byOrganizationName === true,
       organizationName: options.organization?.displayName || options.organization?.name,
     });
   }
 
   /** Sends the browser to the method's IdP for this interaction. */
-  async function startUpstream(ctx: Context, d: InteractionDetails, methodId: string): Promise<void> {
+  async function startUpstream(
+    ctx: Context,
+    d: InteractionDetails,
+    methodId: string,
+  ): Promise<void> {
     const m = await service.findById(methodId);
     if (!m || m.type !== 'oidc') throw new AppError('not_found', 'No such single sign-on method.');
     const config = await service.relyingParty(m);
     const [state, nonce, pkce] = [newState(), newNonce(), await newPkce()];
     await repo.saveTransaction({
-      id: state, methodId: m.id, interactionUid: d.uid, browserHash: sha256(browserBinding(ctx)).toString('base64url'),
-      codeVerifier: pkce.verifier, nonce, expiresAt: new Date(now() + TX_SECONDS * 1000),
+      id: state,
+      methodId: m.id,
+      interactionUid: d.uid,
+      browserHash: sha256(browserBinding(ctx)).toString('base64url'),
+      codeVerifier: pkce.verifier,
+      nonce,
+      expiresAt: new Date(now() + TX_SECONDS * 1000),
     });
-    const url = authorizationUrl(config, { redirectUri: `${baseUrl}${CALLBACK_PATH}`, scopes: String(m.settings.scopes ?? ''), state, nonce, codeChallenge: pkce.challenge });
+    const url = authorizationUrl(config, {
+      redirectUri: `${baseUrl}${CALLBACK_PATH}`,
+      scopes: String(m.settings.scopes ?? ''),
+      state,
+      nonce,
+      codeChallenge: pkce.challenge,
+    });
     ctx.status = 303;
     ctx.redirect(url.toString());
   }
@@ -99,12 +146,19 @@ export function signInPages(deps: SignInPagesDeps) {
       await startUpstream(ctx, d, pending);
       return true;
     },
-    async chooseMethod(ctx, d, username, error) { await render(ctx, d, username, error); },
+    async chooseMethod(ctx, d, username, error) {
+      await render(ctx, d, username, error);
+    },
     async passwordRefused(ctx, d, account) {
       const org = await service.passwordDisabledFor(account);
       if (!org) return false;
       ctx.status = 403;
-      await render(ctx, d, account.username, `Password sign-in is turned off for ${org.displayName || org.name}. Use one of its sign-in methods.`);
+      await render(
+        ctx,
+        d,
+        account.username,
+        `Password sign-in is turned off for ${org.displayName || org.name}. Use one of its sign-in methods.`,
+      );
       return true;
     },
   };
@@ -113,7 +167,8 @@ export function signInPages(deps: SignInPagesDeps) {
     router.post('/interaction/:uid/sso/:methodId', async (ctx) => {
       const d = await loadInteraction(provider, ctx);
       verifyCsrfToken(ctx, d.uid, (ctx.request.body as Record<string, unknown> | undefined)?._csrf);
-      if (d.prompt.name !== 'login') throw new AppError('invalid_request', 'This sign-in step is already complete.');
+      if (d.prompt.name !== 'login')
+        throw new AppError('invalid_request', 'This sign-in step is already complete.');
       await startUpstream(ctx, d, ctx.params.methodId);
     });
 
@@ -121,10 +176,18 @@ export function signInPages(deps: SignInPagesDeps) {
     // sign-in (its interaction), which picks the method up from the cookie.
     router.get('/api/auth/sso/oidc/redirect/:authID', async (ctx) => {
       // Another site may not pick the method for this browser's next sign-in (a login CSRF).
-      if (ctx.get('sec-fetch-site') === 'cross-site') throw new AppError('forbidden', 'A sign-in can only be started from this site.');
+      if (ctx.get('sec-fetch-site') === 'cross-site')
+        throw new AppError('forbidden', 'A sign-in can only be started from this site.');
       const m = await service.findById(ctx.params.authID);
-      if (!m || m.type !== 'oidc') throw new AppError('not_found', `No OIDC sign-in method "${ctx.params.authID}".`);
-      ctx.cookies.set(START_COOKIE, m.id, { signed: true, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: TX_SECONDS * 1000 });
+      if (!m || m.type !== 'oidc')
+        throw new AppError('not_found', `No OIDC sign-in method "${ctx.params.authID}".`);
+      ctx.cookies.set(START_COOKIE, m.id, {
+        signed: true,
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: ctx.secure,
+        maxAge: TX_SECONDS * 1000,
+      });
       ctx.set('Cache-Control', 'no-store');
       ctx.set('Location', `${baseUrl}/signin`);
       ctx.status = 204;
@@ -137,14 +200,29 @@ export function signInPages(deps: SignInPagesDeps) {
       const tx = state ? await repo.findTransaction(state) : undefined;
       if (!tx || tx.result || !boundToBrowser(ctx, tx.browserHash)) throw mismatch();
       if (!(await once.claim(`sso-callback:${state}`, tx.expiresAt))) throw mismatch();
-      if (ctx.query.error === 'access_denied') return ctx.redirect(`/interaction/${tx.interactionUid}`);
-      if (ctx.query.error) throw new AppError('forbidden', `Your organization's identity provider did not sign you in: ${String(ctx.query.error_description ?? ctx.query.error).slice(0, 300)}`);
+      if (ctx.query.error === 'access_denied')
+        return ctx.redirect(`/interaction/${tx.interactionUid}`);
+      if (ctx.query.error)
+        throw new AppError(
+          'forbidden',
+          `Your organization's identity provider did not sign you in: ${String(ctx.query.error_description ?? ctx.query.error).slice(0, 300)}`,
+        );
       const m = await service.findById(tx.methodId);
       if (!m) throw new AppError('not_found', 'This sign-in method no longer exists.');
-      const identity = await redeem(await service.relyingParty(m), new URL(`${baseUrl}${CALLBACK_PATH}?${ctx.querystring}`),
-        { state, nonce: tx.nonce, codeVerifier: tx.codeVerifier });
+      const identity = await redeem(
+        await service.relyingParty(m),
+        new URL(`${baseUrl}${CALLBACK_PATH}?${ctx.querystring}`),
+        { state, nonce: tx.nonce, codeVerifier: tx.codeVerifier },
+      );
       const { account } = await service.resolveOidc(m, identity, requestInfo(ctx));
-      await repo.saveTransaction({ ...tx, result: { accountId: account.id, ...federatedEvidence(m, identity.amr), upstream: { acr: identity.acr, amr: identity.amr } } });
+      await repo.saveTransaction({
+        ...tx,
+        result: {
+          accountId: account.id,
+          ...federatedEvidence(m, identity.amr),
+          upstream: { acr: identity.acr, amr: identity.amr },
+        },
+      });
       ctx.status = 303;
       ctx.redirect(`/interaction/${tx.interactionUid}/sso/done?state=${encodeURIComponent(state)}`);
     });
@@ -153,35 +231,70 @@ export function signInPages(deps: SignInPagesDeps) {
       const d = await loadInteraction(provider, ctx);
       const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
       const tx = state ? await repo.findTransaction(state) : undefined;
-      if (!tx?.result || tx.interactionUid !== d.uid || !boundToBrowser(ctx, tx.browserHash)) throw mismatch();
-      if (d.prompt.name !== 'login') throw new AppError('invalid_request', 'This sign-in step is already complete.');
+      if (!tx?.result || tx.interactionUid !== d.uid || !boundToBrowser(ctx, tx.browserHash))
+        throw mismatch();
+      if (d.prompt.name !== 'login')
+        throw new AppError('invalid_request', 'This sign-in step is already complete.');
       if (!(await once.claim(`sso-done:${state}`, tx.expiresAt))) throw mismatch();
       await repo.deleteTransaction(state);
       rememberDevice(ctx, tx.result.accountId);
       // The sign-in's time is set here so the upstream's own acr can be found again by it (`upstream_acr` claim).
       const ts = Math.floor(Date.now() / 1000); // the provider's own clock, from which it sets the session's loginTs
       if (tx.result.upstream?.acr) {
-        await repo.recordUpstream(tx.result.accountId, ts, { ...tx.result.upstream, methodId: tx.methodId, expiresAt: new Date(now() + sessionSeconds * 1000) });
+        await repo.recordUpstream(tx.result.accountId, ts, {
+          ...tx.result.upstream,
+          methodId: tx.methodId,
+          expiresAt: new Date(now() + sessionSeconds * 1000),
+        });
       }
-      await finishInteraction(ctx, d, { login: { accountId: tx.result.accountId, amr: tx.result.amr, acr: tx.result.acr, remember: true, ts } });
+      await finishInteraction(ctx, d, {
+        login: {
+          accountId: tx.result.accountId,
+          amr: tx.result.amr,
+          acr: tx.result.acr,
+          remember: true,
+          ts,
+        },
+      });
     });
 
     router.post('/interaction/:uid/ldap/:methodId', async (ctx) => {
       const d = await loadInteraction(provider, ctx);
       const form = (ctx.request.body ?? {}) as Record<string, unknown>;
       verifyCsrfToken(ctx, d.uid, form._csrf);
-      if (d.prompt.name !== 'login') throw new AppError('invalid_request', 'This sign-in step is already complete.');
+      if (d.prompt.name !== 'login')
+        throw new AppError('invalid_request', 'This sign-in step is already complete.');
       const m = await service.findById(ctx.params.methodId);
-      if (!m || m.type !== 'ldap') throw new AppError('not_found', 'No such directory sign-in method.');
+      if (!m || m.type !== 'ldap')
+        throw new AppError('not_found', 'No such directory sign-in method.');
       const username = typeof form.username === 'string' ? form.username.trim().slice(0, 320) : '';
       const password = typeof form.password === 'string' ? form.password.slice(0, 4096) : '';
       try {
-        if (!username || !password) throw new AppError('validation_failed', 'Enter your directory password.');
-        const { account } = await service.ldapSignIn(m, username, password, signInClient(ctx), requestInfo(ctx));
+        if (!username || !password)
+          throw new AppError('validation_failed', 'Enter your directory password.');
+        const { account } = await service.ldapSignIn(
+          m,
+          username,
+          password,
+          signInClient(ctx),
+          requestInfo(ctx),
+        );
         rememberDevice(ctx, account.id);
-        await finishInteraction(ctx, d, { login: { accountId: account.id, amr: ['pwd'], acr: ACR_PWD, remember: true } });
+        await finishInteraction(ctx, d, {
+          login: { accountId: account.id, amr: ['pwd'], acr: ACR_PWD, remember: true },
+        });
       } catch (err) {
-        if (!(err instanceof AppError) || !['unauthenticated', 'rate_limited', 'forbidden', 'validation_failed', 'conflict'].includes(err.code)) throw err;
+        if (
+          !(err instanceof AppError) ||
+          ![
+            'unauthenticated',
+            'rate_limited',
+            'forbidden',
+            'validation_failed',
+            'conflict',
+          ].includes(err.code)
+        )
+          throw err;
         ctx.status = err.status;
         for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
         await render(ctx, d, username, err.message);
@@ -191,7 +304,8 @@ export function signInPages(deps: SignInPagesDeps) {
 
   /** GET /api/oidc/sso/{authMethodId}/sector-identifier (contract §2.4): in front of the provider's mount. */
   const sectorIdentifier: Middleware = async (ctx, next) => {
-    const match = ctx.method === 'GET' ? /^\/api\/oidc\/sso\/([^/]+)\/sector-identifier$/.exec(ctx.path) : null;
+    const match =
+      ctx.method === 'GET' ? /^\/api\/oidc\/sso\/([^/]+)\/sector-identifier$/.exec(ctx.path) : null;
     if (!match) return next();
     const m = await service.findById(decodeURIComponent(match[1]));
     if (!m || m.type !== 'oidc') throw new AppError('not_found', 'No such OIDC sign-in method.');

@@ -17,8 +17,13 @@ const MAX_AGE_MS = 365 * 86400_000;
 function decode(value: string | undefined): SignInClient['device'] {
   if (!value) return undefined;
   try {
-    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as { a?: unknown; d?: unknown };
-    return typeof parsed.a === 'string' && typeof parsed.d === 'string' ? { accountId: parsed.a, deviceId: parsed.d } : undefined;
+    const parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as {
+      a?: unknown;
+      d?: unknown;
+    };
+    return typeof parsed.a === 'string' && typeof parsed.d === 'string'
+      ? { accountId: parsed.a, deviceId: parsed.d }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -32,9 +37,15 @@ export function signInClient(ctx: Context): SignInClient {
 /** Remembers this browser for the account it just signed in to (keeping its device id when it had one). */
 export function rememberDevice(ctx: Context, accountId: string): void {
   const current = decode(ctx.cookies.get(DEVICE_COOKIE, { signed: true }));
-  const deviceId = current?.accountId === accountId ? current.deviceId : randomBytes(16).toString('base64url');
+  const deviceId =
+    current?.accountId === accountId ? current.deviceId : randomBytes(16).toString('base64url');
   const value = Buffer.from(JSON.stringify({ a: accountId, d: deviceId })).toString('base64url');
   ctx.cookies.set(DEVICE_COOKIE, value, {
-    signed: true, httpOnly: true, sameSite: 'lax', maxAge: MAX_AGE_MS, overwrite: true, secure: ctx.secure,
+    signed: true,
+    httpOnly: true,
+    sameSite: 'lax',
+    maxAge: MAX_AGE_MS,
+    overwrite: true,
+    secure: ctx.secure,
   });
 }

@@ -10,14 +10,23 @@ import { registerInteractionRoutes, type SignInHooks } from './interaction-route
 import { sessionAuthenticator } from './session-authenticator.ts';
 
 /** `hooks`: the organization sign-in methods' part in the login step (features/sign-in-methods). */
-export async function compose(p: Platform, uses: { mfa: MfaParts; hooks?: SignInHooks }): Promise<Composed<{ session: Authenticator }>> {
+export async function compose(
+  p: Platform,
+  uses: { mfa: MfaParts; hooks?: SignInHooks },
+): Promise<Composed<{ session: Authenticator }>> {
   const session = sessionAuthenticator(p.provider, p.accounts, uses.mfa);
   return {
     provides: { session },
     feature: {
       name: 'sign-in',
       authenticators: [session],
-      register: ({ router, views }) => registerInteractionRoutes(router, { provider: p.provider, accounts: p.accounts, views, signIn: uses.hooks }),
+      register: ({ router, views }) =>
+        registerInteractionRoutes(router, {
+          provider: p.provider,
+          accounts: p.accounts,
+          views,
+          signIn: uses.hooks,
+        }),
     },
   };
 }

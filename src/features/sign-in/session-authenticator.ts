@@ -11,8 +11,12 @@ import type { MfaDecision } from '../mfa/mfa-decision.ts';
  * requires (checked on every request, so a newly enforced policy applies at once) does not count.
  */
 export function sessionAuthenticator(
-  provider: Provider, accounts: AccountService,
-  mfa: { decide: (accountId: string, amr: string[], requested: boolean) => Promise<MfaDecision>; sessions: { isKept: (uid: string) => Promise<boolean> } },
+  provider: Provider,
+  accounts: AccountService,
+  mfa: {
+    decide: (accountId: string, amr: string[], requested: boolean) => Promise<MfaDecision>;
+    sessions: { isKept: (uid: string) => Promise<boolean> };
+  },
 ): Authenticator {
   return {
     method: 'session',
@@ -23,8 +27,18 @@ export function sessionAuthenticator(
       const account = await accounts.findById(session.accountId);
       if (!account || account.disabled) return undefined;
       const decision = await mfa.decide(account.id, session.amr ?? [], false);
-      if (decision.need !== 'ok' && (decision.enforced || !(await mfa.sessions.isKept(session.uid)))) return undefined;
-      return { account, via: 'session', amr: session.amr ?? [], sessionUid: session.uid, authTime: session.loginTs };
+      if (
+        decision.need !== 'ok' &&
+        (decision.enforced || !(await mfa.sessions.isKept(session.uid)))
+      )
+        return undefined;
+      return {
+        account,
+        via: 'session',
+        amr: session.amr ?? [],
+        sessionUid: session.uid,
+        authTime: session.loginTs,
+      };
     },
   };
 }

@@ -39,7 +39,10 @@ describe('cidrListProblem', () => {
     ['11.0.0.0/7', '"11.0.0.0/7" has bits set beyond /7 (write the network address)'],
     ['2001:db8::1/64', '"2001:db8::1/64" has bits set beyond /64 (write the network address)'],
     ['2001:db8::/16', '"2001:db8::/16" has bits set beyond /16 (write the network address)'],
-    ['::ffff:192.0.2.1/120', '"::ffff:192.0.2.1/120" has bits set beyond /120 (write the network address)'],
+    [
+      '::ffff:192.0.2.1/120',
+      '"::ffff:192.0.2.1/120" has bits set beyond /120 (write the network address)',
+    ],
     ['10.0.0.0/8,10.0.0.1/8', '"10.0.0.1/8" has bits set beyond /8 (write the network address)'],
   ])('refuses %j: %s', (list, problem) => {
     expect(cidrListProblem(list)).toBe(problem);
@@ -54,11 +57,16 @@ describe('cidrListProblem', () => {
 
 describe('normalisation', () => {
   it('trims entries and drops empty ones', () => {
-    expect(cidrEntries(' 192.0.2.0/24 ,, 2001:db8::/32 ,')).toEqual(['192.0.2.0/24', '2001:db8::/32']);
+    expect(cidrEntries(' 192.0.2.0/24 ,, 2001:db8::/32 ,')).toEqual([
+      '192.0.2.0/24',
+      '2001:db8::/32',
+    ]);
   });
 
   it('joins the entries with commas and no spaces, as OpenSSH wants them', () => {
-    expect(normalizeCidrList(' 192.0.2.0/24 ,, 2001:db8::/32 ,')).toBe('192.0.2.0/24,2001:db8::/32');
+    expect(normalizeCidrList(' 192.0.2.0/24 ,, 2001:db8::/32 ,')).toBe(
+      '192.0.2.0/24,2001:db8::/32',
+    );
     expect(normalizeCidrList('192.0.2.1')).toBe('192.0.2.1');
   });
 });

@@ -15,13 +15,19 @@ function ipv6Bytes(a: string): number[] {
   let text = a;
   const tail: number[] = [];
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) { tail.push(...ipv4Bytes(v4[1])); text = text.slice(0, -v4[1].length) + '0:0'; }
+  if (v4) {
+    tail.push(...ipv4Bytes(v4[1]));
+    text = text.slice(0, -v4[1].length) + '0:0';
+  }
   const [head, rest] = text.includes('::') ? text.split('::') : [text, undefined];
   const groups = (s: string | undefined) => (s ? s.split(':').filter((g) => g !== '') : []);
   const h = groups(head);
   const r = groups(rest);
   const all = rest === undefined ? h : [...h, ...Array(8 - h.length - r.length).fill('0'), ...r];
-  const bytes = all.flatMap((g) => { const n = parseInt(g, 16); return [n >> 8, n & 0xff]; });
+  const bytes = all.flatMap((g) => {
+    const n = parseInt(g, 16);
+    return [n >> 8, n & 0xff];
+  });
   if (tail.length) bytes.splice(12, 4, ...tail);
   return bytes;
 }
@@ -43,15 +49,20 @@ function entryProblem(entry: string): string | undefined {
   if (!v4 && !isIPv6(address)) return `"${entry}" is not an IPv4 or IPv6 address`;
   if (prefixText === undefined) return undefined;
   const max = v4 ? 32 : 128;
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return `"${entry}": the prefix length must be 0–${max}`;
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max)
+    return `"${entry}": the prefix length must be 0–${max}`;
   const bytes = v4 ? ipv4Bytes(address) : ipv6Bytes(address);
-  if (hostBitsSet(bytes, Number(prefixText))) return `"${entry}" has bits set beyond /${prefixText} (write the network address)`;
+  if (hostBitsSet(bytes, Number(prefixText)))
+    return `"${entry}" has bits set beyond /${prefixText} (write the network address)`;
   return undefined;
 }
 
 /** Splits and trims a list; empty entries are dropped. */
 export function cidrEntries(list: string): string[] {
-  return list.split(',').map((e) => e.trim()).filter(Boolean);
+  return list
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
 }
 
 /** What is wrong with the list, or undefined when every entry is valid. */

@@ -17,23 +17,31 @@ import { SshCertificateService } from './ssh-certificate-service.ts';
 import { registerSshCertificatePolicies } from './ssh-certificate-policy.ts';
 import { registerSshCaRoutes } from './ssh-ca-routes.ts';
 
-
 /** Where the sign-in behind CLI tokens and OAuth access tokens is looked up (see sign-in-evidence.ts). */
-function evidenceSources(provider: Provider, credentials: PersonalCredentialService): SignInEvidenceSources {
+function evidenceSources(
+  provider: Provider,
+  credentials: PersonalCredentialService,
+): SignInEvidenceSources {
   return {
     async credentialCreatedWithMfa(accountId, credentialId) {
-      return (await credentials.list(accountId)).find((c) => c.id === credentialId)?.createdWithMfa ?? false;
+      return (
+        (await credentials.list(accountId)).find((c) => c.id === credentialId)?.createdWithMfa ??
+        false
+      );
     },
     async accessTokenAmr(tokenId) {
       const token = await provider.AccessToken.find(tokenId);
       if (!token?.sessionUid || !token.accountId) return undefined;
       const session = await provider.Session.findByUid(token.sessionUid);
-      return session && session.accountId === token.accountId ? session.amr ?? [] : undefined;
+      return session && session.accountId === token.accountId ? (session.amr ?? []) : undefined;
     },
   };
 }
 
-export async function compose(p: Platform, uses: { mfa: MfaParts; apiKeys: ApiKeysProvides }): Promise<Composed<{ ca: SshCaService; certificates: SshCertificateService }>> {
+export async function compose(
+  p: Platform,
+  uses: { mfa: MfaParts; apiKeys: ApiKeysProvides },
+): Promise<Composed<{ ca: SshCaService; certificates: SshCertificateService }>> {
   const { connection, config, now } = p;
   const settings = config.sshCertificates;
   const caRepo = new SshCaRepository(connection, now);
@@ -42,10 +50,21 @@ export async function compose(p: Platform, uses: { mfa: MfaParts; apiKeys: ApiKe
   await certRepo.ensureIndexes();
   registerSshCertificatePolicies(p.policies);
 
-  const ca = new SshCaService({ repo: caRepo, envelope: p.keys.envelope, audit: p.audit, logger: p.logger, algorithm: settings.caAlgorithm });
+  const ca = new SshCaService({
+    repo: caRepo,
+    envelope: p.keys.envelope,
+    audit: p.audit,
+    logger: p.logger,
+    algorithm: settings.caAlgorithm,
+  });
   await ca.ensureKey();
   const certificates = new SshCertificateService({
-    repo: certRepo, ca, organizations: p.organizations, policies: p.policies, audit: p.audit, now,
+    repo: certRepo,
+    ca,
+    organizations: p.organizations,
+    policies: p.policies,
+    audit: p.audit,
+    now,
     mfaRequirement: (accountId) => uses.mfa.mfa.requirement(accountId),
     evidence: evidenceSources(p.provider, uses.apiKeys.service),
     clockSkewSeconds: settings.clockSkewSeconds,
@@ -53,6 +72,9 @@ export async function compose(p: Platform, uses: { mfa: MfaParts; apiKeys: ApiKe
   });
   return {
     provides: { ca, certificates },
-    feature: { name: 'ssh-ca', register: ({ api }) => registerSshCaRoutes(api, { ca, certificates }) },
+    feature: {
+      name: 'ssh-ca',
+      register: ({ api }) => registerSshCaRoutes(api, { ca, certificates }),
+    },
   };
 }

@@ -8,7 +8,11 @@
  *    issued in, looked up by the token's session id while that session exists. When the session is
  *    gone the sign-in can no longer be shown to have used a second factor.
  */
-import { SECOND_FACTOR_AMR, SECURITY_KEY_AMR, SOME_SECOND_FACTOR } from '../../platform/auth/second-factor.ts';
+import {
+  SECOND_FACTOR_AMR,
+  SECURITY_KEY_AMR,
+  SOME_SECOND_FACTOR,
+} from '../../platform/auth/second-factor.ts';
 import type { Principal } from '../../platform/auth/principal.ts';
 import type { MfaRequirement } from '../mfa/mfa-policy.ts';
 import { effectiveRequirement } from '../mfa/mfa-decision.ts';
@@ -24,11 +28,16 @@ export interface SignInEvidenceSources {
 const SECURITY_KEYS = [...SECURITY_KEY_AMR, SOME_SECOND_FACTOR];
 
 /** The RFC 8176 methods of the sign-in behind the principal's credential, as far as known. */
-export async function signInMethods(p: Principal, sources: SignInEvidenceSources): Promise<string[]> {
+export async function signInMethods(
+  p: Principal,
+  sources: SignInEvidenceSources,
+): Promise<string[]> {
   if (p.via === 'session') return p.amr;
   if (!p.credentialId) return [];
   if (p.via === 'oauth') return (await sources.accessTokenAmr(p.credentialId)) ?? [];
-  return (await sources.credentialCreatedWithMfa(p.account.id, p.credentialId)) ? [SOME_SECOND_FACTOR] : [];
+  return (await sources.credentialCreatedWithMfa(p.account.id, p.credentialId))
+    ? [SOME_SECOND_FACTOR]
+    : [];
 }
 
 /**

@@ -24,31 +24,40 @@ export interface SshCaKey {
   retiredAt?: Date;
 }
 
-interface SshCaKeyDoc extends Omit<SshCaKey, 'id'> { _id: string; seq: number }
+interface SshCaKeyDoc extends Omit<SshCaKey, 'id'> {
+  _id: string;
+  seq: number;
+}
 
-const schema = new Schema<SshCaKeyDoc>({
-  _id: { type: String, required: true },
-  seq: { type: Number, required: true },
-  type: { type: String, required: true },
-  publicBlob: { type: String, required: true },
-  fingerprint: { type: String, required: true },
-  sealed: { type: Schema.Types.Mixed, required: true },
-  state: { type: String, required: true },
-  createdAt: { type: Date, required: true },
-  activatedAt: Date,
-  retiredAt: Date,
-}, { collection: 'ssh_ca_keys', versionKey: false });
+const schema = new Schema<SshCaKeyDoc>(
+  {
+    _id: { type: String, required: true },
+    seq: { type: Number, required: true },
+    type: { type: String, required: true },
+    publicBlob: { type: String, required: true },
+    fingerprint: { type: String, required: true },
+    sealed: { type: Schema.Types.Mixed, required: true },
+    state: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    activatedAt: Date,
+    retiredAt: Date,
+  },
+  { collection: 'ssh_ca_keys', versionKey: false },
+);
 
 const toKey = ({ _id, seq: _s, ...rest }: SshCaKeyDoc): SshCaKey => ({ id: _id, ...rest });
 
-export type NewSshCaKey = Pick<SshCaKey, 'type' | 'publicBlob' | 'fingerprint' | 'state'> & { seal: (id: string) => Sealed };
+export type NewSshCaKey = Pick<SshCaKey, 'type' | 'publicBlob' | 'fingerprint' | 'state'> & {
+  seal: (id: string) => Sealed;
+};
 
 export class SshCaRepository {
   readonly #model: Model<SshCaKeyDoc>;
   readonly #now: () => number;
 
   constructor(conn: Connection, now: () => number) {
-    this.#model = conn.models.SshCaKey as Model<SshCaKeyDoc> ?? conn.model<SshCaKeyDoc>('SshCaKey', schema);
+    this.#model =
+      (conn.models.SshCaKey as Model<SshCaKeyDoc>) ?? conn.model<SshCaKeyDoc>('SshCaKey', schema);
     this.#now = now;
   }
 
@@ -75,10 +84,20 @@ export class SshCaRepository {
     const id = `ca-${seq}`;
     const now = new Date(this.#now());
     const doc: SshCaKeyDoc = {
-      _id: id, seq, type: input.type, publicBlob: input.publicBlob, fingerprint: input.fingerprint, sealed: input.seal(id),
-      state: input.state, createdAt: now, ...(input.state === 'active' ? { activatedAt: now } : {}),
+      _id: id,
+      seq,
+      type: input.type,
+      publicBlob: input.publicBlob,
+      fingerprint: input.fingerprint,
+      sealed: input.seal(id),
+      state: input.state,
+      createdAt: now,
+      ...(input.state === 'active' ? { activatedAt: now } : {}),
     };
-    await conflictOnDuplicate(() => this.#model.create(doc), `CA key ${id} was created concurrently; list the keys and try again.`);
+    await conflictOnDuplicate(
+      () => this.#model.create(doc),
+      `CA key ${id} was created concurrently; list the keys and try again.`,
+    );
     return toKey(doc);
   }
 
@@ -86,13 +105,19 @@ export class SshCaRepository {
   async transition(id: string, from: CaKeyState[], to: CaKeyState): Promise<boolean> {
     const at = new Date(this.#now());
     const stamp = to === 'active' ? { activatedAt: at } : to === 'retired' ? { retiredAt: at } : {};
-    const res = await this.#model.updateOne({ _id: id, state: { $in: from } }, { $set: { state: to, ...stamp } });
+    const res = await this.#model.updateOne(
+      { _id: id, state: { $in: from } },
+      { $set: { state: to, ...stamp } },
+    );
     return res.modifiedCount === 1;
   }
 
   /** Demotes every active key but `keep` to published (after `keep` became active). */
   async demoteOthers(keep: string): Promise<void> {
-    await this.#model.updateMany({ state: 'active', _id: { $ne: keep } }, { $set: { state: 'published' } });
+    await this.#model.updateMany(
+      { state: 'active', _id: { $ne: keep } },
+      { $set: { state: 'published' } },
+    );
   }
 
   /** Replaces the sealed private key (re-wrapped under a newer key-encryption key). */

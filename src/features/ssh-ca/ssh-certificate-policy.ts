@@ -35,19 +35,35 @@ const unique = <T>(list: T[]) => new Set(list).size === list.length;
 
 export function registerSshCertificatePolicies(policies: PolicyService): void {
   policies.register({
-    name: POLICY_ENABLED, description: 'true (default): members may get short-lived SSH certificates; false: issuance is refused.',
-    schema: z.boolean(), defaultValue: true,
+    name: POLICY_ENABLED,
+    description:
+      'true (default): members may get short-lived SSH certificates; false: issuance is refused.',
+    schema: z.boolean(),
+    defaultValue: true,
   });
   policies.register({
-    name: POLICY_MAX_VALIDITY, description: `Maximum validity of an SSH certificate in hours, 1–${MAX_VALIDITY_HOURS} (default ${DEFAULT_VALIDITY_HOURS}).`,
-    schema: z.number().int().min(1).max(MAX_VALIDITY_HOURS), defaultValue: DEFAULT_VALIDITY_HOURS,
+    name: POLICY_MAX_VALIDITY,
+    description: `Maximum validity of an SSH certificate in hours, 1–${MAX_VALIDITY_HOURS} (default ${DEFAULT_VALIDITY_HOURS}).`,
+    schema: z.number().int().min(1).max(MAX_VALIDITY_HOURS),
+    defaultValue: DEFAULT_VALIDITY_HOURS,
   });
   policies.register({
     name: POLICY_PRINCIPALS,
-    description: 'Extra principals (Unix user or role names) added to every certificate, after the username. Platform admins only: the CA is shared by all organizations.',
-    schema: z.array(z.string().regex(PRINCIPAL, 'each principal must be 1–64 letters, digits, ".", "_", "@" or "-", not starting with "." "-" or "@"')).max(32)
+    description:
+      'Extra principals (Unix user or role names) added to every certificate, after the username. Platform admins only: the CA is shared by all organizations.',
+    schema: z
+      .array(
+        z
+          .string()
+          .regex(
+            PRINCIPAL,
+            'each principal must be 1–64 letters, digits, ".", "_", "@" or "-", not starting with "." "-" or "@"',
+          ),
+      )
+      .max(32)
       .refine(unique, 'principals must not repeat'),
-    defaultValue: [], platformAdminOnly: true,
+    defaultValue: [],
+    platformAdminOnly: true,
   });
   policies.register({
     name: POLICY_EXTENSIONS,
@@ -57,22 +73,33 @@ export function registerSshCertificatePolicies(policies: PolicyService): void {
   });
   policies.register({
     name: POLICY_SOURCE_ADDRESS,
-    description: 'Comma-separated CIDR list (e.g. "10.0.0.0/8,2001:db8::/32"): certificates carry the source-address critical option and work only from there.',
-    schema: z.string().max(2048).superRefine((value, ctx) => {
-      const problem = cidrListProblem(value);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
+    description:
+      'Comma-separated CIDR list (e.g. "10.0.0.0/8,2001:db8::/32"): certificates carry the source-address critical option and work only from there.',
+    schema: z
+      .string()
+      .max(2048)
+      .superRefine((value, ctx) => {
+        const problem = cidrListProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
   });
 }
 
 /** The effective settings for an organization (or for users without one: platform values and defaults). */
-export async function sshCertificateSettings(policies: PolicyService, organizationId: string | undefined): Promise<SshCertificateSettings> {
+export async function sshCertificateSettings(
+  policies: PolicyService,
+  organizationId: string | undefined,
+): Promise<SshCertificateSettings> {
   const all = await policies.effectiveAll(organizationId);
-  const value = <T>(name: string, fallback: T): T => (all[name]?.value as T | undefined) ?? fallback;
+  const value = <T>(name: string, fallback: T): T =>
+    (all[name]?.value as T | undefined) ?? fallback;
   const source = value<string | undefined>(POLICY_SOURCE_ADDRESS, undefined);
   return {
     enabled: value(POLICY_ENABLED, true),
-    maxValidityHours: Math.min(MAX_VALIDITY_HOURS, Math.max(1, value(POLICY_MAX_VALIDITY, DEFAULT_VALIDITY_HOURS))),
+    maxValidityHours: Math.min(
+      MAX_VALIDITY_HOURS,
+      Math.max(1, value(POLICY_MAX_VALIDITY, DEFAULT_VALIDITY_HOURS)),
+    ),
     extraPrincipals: value<string[]>(POLICY_PRINCIPALS, []),
     extensions: value<StandardExtension[]>(POLICY_EXTENSIONS, [...STANDARD_EXTENSIONS]),
     ...(source ? { sourceAddress: normalizeCidrList(source) } : {}),

@@ -31,37 +31,51 @@ export interface SshCertificateRecord {
   revokedBy?: string;
 }
 
-interface SshCertificateDoc extends SshCertificateRecord { _id: string }
+interface SshCertificateDoc extends SshCertificateRecord {
+  _id: string;
+}
 
-const schema = new Schema<SshCertificateDoc>({
-  _id: { type: String, required: true },
-  serial: { type: Number, required: true },
-  caKeyId: { type: String, required: true },
-  caFingerprint: { type: String, required: true },
-  accountId: { type: String, required: true },
-  username: { type: String, required: true },
-  organizationIds: { type: [String], default: [] },
-  keyId: { type: String, required: true },
-  principals: { type: [String], required: true },
-  extensions: { type: [String], default: [] },
-  sourceAddress: String,
-  validAfter: { type: Date, required: true },
-  validBefore: { type: Date, required: true },
-  keyType: { type: String, required: true },
-  fingerprint: { type: String, required: true },
-  via: { type: String, required: true },
-  createdAt: { type: Date, required: true },
-  revoked: { type: Boolean, default: false },
-  revokedAt: Date,
-  revokedBy: String,
-}, { collection: 'ssh_certificates', versionKey: false });
+const schema = new Schema<SshCertificateDoc>(
+  {
+    _id: { type: String, required: true },
+    serial: { type: Number, required: true },
+    caKeyId: { type: String, required: true },
+    caFingerprint: { type: String, required: true },
+    accountId: { type: String, required: true },
+    username: { type: String, required: true },
+    organizationIds: { type: [String], default: [] },
+    keyId: { type: String, required: true },
+    principals: { type: [String], required: true },
+    extensions: { type: [String], default: [] },
+    sourceAddress: String,
+    validAfter: { type: Date, required: true },
+    validBefore: { type: Date, required: true },
+    keyType: { type: String, required: true },
+    fingerprint: { type: String, required: true },
+    via: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    revoked: { type: Boolean, default: false },
+    revokedAt: Date,
+    revokedBy: String,
+  },
+  { collection: 'ssh_certificates', versionKey: false },
+);
 
-interface CounterDoc { _id: string; value: number }
-const counterSchema = new Schema<CounterDoc>({ _id: { type: String, required: true }, value: { type: Number, required: true } }, { collection: 'ssh_certificate_counters', versionKey: false });
+interface CounterDoc {
+  _id: string;
+  value: number;
+}
+const counterSchema = new Schema<CounterDoc>(
+  { _id: { type: String, required: true }, value: { type: Number, required: true } },
+  { collection: 'ssh_certificate_counters', versionKey: false },
+);
 
 const toRecord = ({ _id: _i, ...rest }: SshCertificateDoc): SshCertificateRecord => rest;
 
-export type NewSshCertificate = Omit<SshCertificateRecord, 'createdAt' | 'revoked' | 'revokedAt' | 'revokedBy'>;
+export type NewSshCertificate = Omit<
+  SshCertificateRecord,
+  'createdAt' | 'revoked' | 'revokedAt' | 'revokedBy'
+>;
 
 export class SshCertificateRepository {
   readonly #model: Model<SshCertificateDoc>;
@@ -69,8 +83,12 @@ export class SshCertificateRepository {
   readonly #now: () => number;
 
   constructor(conn: Connection, now: () => number) {
-    this.#model = conn.models.SshCertificate as Model<SshCertificateDoc> ?? conn.model<SshCertificateDoc>('SshCertificate', schema);
-    this.#counters = conn.models.SshCertificateCounter as Model<CounterDoc> ?? conn.model<CounterDoc>('SshCertificateCounter', counterSchema);
+    this.#model =
+      (conn.models.SshCertificate as Model<SshCertificateDoc>) ??
+      conn.model<SshCertificateDoc>('SshCertificate', schema);
+    this.#counters =
+      (conn.models.SshCertificateCounter as Model<CounterDoc>) ??
+      conn.model<CounterDoc>('SshCertificateCounter', counterSchema);
     this.#now = now;
   }
 
@@ -91,7 +109,13 @@ export class SshCertificateRepository {
   async nextSerial(): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const doc = await this.#counters.findOneAndUpdate({ _id: 'serial' }, { $inc: { value: 1 } }, { upsert: true, returnDocument: 'after' }).lean<CounterDoc>();
+        const doc = await this.#counters
+          .findOneAndUpdate(
+            { _id: 'serial' },
+            { $inc: { value: 1 } },
+            { upsert: true, returnDocument: 'after' },
+          )
+          .lean<CounterDoc>();
         return doc!.value;
       } catch (err) {
         if (!isDuplicateKey(err) || attempt >= 3) throw err;
@@ -101,7 +125,12 @@ export class SshCertificateRepository {
 
   /** Stores the record; undefined when its serial is already taken (allocate another and retry). */
   async insert(input: NewSshCertificate): Promise<SshCertificateRecord | undefined> {
-    const doc: SshCertificateDoc = { _id: String(input.serial), ...input, createdAt: new Date(this.#now()), revoked: false };
+    const doc: SshCertificateDoc = {
+      _id: String(input.serial),
+      ...input,
+      createdAt: new Date(this.#now()),
+      revoked: false,
+    };
     if (doc.sourceAddress === undefined) delete doc.sourceAddress;
     try {
       await this.#model.create(doc);
@@ -118,25 +147,49 @@ export class SshCertificateRepository {
   }
 
   /** Newest first; `beforeSerial` pages back. */
-  async listByAccount(accountId: string, limit: number, beforeSerial?: number): Promise<SshCertificateRecord[]> {
+  async listByAccount(
+    accountId: string,
+    limit: number,
+    beforeSerial?: number,
+  ): Promise<SshCertificateRecord[]> {
     const filter = beforeSerial ? { accountId, serial: { $lt: beforeSerial } } : { accountId };
-    return (await this.#model.find(filter).sort({ serial: -1 }).limit(limit).lean<SshCertificateDoc[]>()).map(toRecord);
+    return (
+      await this.#model.find(filter).sort({ serial: -1 }).limit(limit).lean<SshCertificateDoc[]>()
+    ).map(toRecord);
   }
 
-  async listByOrganization(organizationId: string, limit: number, beforeSerial?: number): Promise<SshCertificateRecord[]> {
-    const filter = beforeSerial ? { organizationIds: organizationId, serial: { $lt: beforeSerial } } : { organizationIds: organizationId };
-    return (await this.#model.find(filter).sort({ serial: -1 }).limit(limit).lean<SshCertificateDoc[]>()).map(toRecord);
+  async listByOrganization(
+    organizationId: string,
+    limit: number,
+    beforeSerial?: number,
+  ): Promise<SshCertificateRecord[]> {
+    const filter = beforeSerial
+      ? { organizationIds: organizationId, serial: { $lt: beforeSerial } }
+      : { organizationIds: organizationId };
+    return (
+      await this.#model.find(filter).sort({ serial: -1 }).limit(limit).lean<SshCertificateDoc[]>()
+    ).map(toRecord);
   }
 
   /** Marks a certificate revoked once; answers the record as it is now (undefined if unknown). */
-  async revoke(serial: number, by: string): Promise<{ record: SshCertificateRecord; changed: boolean } | undefined> {
-    const res = await this.#model.updateOne({ serial, revoked: false }, { $set: { revoked: true, revokedAt: new Date(this.#now()), revokedBy: by } });
+  async revoke(
+    serial: number,
+    by: string,
+  ): Promise<{ record: SshCertificateRecord; changed: boolean } | undefined> {
+    const res = await this.#model.updateOne(
+      { serial, revoked: false },
+      { $set: { revoked: true, revokedAt: new Date(this.#now()), revokedBy: by } },
+    );
     const record = await this.findBySerial(serial);
     return record ? { record, changed: res.modifiedCount === 1 } : undefined;
   }
 
   /** Revoked certificates still valid after `after` (expired ones need no KRL entry). */
-  async revokedValidAfter(after: Date): Promise<Pick<SshCertificateRecord, 'serial' | 'caKeyId'>[]> {
-    return this.#model.find({ revoked: true, validBefore: { $gt: after } }, { _id: 0, serial: 1, caKeyId: 1 }).lean<Pick<SshCertificateRecord, 'serial' | 'caKeyId'>[]>();
+  async revokedValidAfter(
+    after: Date,
+  ): Promise<Pick<SshCertificateRecord, 'serial' | 'caKeyId'>[]> {
+    return this.#model
+      .find({ revoked: true, validBefore: { $gt: after } }, { _id: 0, serial: 1, caKeyId: 1 })
+      .lean<Pick<SshCertificateRecord, 'serial' | 'caKeyId'>[]>();
   }
 }

@@ -23,25 +23,45 @@ export interface RevokedSerials {
   serials: bigint[];
 }
 
-const u64 = (n: bigint) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(n); return b; };
+const u64 = (n: bigint) => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(n);
+  return b;
+};
 const byte = (n: number) => Buffer.from([n]);
 
 /**
  * A KRL revoking the given serials. `version` should grow with each change (Keyward uses the
  * generation time); serial 0 cannot be revoked by serial in OpenSSH and is refused.
  */
-export function buildKrl(input: { revoked: RevokedSerials[]; version: bigint; generatedAt: number; comment?: string }): Buffer {
+export function buildKrl(input: {
+  revoked: RevokedSerials[];
+  version: bigint;
+  generatedAt: number;
+  comment?: string;
+}): Buffer {
   const sections: Buffer[] = [];
   for (const { caKeyBlob, serials } of input.revoked) {
     const unique = [...new Set(serials)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (unique.length === 0) continue;
     if (unique[0] <= 0n) throw new Error('serial 0 cannot be revoked by serial');
     const list = wire(...unique.map(u64));
-    const data = wire(wireString(caKeyBlob), wireString(''), byte(KRL_SECTION_CERT_SERIAL_LIST), wireString(list));
+    const data = wire(
+      wireString(caKeyBlob),
+      wireString(''),
+      byte(KRL_SECTION_CERT_SERIAL_LIST),
+      wireString(list),
+    );
     sections.push(wire(byte(KRL_SECTION_CERTIFICATES), wireString(data)));
   }
   return wire(
-    u64(KRL_MAGIC), wireUint32(KRL_FORMAT_VERSION), u64(input.version), u64(BigInt(Math.floor(input.generatedAt))), u64(0n),
-    wireString(''), wireString(input.comment ?? ''), ...sections,
+    u64(KRL_MAGIC),
+    wireUint32(KRL_FORMAT_VERSION),
+    u64(input.version),
+    u64(BigInt(Math.floor(input.generatedAt))),
+    u64(0n),
+    wireString(''),
+    wireString(input.comment ?? ''),
+    ...sections,
   );
 }

@@ -12,13 +12,21 @@ export async function compose(p: Platform, uses: { mfa: MfaParts }): Promise<Com
   await repo.ensureIndexes();
   const keys = new SshKeyService({ repo, accounts: p.accounts, audit: p.audit, now: p.now });
   const { sudo } = uses.mfa;
-  const access = { public: p.config.sshKeys.authorizedKeysPublic, secret: p.config.sshKeys.authorizedKeysSecret };
+  const access = {
+    public: p.config.sshKeys.authorizedKeysPublic,
+    secret: p.config.sshKeys.authorizedKeysSecret,
+  };
   return {
     provides: {},
     feature: {
       name: 'ssh-keys',
       register: ({ router, api, kit, nav }) => {
-        registerSshKeyRoutes(api, { keys, sudo, clientTokens: { provider: p.provider, dpop: p.dpop }, access });
+        registerSshKeyRoutes(api, {
+          keys,
+          sudo,
+          clientTokens: { provider: p.provider, dpop: p.dpop },
+          access,
+        });
         registerSshKeyPages(router, { kit, nav, keys, sudo, now: p.now });
       },
     },

@@ -13,7 +13,13 @@ export async function compose(p: Platform, uses: { mfa: MfaParts }): Promise<Com
   const repo = new SshPrivateKeyRepository(p.connection, p.now);
   await repo.ensureIndexes();
   const keys = new SshPrivateKeyService({
-    repo, envelope: p.keys.envelope, accounts: p.accounts, audit: p.audit, auditRepo: p.auditRepo, reader: new PrivateKeyReader(), logger: p.logger,
+    repo,
+    envelope: p.keys.envelope,
+    accounts: p.accounts,
+    audit: p.audit,
+    auditRepo: p.auditRepo,
+    reader: new PrivateKeyReader(),
+    logger: p.logger,
   });
   const { sudo } = uses.mfa;
   const clientTokens = { provider: p.provider, dpop: p.dpop };
@@ -22,7 +28,12 @@ export async function compose(p: Platform, uses: { mfa: MfaParts }): Promise<Com
     feature: {
       name: 'ssh-private-keys',
       register: ({ router, api, kit, nav }) => {
-        registerSshPrivateKeyRoutes(api, { keys, accounts: p.accounts, organizations: p.organizations, sudo });
+        registerSshPrivateKeyRoutes(api, {
+          keys,
+          accounts: p.accounts,
+          organizations: p.organizations,
+          sudo,
+        });
         registerSshPlatformRoutes(api, { keys, clientTokens });
         registerSshPrivateKeyPages(router, { kit, nav, keys, sudo });
       },

@@ -6,9 +6,17 @@
  */
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../platform/errors/app-error.ts';
-import { decodePrivateKey, inspectPrivateKey, invalidPrivateKey, type DecodedPrivateKey } from './ssh-private-key-decoder.ts';
+import {
+  decodePrivateKey,
+  inspectPrivateKey,
+  invalidPrivateKey,
+  type DecodedPrivateKey,
+} from './ssh-private-key-decoder.ts';
 
-export interface PrivateKeyReaderOptions { timeoutMs?: number; maxConcurrent?: number }
+export interface PrivateKeyReaderOptions {
+  timeoutMs?: number;
+  maxConcurrent?: number;
+}
 
 export class PrivateKeyReader {
   readonly #timeoutMs: number;
@@ -25,7 +33,11 @@ export class PrivateKeyReader {
     if (!encrypted) return decodePrivateKey(text);
     if (!passphrase) return decodePrivateKey(text); // throws "passphrase required"
     if (this.#running >= this.#maxConcurrent) {
-      throw new AppError('rate_limited', 'Keyward is busy decrypting other keys; try again in a few seconds.', { headers: { 'Retry-After': '5' } });
+      throw new AppError(
+        'rate_limited',
+        'Keyward is busy decrypting other keys; try again in a few seconds.',
+        { headers: { 'Retry-After': '5' } },
+      );
     }
     this.#running++;
     try {
@@ -37,17 +49,31 @@ export class PrivateKeyReader {
 
   #inWorker(text: string, passphrase: string): Promise<DecodedPrivateKey> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(new URL('./ssh-private-key-worker.ts', import.meta.url), { workerData: { text, passphrase } });
+      const worker = new Worker(new URL('./ssh-private-key-worker.ts', import.meta.url), {
+        workerData: { text, passphrase },
+      });
       const timer = setTimeout(() => {
         void worker.terminate();
-        reject(invalidPrivateKey('Decrypting this key took too long (its passphrase key-derivation setting is very high). Re-encrypt it with default settings (`ssh-keygen -p -f <keyfile>`) and try again.', 'kdf_too_slow'));
+        reject(
+          invalidPrivateKey(
+            'Decrypting this key took too long (its passphrase key-derivation setting is very high). Re-encrypt it with default settings (`ssh-keygen -p -f <keyfile>`) and try again.',
+            'kdf_too_slow',
+          ),
+        );
       }, this.#timeoutMs);
-      worker.once('message', (m: { ok?: DecodedPrivateKey; error?: { message: string; field: string } }) => {
+      worker.once(
+        'message',
+        (m: { ok?: DecodedPrivateKey; error?: { message: string; field: string } }) => {
+          clearTimeout(timer);
+          void worker.terminate();
+          if (m.ok) resolve(m.ok);
+          else reject(invalidPrivateKey(m.error!.message, m.error!.field));
+        },
+      );
+      worker.once('error', (err) => {
         clearTimeout(timer);
-        void worker.terminate();
-        if (m.ok) resolve(m.ok); else reject(invalidPrivateKey(m.error!.message, m.error!.field));
+        reject(err);
       });
-      worker.once('error', (err) => { clearTimeout(timer); reject(err); });
     });
   }
 }

@@ -22,25 +22,34 @@ export interface SshPrivateKey {
   lastUsedAt?: Date;
 }
 
-interface SshPrivateKeyDoc extends Omit<SshPrivateKey, 'id'> { _id: string; nameLower: string }
+interface SshPrivateKeyDoc extends Omit<SshPrivateKey, 'id'> {
+  _id: string;
+  nameLower: string;
+}
 
-const schema = new Schema<SshPrivateKeyDoc>({
-  _id: { type: String, required: true },
-  ownerId: { type: String, required: true },
-  name: { type: String, required: true },
-  nameLower: { type: String, required: true },
-  description: { type: String, default: '' },
-  keyType: { type: String, required: true },
-  bits: { type: Number, required: true },
-  fingerprint: { type: String, required: true },
-  publicKey: { type: String, required: true },
-  sealed: { type: Schema.Types.Mixed, required: true },
-  createdAt: { type: Date, required: true },
-  createdBy: String,
-  lastUsedAt: Date,
-}, { collection: 'ssh_private_keys', versionKey: false });
+const schema = new Schema<SshPrivateKeyDoc>(
+  {
+    _id: { type: String, required: true },
+    ownerId: { type: String, required: true },
+    name: { type: String, required: true },
+    nameLower: { type: String, required: true },
+    description: { type: String, default: '' },
+    keyType: { type: String, required: true },
+    bits: { type: Number, required: true },
+    fingerprint: { type: String, required: true },
+    publicKey: { type: String, required: true },
+    sealed: { type: Schema.Types.Mixed, required: true },
+    createdAt: { type: Date, required: true },
+    createdBy: String,
+    lastUsedAt: Date,
+  },
+  { collection: 'ssh_private_keys', versionKey: false },
+);
 
-const toKey = ({ _id, nameLower: _n, ...rest }: SshPrivateKeyDoc): SshPrivateKey => ({ id: _id, ...rest });
+const toKey = ({ _id, nameLower: _n, ...rest }: SshPrivateKeyDoc): SshPrivateKey => ({
+  id: _id,
+  ...rest,
+});
 
 export type NewSshPrivateKey = Omit<SshPrivateKey, 'createdAt' | 'lastUsedAt'>;
 
@@ -49,7 +58,9 @@ export class SshPrivateKeyRepository {
   readonly #now: () => number;
 
   constructor(conn: Connection, now: () => number) {
-    this.#model = conn.models.SshPrivateKey as Model<SshPrivateKeyDoc> ?? conn.model<SshPrivateKeyDoc>('SshPrivateKey', schema);
+    this.#model =
+      (conn.models.SshPrivateKey as Model<SshPrivateKeyDoc>) ??
+      conn.model<SshPrivateKeyDoc>('SshPrivateKey', schema);
     this.#now = now;
   }
 
@@ -60,23 +71,37 @@ export class SshPrivateKeyRepository {
 
   /** The id is chosen by the caller: it is sealed into the ciphertext's associated data first. */
   async create(input: NewSshPrivateKey): Promise<SshPrivateKey> {
-    const doc: SshPrivateKeyDoc = { ...(({ id: _i, ...r }) => r)(input), _id: input.id, nameLower: input.name.toLowerCase(), createdAt: new Date(this.#now()) };
+    const doc: SshPrivateKeyDoc = {
+      ...(({ id: _i, ...r }) => r)(input),
+      _id: input.id,
+      nameLower: input.name.toLowerCase(),
+      createdAt: new Date(this.#now()),
+    };
     if (!doc.createdBy) delete doc.createdBy;
-    await conflictOnDuplicate(() => this.#model.create(doc), `You already have an SSH private key named "${input.name}". Choose another name.`);
+    await conflictOnDuplicate(
+      () => this.#model.create(doc),
+      `You already have an SSH private key named "${input.name}". Choose another name.`,
+    );
     return toKey(doc);
   }
 
   async listByOwner(ownerId: string): Promise<SshPrivateKey[]> {
-    return (await this.#model.find({ ownerId }).sort({ createdAt: 1 }).lean<SshPrivateKeyDoc[]>()).map(toKey);
+    return (
+      await this.#model.find({ ownerId }).sort({ createdAt: 1 }).lean<SshPrivateKeyDoc[]>()
+    ).map(toKey);
   }
 
   async findByName(ownerId: string, name: string): Promise<SshPrivateKey | undefined> {
-    const doc = await this.#model.findOne({ ownerId, nameLower: name.toLowerCase() }).lean<SshPrivateKeyDoc>();
+    const doc = await this.#model
+      .findOne({ ownerId, nameLower: name.toLowerCase() })
+      .lean<SshPrivateKeyDoc>();
     return doc ? toKey(doc) : undefined;
   }
 
   async deleteByName(ownerId: string, name: string): Promise<SshPrivateKey | undefined> {
-    const doc = await this.#model.findOneAndDelete({ ownerId, nameLower: name.toLowerCase() }).lean<SshPrivateKeyDoc>();
+    const doc = await this.#model
+      .findOneAndDelete({ ownerId, nameLower: name.toLowerCase() })
+      .lean<SshPrivateKeyDoc>();
     return doc ? toKey(doc) : undefined;
   }
 
@@ -86,7 +111,10 @@ export class SshPrivateKeyRepository {
 
   /** Replaces the sealed value only if it is still the one read (a rewrap racing a delete or another rewrap loses). */
   async replaceSealed(id: string, previousWrappedKey: string, sealed: Sealed): Promise<boolean> {
-    const res = await this.#model.updateOne({ _id: id, 'sealed.wk': previousWrappedKey }, { $set: { sealed } });
+    const res = await this.#model.updateOne(
+      { _id: id, 'sealed.wk': previousWrappedKey },
+      { $set: { sealed } },
+    );
     return res.modifiedCount === 1;
   }
 }

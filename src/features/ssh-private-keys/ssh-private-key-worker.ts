@@ -8,5 +8,10 @@ try {
   parentPort!.postMessage({ ok: decodePrivateKey(text, passphrase) });
 } catch (err) {
   const e = err instanceof AppError ? err : undefined;
-  parentPort!.postMessage({ error: { message: e?.message ?? 'The private key cannot be read.', field: e?.fieldErrors[0]?.code ?? 'malformed' } });
+  parentPort!.postMessage({
+    error: {
+      message: e?.message ?? 'The private key cannot be read.',
+      field: e?.fieldErrors[0]?.code ?? 'malformed',
+    },
+  });
 }

@@ -17,10 +17,15 @@ export const SCOPE_PRIVATE_KEYS_SIGN = 'ssh-private-keys:sign';
 /** The platform: read users' stored SSH private keys (decrypted). */
 export const SCOPE_PRIVATE_KEYS_READ = 'ssh-private-keys:read';
 
-export interface ClientCaller { clientId: string }
+export interface ClientCaller {
+  clientId: string;
+}
 
 /** What checks a client_credentials token: the provider's models and DPoP proofs. */
-export interface ClientTokens { provider: Provider; dpop: DpopProofs }
+export interface ClientTokens {
+  provider: Provider;
+  dpop: DpopProofs;
+}
 
 const challenge = (scope: string, error?: string) => ({
   'WWW-Authenticate': `Bearer realm="keyward", scope="${scope}"${error ? `, error="${error}"` : ''}`,
@@ -41,15 +46,30 @@ function presentedToken(ctx: Context): { scheme: 'bearer' | 'dpop'; token: strin
  * The OAuth client behind a client_credentials token carrying `scope`. The client must also be
  * registered with that scope: oidc-provider only checks scopes it knows as its own.
  */
-export async function requireClientScope(ctx: Context, { provider, dpop }: ClientTokens, scope: string): Promise<ClientCaller> {
+export async function requireClientScope(
+  ctx: Context,
+  { provider, dpop }: ClientTokens,
+  scope: string,
+): Promise<ClientCaller> {
   const presented = presentedToken(ctx);
   if (!presented) {
-    throw new AppError('unauthenticated', `This route needs a platform client's access token (client_credentials grant with scope "${scope}") as Bearer (or DPoP).`, { headers: challenge(scope) });
+    throw new AppError(
+      'unauthenticated',
+      `This route needs a platform client's access token (client_credentials grant with scope "${scope}") as Bearer (or DPoP).`,
+      { headers: challenge(scope) },
+    );
   }
   const value = presented.token;
-  const token = value.length <= 512 ? await provider.ClientCredentials.find(value).catch(() => undefined) : undefined;
+  const token =
+    value.length <= 512
+      ? await provider.ClientCredentials.find(value).catch(() => undefined)
+      : undefined;
   if (!token || token.isExpired) {
-    throw new AppError('unauthenticated', 'The access token is not valid or has expired: only client_credentials tokens of platform clients are accepted here.', { headers: challenge(scope, 'invalid_token') });
+    throw new AppError(
+      'unauthenticated',
+      'The access token is not valid or has expired: only client_credentials tokens of platform clients are accepted here.',
+      { headers: challenge(scope, 'invalid_token') },
+    );
   }
   await dpop.checkResource(ctx, presented, token.jkt);
   const client = await provider.Client.find(token.clientId!);
@@ -57,7 +77,11 @@ export async function requireClientScope(ctx: Context, { provider, dpop }: Clien
   const registered = new Set((client?.scope ?? '').split(' '));
   const audience = (token as unknown as { aud?: unknown }).aud;
   if (!client || !granted.has(scope) || !registered.has(scope) || audience !== undefined) {
-    throw new AppError('forbidden', `The access token does not carry the "${scope}" scope of a client registered for it.`, { headers: challenge(scope, 'insufficient_scope') });
+    throw new AppError(
+      'forbidden',
+      `The access token does not carry the "${scope}" scope of a client registered for it.`,
+      { headers: challenge(scope, 'insufficient_scope') },
+    );
   }
   return { clientId: client.clientId };
 }

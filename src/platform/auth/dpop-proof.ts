@@ -18,7 +18,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import { calculateJwkThumbprint, decodeProtectedHeader, EmbeddedJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import {
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  EmbeddedJWK,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
 import { AppError } from '../errors/app-error.ts';
 import type { OnceClaims } from '../store/once-marker-repository.ts';
 
@@ -92,18 +99,34 @@ export class DpopProofs {
    * is bound to (if any): a bound token only as `DPoP` with a valid proof of that key, an unbound
    * one only as Bearer. Refusals are 401s with a DPoP challenge.
    */
-  async checkResource(ctx: Context, presented: { scheme: string; token: string }, jkt: string | undefined): Promise<void> {
+  async checkResource(
+    ctx: Context,
+    presented: { scheme: string; token: string },
+    jkt: string | undefined,
+  ): Promise<void> {
     if (!jkt) {
       if (presented.scheme !== 'dpop') return;
-      throw refusal('invalid_token', 'This access token is not bound to a key: send it as Bearer, without a DPoP proof.');
+      throw refusal(
+        'invalid_token',
+        'This access token is not bound to a key: send it as Bearer, without a DPoP proof.',
+      );
     }
     if (presented.scheme !== 'dpop') {
-      throw refusal('invalid_token',
-        'This access token is bound to a key (DPoP): send it as Authorization: DPoP <token>, with a DPoP proof of that key.');
+      throw refusal(
+        'invalid_token',
+        'This access token is bound to a key (DPoP): send it as Authorization: DPoP <token>, with a DPoP proof of that key.',
+      );
     }
     try {
       const proof = ctx.get('dpop') || undefined;
-      await this.verify({ proof, method: ctx.method, url: this.urlOf(ctx), jkt, accessToken: presented.token, athRequired: true });
+      await this.verify({
+        proof,
+        method: ctx.method,
+        url: this.urlOf(ctx),
+        jkt,
+        accessToken: presented.token,
+        athRequired: true,
+      });
     } catch (err) {
       if (err instanceof DpopError) throw refusal(err.error, err.message);
       throw err;
@@ -114,32 +137,48 @@ export class DpopProofs {
   async verify(check: ProofCheck): Promise<void> {
     const { proof } = check;
     if (!proof) {
-      throw invalid('This access token is bound to a key: the request needs a DPoP header with a proof of that key (RFC 9449).');
+      throw invalid(
+        'This access token is bound to a key: the request needs a DPoP header with a proof of that key (RFC 9449).',
+      );
     }
     const { payload, thumbprint } = await this.#verifySignature(proof);
     const nowSec = Math.floor(this.#d.now() / 1000);
 
     if (typeof payload.jti !== 'string' || !payload.jti || payload.jti.length > MAX_JTI) {
-      throw invalid(`The DPoP proof needs a jti: a unique string of at most ${MAX_JTI} characters.`);
+      throw invalid(
+        `The DPoP proof needs a jti: a unique string of at most ${MAX_JTI} characters.`,
+      );
     }
-    if (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat)) throw invalid('The DPoP proof needs an iat (a number, seconds).');
+    if (typeof payload.iat !== 'number' || !Number.isFinite(payload.iat))
+      throw invalid('The DPoP proof needs an iat (a number, seconds).');
     if (Math.abs(nowSec - payload.iat) > WINDOW_SECONDS) {
-      throw invalid(`The DPoP proof's iat is more than ${WINDOW_SECONDS} seconds from the server's time: make a new proof per request.`);
+      throw invalid(
+        `The DPoP proof's iat is more than ${WINDOW_SECONDS} seconds from the server's time: make a new proof per request.`,
+      );
     }
-    if (payload.htm !== check.method) throw invalid(`The DPoP proof's htm is not this request's method (${check.method}).`);
+    if (payload.htm !== check.method)
+      throw invalid(`The DPoP proof's htm is not this request's method (${check.method}).`);
     const htu = typeof payload.htu === 'string' ? normalisedUrl(payload.htu) : undefined;
-    if (!htu || htu !== normalisedUrl(check.url)) throw invalid(`The DPoP proof's htu is not this request's URL (${check.url}).`);
+    if (!htu || htu !== normalisedUrl(check.url))
+      throw invalid(`The DPoP proof's htu is not this request's URL (${check.url}).`);
     if (payload.ath !== undefined || check.athRequired) {
-      if (typeof payload.ath !== 'string') throw invalid('The DPoP proof needs an ath: the base64url SHA-256 of the access token.');
-      if (payload.ath !== sha256(check.accessToken)) throw invalid('The DPoP proof\'s ath is not the hash of this access token.');
+      if (typeof payload.ath !== 'string')
+        throw invalid('The DPoP proof needs an ath: the base64url SHA-256 of the access token.');
+      if (payload.ath !== sha256(check.accessToken))
+        throw invalid("The DPoP proof's ath is not the hash of this access token.");
     }
     if (thumbprint !== check.jkt) {
-      throw new DpopError('invalid_token', 'The DPoP proof is signed with another key than the one this access token is bound to.');
+      throw new DpopError(
+        'invalid_token',
+        'The DPoP proof is signed with another key than the one this access token is bound to.',
+      );
     }
     // Single use: the first request to insert the marker wins; it outlives the proof's acceptance window.
     const expiresAt = new Date((payload.iat + WINDOW_SECONDS + 1) * 1000);
-    if (!await this.#d.once.claim(`dpop-jti:${check.jkt}:${payload.jti}`, expiresAt)) {
-      throw invalid('This DPoP proof has already been used: make a new proof (with a new jti) for every request.');
+    if (!(await this.#d.once.claim(`dpop-jti:${check.jkt}:${payload.jti}`, expiresAt))) {
+      throw invalid(
+        'This DPoP proof has already been used: make a new proof (with a new jti) for every request.',
+      );
     }
   }
 
@@ -151,26 +190,34 @@ export class DpopProofs {
     } catch {
       throw invalid('The DPoP header is not a JWT.');
     }
-    if (header.typ !== 'dpop+jwt') throw invalid('The DPoP proof\'s typ must be dpop+jwt.');
+    if (header.typ !== 'dpop+jwt') throw invalid("The DPoP proof's typ must be dpop+jwt.");
     if (typeof header.alg !== 'string' || !ALGORITHMS.includes(header.alg)) {
       throw invalid(`The DPoP proof's alg must be one of ${DPOP_ALGORITHMS.join(', ')}.`);
     }
     const jwk = header.jwk as JWK | undefined;
-    if (!jwk || typeof jwk !== 'object') throw invalid('The DPoP proof needs its public key in the jwk header.');
-    if (SECRET_MEMBERS.some((m) => m in jwk)) throw invalid('The DPoP proof\'s jwk header must hold a public key only.');
+    if (!jwk || typeof jwk !== 'object')
+      throw invalid('The DPoP proof needs its public key in the jwk header.');
+    if (SECRET_MEMBERS.some((m) => m in jwk))
+      throw invalid("The DPoP proof's jwk header must hold a public key only.");
     try {
       const { payload } = await jwtVerify(proof, EmbeddedJWK, {
-        algorithms: [...ALGORITHMS], typ: 'dpop+jwt', currentDate: new Date(this.#d.now()),
+        algorithms: [...ALGORITHMS],
+        typ: 'dpop+jwt',
+        currentDate: new Date(this.#d.now()),
       });
       return { payload, thumbprint: await calculateJwkThumbprint(jwk, 'sha256') };
     } catch (err) {
-      throw invalid(`The DPoP proof does not verify with the key in its jwk header: ${(err as Error).message}.`);
+      throw invalid(
+        `The DPoP proof does not verify with the key in its jwk header: ${(err as Error).message}.`,
+      );
     }
   }
 }
 
 const refusal = (error: DpopError['error'], message: string) =>
-  new AppError('unauthenticated', message, { headers: { 'WWW-Authenticate': dpopChallenge(error, message) } });
+  new AppError('unauthenticated', message, {
+    headers: { 'WWW-Authenticate': dpopChallenge(error, message) },
+  });
 
 /** A `WWW-Authenticate` challenge for the DPoP scheme (§7.1), with an error when there is one. */
 export function dpopChallenge(error?: string, description?: string): string {

@@ -46,13 +46,14 @@ declare module 'koa' {
 export function principalResolver(authenticators: Authenticator[]): Middleware {
   return async (ctx, next) => {
     let resolved: Promise<Principal | undefined> | undefined;
-    ctx.state.resolvePrincipal = () => (resolved ??= (async () => {
-      for (const a of authenticators) {
-        const p = await a.authenticate(ctx);
-        if (p) return p;
-      }
-      return undefined;
-    })());
+    ctx.state.resolvePrincipal = () =>
+      (resolved ??= (async () => {
+        for (const a of authenticators) {
+          const p = await a.authenticate(ctx);
+          if (p) return p;
+        }
+        return undefined;
+      })());
     await next();
   };
 }
@@ -61,11 +62,19 @@ export function principalResolver(authenticators: Authenticator[]): Middleware {
 export async function requirePrincipal(ctx: Context, allow?: AuthMethod[]): Promise<Principal> {
   const resolve = ctx.state.resolvePrincipal;
   const principal = resolve ? await resolve() : undefined;
-  if (!principal) throw new AppError('unauthenticated', 'Sign in first: this route needs an authenticated caller.', { headers: { 'WWW-Authenticate': 'Bearer realm="keyward"' } });
+  if (!principal)
+    throw new AppError(
+      'unauthenticated',
+      'Sign in first: this route needs an authenticated caller.',
+      { headers: { 'WWW-Authenticate': 'Bearer realm="keyward"' } },
+    );
   if (allow && !allow.includes(principal.via)) {
-    throw new AppError('forbidden', allow.length === 1 && allow[0] === 'session'
-      ? 'This route requires browser session authentication and cannot be used with API keys or tokens.'
-      : `This route does not accept ${principal.via} credentials.`);
+    throw new AppError(
+      'forbidden',
+      allow.length === 1 && allow[0] === 'session'
+        ? 'This route requires browser session authentication and cannot be used with API keys or tokens.'
+        : `This route does not accept ${principal.via} credentials.`,
+    );
   }
   ctx.state.principal = principal;
   return principal;

@@ -6,13 +6,18 @@ const rows = (...lists: string[][]) => lists.map((amr) => [amr] as [string[]]);
 
 describe('usedSecondFactor', () => {
   it.each(rows(['otp'], ['hwk'], ['swk'], ['mfa'], ['pwd', 'otp'], ['otp', 'pwd'], ['pwd', 'hwk']))(
-    'is true for %j', (amr) => {
+    'is true for %j',
+    (amr) => {
       expect(usedSecondFactor(amr)).toBe(true);
-    });
+    },
+  );
 
-  it.each(rows([], ['pwd'], ['pwd', 'kba'], ['sms'], ['pop'], ['OTP'], ['fed']))('is false for %j', (amr) => {
-    expect(usedSecondFactor(amr)).toBe(false);
-  });
+  it.each(rows([], ['pwd'], ['pwd', 'kba'], ['sms'], ['pop'], ['OTP'], ['fed']))(
+    'is false for %j',
+    (amr) => {
+      expect(usedSecondFactor(amr)).toBe(false);
+    },
+  );
 });
 
 describe('usedSecurityKey', () => {
@@ -20,7 +25,10 @@ describe('usedSecurityKey', () => {
     expect(usedSecurityKey(amr)).toBe(true);
   });
 
-  it.each(rows([], ['pwd'], ['otp'], ['mfa'], ['pwd', 'otp', 'mfa'], ['HWK']))('is false for %j', (amr) => {
-    expect(usedSecurityKey(amr)).toBe(false);
-  });
+  it.each(rows([], ['pwd'], ['otp'], ['mfa'], ['pwd', 'otp', 'mfa'], ['HWK']))(
+    'is false for %j',
+    (amr) => {
+      expect(usedSecurityKey(amr)).toBe(false);
+    },
+  );
 });

@@ -21,8 +21,14 @@ export interface SudoGuard {
   requireOfSessions(principal: Principal, action: string): Promise<void>;
 }
 
-export const allowAllSudo: SudoGuard = { async require() { /* for scripts that opt out */ }, async requireOfSessions() { /* likewise */ } };
-
+export const allowAllSudo: SudoGuard = {
+  async require() {
+    /* for scripts that opt out */
+  },
+  async requireOfSessions() {
+    /* likewise */
+  },
+};
 
 export class SessionSudo implements SudoGuard {
   readonly #challenges: ChallengeRepository;
@@ -30,7 +36,12 @@ export class SessionSudo implements SudoGuard {
   readonly #windowSeconds: number;
   readonly #now: () => number;
 
-  constructor(deps: { challenges: ChallengeRepository; hasMfa: (accountId: string) => Promise<boolean>; windowSeconds: number; now: () => number }) {
+  constructor(deps: {
+    challenges: ChallengeRepository;
+    hasMfa: (accountId: string) => Promise<boolean>;
+    windowSeconds: number;
+    now: () => number;
+  }) {
     this.#challenges = deps.challenges;
     this.#hasMfa = deps.hasMfa;
     this.#windowSeconds = deps.windowSeconds;
@@ -39,14 +50,22 @@ export class SessionSudo implements SudoGuard {
 
   /** Records that the session's user just re-verified (with a second factor, or a password). */
   async verified(sessionUid: string, method: 'mfa' | 'password'): Promise<void> {
-    await this.#challenges.put(`sudo:${sessionUid}`, `${method}:${this.#now()}`, this.#windowSeconds);
+    await this.#challenges.put(
+      `sudo:${sessionUid}`,
+      `${method}:${this.#now()}`,
+      this.#windowSeconds,
+    );
   }
 
   async require(principal: Principal, action: string): Promise<void> {
     if (principal.via !== 'session' || !principal.sessionUid) {
-      throw new AppError('sudo_required', `API keys and tokens cannot ${action}: do it on Keyward's account pages, signed in with a browser, where you confirm it's you.`, {
-        params: { verifyUrl: '/account/verify', method: 'browser' },
-      });
+      throw new AppError(
+        'sudo_required',
+        `API keys and tokens cannot ${action}: do it on Keyward's account pages, signed in with a browser, where you confirm it's you.`,
+        {
+          params: { verifyUrl: '/account/verify', method: 'browser' },
+        },
+      );
     }
     return this.requireOfSessions(principal, action);
   }
@@ -57,10 +76,16 @@ export class SessionSudo implements SudoGuard {
     const cutoff = this.#now() - this.#windowSeconds * 1000;
     const signInCounts = !mfa || usedSecondFactor(principal.amr);
     if (signInCounts && (principal.authTime ?? 0) * 1000 >= cutoff) return;
-    const [method, at] = (await this.#challenges.peek(`sudo:${principal.sessionUid}`) ?? ':0').split(':');
+    const [method, at] = (
+      (await this.#challenges.peek(`sudo:${principal.sessionUid}`)) ?? ':0'
+    ).split(':');
     if ((!mfa || method === 'mfa') && Number(at) >= cutoff) return;
-    throw new AppError('sudo_required', `Confirm it's you before you ${action}: verify with ${mfa ? 'your second factor' : 'your password'}.`, {
-      params: { verifyUrl: '/account/verify', method: mfa ? 'mfa' : 'password' },
-    });
+    throw new AppError(
+      'sudo_required',
+      `Confirm it's you before you ${action}: verify with ${mfa ? 'your second factor' : 'your password'}.`,
+      {
+        params: { verifyUrl: '/account/verify', method: mfa ? 'mfa' : 'password' },
+      },
+    );
   }
 }

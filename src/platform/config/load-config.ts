@@ -56,7 +56,8 @@ function setPath(tree: Tree, path: string, value: unknown): void {
   const keys = path.split('.');
   let node = tree;
   for (const key of keys.slice(0, -1)) {
-    node[key] = typeof node[key] === 'object' && node[key] !== null ? { ...(node[key] as Tree) } : {};
+    node[key] =
+      typeof node[key] === 'object' && node[key] !== null ? { ...(node[key] as Tree) } : {};
     node = node[key] as Tree;
   }
   node[keys[keys.length - 1]] = value;
@@ -66,8 +67,15 @@ function deepMerge(base: Tree, over: Tree): Tree {
   const out: Tree = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
-      ? deepMerge(b as Tree, v as Tree) : v;
+    out[k] =
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      b &&
+      typeof b === 'object' &&
+      !Array.isArray(b)
+        ? deepMerge(b as Tree, v as Tree)
+        : v;
   }
   return out;
 }
@@ -76,23 +84,46 @@ const DEV_SECRET = /^dev-only-/;
 
 function productionProblems(config: Config): string[] {
   const problems: string[] = [];
-  if (!config.cookieKeys) problems.push('KEYWARD_COOKIE_KEYS is required in production (comma-separated, each at least 32 characters)');
-  else if (config.cookieKeys.some((k) => k.length < 32)) problems.push('KEYWARD_COOKIE_KEYS: every key must be at least 32 characters in production');
-  if (!config.encryptionKeys) problems.push('KEYWARD_ENCRYPTION_KEY is required in production (32 random bytes, base64: `openssl rand -base64 32`)');
-  if (!config.publicUrl) problems.push('KEYWARD_PUBLIC_URL is required in production (the https URL users reach Keyward at)');
-  else if (!config.publicUrl.startsWith('https://')) problems.push('KEYWARD_PUBLIC_URL must use https in production');
-  if (!config.mongodbUri) problems.push('MONGODB_URI is required in production (the embedded database is for development)');
+  if (!config.cookieKeys)
+    problems.push(
+      'KEYWARD_COOKIE_KEYS is required in production (comma-separated, each at least 32 characters)',
+    );
+  else if (config.cookieKeys.some((k) => k.length < 32))
+    problems.push('KEYWARD_COOKIE_KEYS: every key must be at least 32 characters in production');
+  if (!config.encryptionKeys)
+    problems.push(
+      'KEYWARD_ENCRYPTION_KEY is required in production (32 random bytes, base64: `openssl rand -base64 32`)',
+    );
+  if (!config.publicUrl)
+    problems.push(
+      'KEYWARD_PUBLIC_URL is required in production (the https URL users reach Keyward at)',
+    );
+  else if (!config.publicUrl.startsWith('https://'))
+    problems.push('KEYWARD_PUBLIC_URL must use https in production');
+  if (!config.mongodbUri)
+    problems.push(
+      'MONGODB_URI is required in production (the embedded database is for development)',
+    );
   for (const c of config.clients) {
     if (c.client_secret && (c.client_secret.length < 32 || DEV_SECRET.test(c.client_secret))) {
-      problems.push(`KEYWARD_CLIENTS: client "${c.client_id}" has a weak or development client_secret (need 32+ random characters)`);
+      problems.push(
+        `KEYWARD_CLIENTS: client "${c.client_id}" has a weak or development client_secret (need 32+ random characters)`,
+      );
     }
   }
   const akSecret = config.sshKeys.authorizedKeysSecret;
-  if (akSecret && (akSecret.length < 32 || DEV_SECRET.test(akSecret) || new Set(akSecret).size < 10)) {
-    problems.push('KEYWARD_AUTHORIZED_KEYS_SECRET is weak: use 32+ random characters (`openssl rand -base64 32`)');
+  if (
+    akSecret &&
+    (akSecret.length < 32 || DEV_SECRET.test(akSecret) || new Set(akSecret).size < 10)
+  ) {
+    problems.push(
+      'KEYWARD_AUTHORIZED_KEYS_SECRET is weak: use 32+ random characters (`openssl rand -base64 32`)',
+    );
   }
   if (config.initialAdmin && config.initialAdmin.password.length < config.password.minLength) {
-    problems.push(`KEYWARD_INITIAL_ADMIN_PASSWORD must be at least ${config.password.minLength} characters`);
+    problems.push(
+      `KEYWARD_INITIAL_ADMIN_PASSWORD must be at least ${config.password.minLength} characters`,
+    );
   }
   return problems;
 }
@@ -101,7 +132,8 @@ function productionProblems(config: Config): string[] {
 export function loadConfig(env: Env, overrides: Tree = {}): Config {
   let tree = readJson(DEFAULTS_FILE, 'config/default.json');
   const origin = new Map<string, string>();
-  if (env.KEYWARD_CONFIG_FILE) tree = deepMerge(tree, readJson(env.KEYWARD_CONFIG_FILE, 'KEYWARD_CONFIG_FILE'));
+  if (env.KEYWARD_CONFIG_FILE)
+    tree = deepMerge(tree, readJson(env.KEYWARD_CONFIG_FILE, 'KEYWARD_CONFIG_FILE'));
   for (const [name, path] of ENV_VARS) {
     const value = env[name];
     if (value === undefined || (value === '' && name !== 'KEYWARD_TRUST_PROXY')) continue;
@@ -115,10 +147,17 @@ export function loadConfig(env: Env, overrides: Tree = {}): Config {
     const issue = parsed.error.issues[0];
     const path = issue.path.join('.');
     const top = issue.path.length > 0 ? String(issue.path[0]) : '';
-    const name = origin.get(path) ?? origin.get(top)
-      ?? [...origin.entries()].find(([p]) => path.startsWith(`${p}.`))?.[1]
-      ?? (env.KEYWARD_CONFIG_FILE ? `${path} (in ${env.KEYWARD_CONFIG_FILE})` : `${path} (in config/default.json)`);
-    const got = origin.has(path) && !/SECRET|PASSWORD|KEY/.test(name) ? ` (got ${JSON.stringify(env[name])})` : '';
+    const name =
+      origin.get(path) ??
+      origin.get(top) ??
+      [...origin.entries()].find(([p]) => path.startsWith(`${p}.`))?.[1] ??
+      (env.KEYWARD_CONFIG_FILE
+        ? `${path} (in ${env.KEYWARD_CONFIG_FILE})`
+        : `${path} (in config/default.json)`);
+    const got =
+      origin.has(path) && !/SECRET|PASSWORD|KEY/.test(name)
+        ? ` (got ${JSON.stringify(env[name])})`
+        : '';
     throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${got}`);
   }
   const data = parsed.data;
@@ -126,7 +165,8 @@ export function loadConfig(env: Env, overrides: Tree = {}): Config {
   const config: Config = { ...data, baseUrl, issuer: `${baseUrl}${PROVIDER_MOUNT}` };
   if (config.env === 'production') {
     const problems = productionProblems(config);
-    if (problems.length) throw new ConfigError(`Refusing to start in production:\n  - ${problems.join('\n  - ')}`);
+    if (problems.length)
+      throw new ConfigError(`Refusing to start in production:\n  - ${problems.join('\n  - ')}`);
   }
   return config;
 }

@@ -87,7 +87,9 @@ describe('key rotation', () => {
 
   it('refuses a value under a different key of the same version', () => {
     const impostor = new Envelope([{ version: 'v1', key: randomBytes(32) }]);
-    expect(openError(impostor, old.seal('a secret', AAD)).message).toBe('wrapped data key does not decrypt');
+    expect(openError(impostor, old.seal('a secret', AAD)).message).toBe(
+      'wrapped data key does not decrypt',
+    );
   });
 
   it('needs at least one key', () => {

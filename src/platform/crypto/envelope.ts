@@ -6,7 +6,10 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
-export interface KeyEncryptionKey { version: string; key: Buffer }
+export interface KeyEncryptionKey {
+  version: string;
+  key: Buffer;
+}
 
 export interface Sealed {
   v: 1;
@@ -49,13 +52,22 @@ export class Envelope {
     this.#keks = new Map(keks.map((k) => [k.version, k.key]));
   }
 
-  get activeVersion(): string { return this.#active.version; }
+  get activeVersion(): string {
+    return this.#active.version;
+  }
 
   seal(plaintext: Buffer | string, aad: string): Sealed {
     const dataKey = randomBytes(32);
     try {
       const data = gcmEncrypt(dataKey, Buffer.from(plaintext), Buffer.from(aad, 'utf8'));
-      return { v: 1, kek: this.#active.version, wk: this.#wrap(dataKey, this.#active), iv: data.iv.toString('base64'), ct: data.ct.toString('base64'), tag: data.tag.toString('base64') };
+      return {
+        v: 1,
+        kek: this.#active.version,
+        wk: this.#wrap(dataKey, this.#active),
+        iv: data.iv.toString('base64'),
+        ct: data.ct.toString('base64'),
+        tag: data.tag.toString('base64'),
+      };
     } finally {
       dataKey.fill(0);
     }
@@ -64,16 +76,26 @@ export class Envelope {
   open(sealed: Sealed, aad: string): Buffer {
     const dataKey = this.#unwrap(sealed);
     try {
-      return gcmDecrypt(dataKey, Buffer.from(sealed.iv, 'base64'), Buffer.from(sealed.ct, 'base64'), Buffer.from(sealed.tag, 'base64'), Buffer.from(aad, 'utf8'));
+      return gcmDecrypt(
+        dataKey,
+        Buffer.from(sealed.iv, 'base64'),
+        Buffer.from(sealed.ct, 'base64'),
+        Buffer.from(sealed.tag, 'base64'),
+        Buffer.from(aad, 'utf8'),
+      );
     } catch (err) {
-      throw new DecryptionError('secret does not decrypt for this record (tampered or moved)', { cause: err });
+      throw new DecryptionError('secret does not decrypt for this record (tampered or moved)', {
+        cause: err,
+      });
     } finally {
       dataKey.fill(0);
     }
   }
 
   /** Whether the secret's data key is wrapped under an older KEK version. */
-  needsRewrap(sealed: Sealed): boolean { return sealed.kek !== this.#active.version; }
+  needsRewrap(sealed: Sealed): boolean {
+    return sealed.kek !== this.#active.version;
+  }
 
   /** Re-wraps the data key under the active KEK; the ciphertext is unchanged. */
   rewrap(sealed: Sealed): Sealed {
@@ -92,10 +114,17 @@ export class Envelope {
 
   #unwrap(sealed: Sealed): Buffer {
     const kek = this.#keks.get(sealed.kek);
-    if (!kek) throw new DecryptionError(`key-encryption key version "${sealed.kek}" is not configured`);
+    if (!kek)
+      throw new DecryptionError(`key-encryption key version "${sealed.kek}" is not configured`);
     const raw = Buffer.from(sealed.wk, 'base64');
     try {
-      return gcmDecrypt(kek, raw.subarray(0, 12), raw.subarray(12, raw.length - 16), raw.subarray(raw.length - 16), Buffer.from(`keyward-kek:${sealed.kek}`));
+      return gcmDecrypt(
+        kek,
+        raw.subarray(0, 12),
+        raw.subarray(12, raw.length - 16),
+        raw.subarray(raw.length - 16),
+        Buffer.from(`keyward-kek:${sealed.kek}`),
+      );
     } catch (err) {
       throw new DecryptionError('wrapped data key does not decrypt', { cause: err });
     }

@@ -1,20 +1,33 @@
 /** argon2id password hashing (Node ≥ 24.7 `crypto.argon2`), stored in PHC string format. */
 import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export interface Argon2Params { memoryKiB: number; passes: number; parallelism: number }
+export interface Argon2Params {
+  memoryKiB: number;
+  passes: number;
+  parallelism: number;
+}
 
 const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
 
-function derive(password: string, salt: Buffer, p: Argon2Params, tagLength: number): Promise<Buffer> {
+function derive(
+  password: string,
+  salt: Buffer,
+  p: Argon2Params,
+  tagLength: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    argon2('argon2id', {
-      message: Buffer.from(password.normalize('NFKC'), 'utf8'),
-      nonce: salt,
-      parallelism: p.parallelism,
-      tagLength,
-      memory: p.memoryKiB,
-      passes: p.passes,
-    }, (err, key) => (err ? reject(err) : resolve(key)));
+    argon2(
+      'argon2id',
+      {
+        message: Buffer.from(password.normalize('NFKC'), 'utf8'),
+        nonce: salt,
+        parallelism: p.parallelism,
+        tagLength,
+        memory: p.memoryKiB,
+        passes: p.passes,
+      },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    );
   });
 }
 
@@ -22,7 +35,9 @@ const PHC = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Z
 
 export class PasswordHasher {
   readonly #params: Argon2Params;
-  constructor(params: Argon2Params) { this.#params = params; }
+  constructor(params: Argon2Params) {
+    this.#params = params;
+  }
 
   async hash(password: string): Promise<string> {
     const salt = randomBytes(16);
@@ -36,8 +51,12 @@ export class PasswordHasher {
     const m = PHC.exec(phc);
     if (!m) return false;
     const expected = Buffer.from(m[5], 'base64');
-    const actual = await derive(password, Buffer.from(m[4], 'base64'),
-      { memoryKiB: Number(m[1]), passes: Number(m[2]), parallelism: Number(m[3]) }, expected.length);
+    const actual = await derive(
+      password,
+      Buffer.from(m[4], 'base64'),
+      { memoryKiB: Number(m[1]), passes: Number(m[2]), parallelism: Number(m[3]) },
+      expected.length,
+    );
     return actual.length === expected.length && timingSafeEqual(actual, expected);
   }
 

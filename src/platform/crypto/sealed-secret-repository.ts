@@ -8,7 +8,11 @@
 import type { Connection } from 'mongoose';
 import type { Sealed } from './envelope.ts';
 
-export interface Rewrapper { readonly activeVersion: string; needsRewrap(s: Sealed): boolean; rewrap(s: Sealed): Sealed }
+export interface Rewrapper {
+  readonly activeVersion: string;
+  needsRewrap(s: Sealed): boolean;
+  rewrap(s: Sealed): Sealed;
+}
 
 export interface CollectionReport {
   collection: string;
@@ -32,7 +36,9 @@ export function isSealed(v: unknown): v is Sealed {
 }
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  !!v && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
+  !!v &&
+  typeof v === 'object' &&
+  (Object.getPrototypeOf(v) === Object.prototype || Object.getPrototypeOf(v) === null);
 
 /** [dotted path, sealed] for every envelope in a document (plain objects and arrays only). */
 export function* sealedIn(value: unknown, path = ''): Generator<[string, Sealed]> {
@@ -40,20 +46,39 @@ export function* sealedIn(value: unknown, path = ''): Generator<[string, Sealed]
     yield [path, value];
     return;
   }
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : isPlainObject(value) ? Object.entries(value) : [];
+  const entries = Array.isArray(value)
+    ? value.map((v, i) => [String(i), v] as const)
+    : isPlainObject(value)
+      ? Object.entries(value)
+      : [];
   for (const [k, v] of entries) {
     if (!path && k === '_id') continue;
     yield* sealedIn(v, path ? `${path}.${k}` : k);
   }
 }
 
-export async function rewrapSealedSecrets(conn: Connection, envelope: Rewrapper, opts: { dryRun?: boolean } = {}): Promise<CollectionReport[]> {
+export async function rewrapSealedSecrets(
+  conn: Connection,
+  envelope: Rewrapper,
+  opts: { dryRun?: boolean } = {},
+): Promise<CollectionReport[]> {
   const db = conn.db;
   if (!db) throw new Error('not connected');
-  const names = (await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).filter((n) => !n.startsWith('system.')).sort();
+  const names = (await db.listCollections({}, { nameOnly: true }).toArray())
+    .map((c) => c.name)
+    .filter((n) => !n.startsWith('system.'))
+    .sort();
   const reports: CollectionReport[] = [];
   for (const name of names) {
-    const report: CollectionReport = { collection: name, sealed: 0, current: 0, rewrapped: 0, raced: 0, failed: 0, versions: {} };
+    const report: CollectionReport = {
+      collection: name,
+      sealed: 0,
+      current: 0,
+      rewrapped: 0,
+      raced: 0,
+      failed: 0,
+      versions: {},
+    };
     const collection = db.collection(name);
     for await (const doc of collection.find({}, { batchSize: 500 })) {
       for (const [path, sealed] of sealedIn(doc)) {
@@ -63,11 +88,21 @@ export async function rewrapSealedSecrets(conn: Connection, envelope: Rewrapper,
           report.current++;
         } else {
           let next: Sealed | undefined;
-          try { next = envelope.rewrap(sealed); } catch { report.failed++; }
+          try {
+            next = envelope.rewrap(sealed);
+          } catch {
+            report.failed++;
+          }
           if (next && opts.dryRun) report.rewrapped++;
           else if (next) {
-            const res = await collection.updateOne({ _id: doc._id, [`${path}.wk`]: sealed.wk, [`${path}.kek`]: sealed.kek }, { $set: { [path]: next } });
-            if (res.modifiedCount === 1) { report.rewrapped++; version = next.kek; } else report.raced++;
+            const res = await collection.updateOne(
+              { _id: doc._id, [`${path}.wk`]: sealed.wk, [`${path}.kek`]: sealed.kek },
+              { $set: { [path]: next } },
+            );
+            if (res.modifiedCount === 1) {
+              report.rewrapped++;
+              version = next.kek;
+            } else report.raced++;
           }
         }
         report.versions[version] = (report.versions[version] ?? 0) + 1;

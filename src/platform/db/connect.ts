@@ -19,9 +19,20 @@ export async function connectDatabase(uri: string, logger: Logger): Promise<Conn
   let closing = false;
   let connected = false;
   const close = conn.close.bind(conn);
-  conn.close = ((force?: boolean) => { closing = true; return close(force); }) as typeof conn.close;
-  conn.on('disconnected', () => connected && !closing && logger.warn({ event: 'db.disconnected' }, 'database connection lost'));
-  conn.on('reconnected', () => logger.info({ event: 'db.reconnected' }, 'database connection restored'));
+  conn.close = ((force?: boolean) => {
+    closing = true;
+    return close(force);
+  }) as typeof conn.close;
+  conn.on(
+    'disconnected',
+    () =>
+      connected &&
+      !closing &&
+      logger.warn({ event: 'db.disconnected' }, 'database connection lost'),
+  );
+  conn.on('reconnected', () =>
+    logger.info({ event: 'db.reconnected' }, 'database connection restored'),
+  );
   await conn.asPromise();
   connected = true;
   return conn;
@@ -33,7 +44,9 @@ export async function pingDatabase(conn: Connection, timeoutMs = 1500): Promise<
   let timer: NodeJS.Timeout | undefined;
   try {
     const ping = conn.db.admin().command({ ping: 1 }, { timeoutMS: timeoutMs });
-    const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), timeoutMs); });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+    });
     await Promise.race([ping, timeout]);
     return true;
   } catch {
@@ -46,19 +59,30 @@ export async function pingDatabase(conn: Connection, timeoutMs = 1500): Promise<
 /** Whether an error means "the database is unreachable" (as opposed to a bad query). */
 export function isDatabaseUnavailable(err: unknown): boolean {
   const name = (err as { name?: string })?.name ?? '';
-  return /MongoServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoNotConnectedError|MongooseServerSelectionError|MongoTopologyClosedError|MongoPoolClearedError/.test(name);
+  return /MongoServerSelectionError|MongoNetworkError|MongoNetworkTimeoutError|MongoNotConnectedError|MongooseServerSelectionError|MongoTopologyClosedError|MongoPoolClearedError/.test(
+    name,
+  );
 }
 
 /** Creates an index; answers false (instead of throwing) when the server does not implement an option. */
 export async function createIndexBestEffort(
-  conn: Connection, collection: string, keys: Record<string, 1 | -1>, options: Record<string, unknown>,
+  conn: Connection,
+  collection: string,
+  keys: Record<string, 1 | -1>,
+  options: Record<string, unknown>,
 ): Promise<boolean> {
   try {
     await conn.collection(collection).createIndex(keys, options);
     return true;
   } catch (err) {
     const e = err as { code?: number; codeName?: string };
-    if (e.code === 238 || e.codeName === 'NotImplemented' || e.code === 115 || e.codeName === 'CommandNotSupported') return false;
+    if (
+      e.code === 238 ||
+      e.codeName === 'NotImplemented' ||
+      e.code === 115 ||
+      e.codeName === 'CommandNotSupported'
+    )
+      return false;
     throw err;
   }
 }

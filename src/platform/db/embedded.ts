@@ -11,7 +11,18 @@
  * When neither can be had, EmbeddedDatabaseUnavailable says why for each.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,7 +47,11 @@ const FERRETDB_SCRIPT = fileURLToPath(new URL('../../../scripts/ferretdb.sh', im
 const MONGOD_DOWNLOAD_TIMEOUT_MS = 120_000;
 
 /** An error as one short line (mongodb-memory-server's download errors span several). */
-const oneLine = (err: unknown) => String((err as Error)?.message ?? err).replace(/\s+/g, ' ').trim().slice(0, 300);
+const oneLine = (err: unknown) =>
+  String((err as Error)?.message ?? err)
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 300);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface EmbeddedOptions {
@@ -46,30 +61,47 @@ export interface EmbeddedOptions {
   ferretdbBin?: string;
 }
 
-export async function startEmbeddedDatabase(dataDir: string, logger: Logger, opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedDatabase(
+  dataDir: string,
+  logger: Logger,
+  opts: EmbeddedOptions = {},
+): Promise<EmbeddedDatabase> {
   const database = opts.database ?? 'keyward';
   const mongodPath = resolve(dataDir, 'mongodb');
   const ferretPath = resolve(dataDir, 'ferretdb');
-  const hasFiles = (dir: string, name?: string) => existsSync(dir) && readdirSync(dir).some((f) => !name || f === name);
+  const hasFiles = (dir: string, name?: string) =>
+    existsSync(dir) && readdirSync(dir).some((f) => !name || f === name);
   const ferretOnly = hasFiles(ferretPath) && !hasFiles(mongodPath, 'WiredTiger');
 
   let mongodReason = 'skipped: this data directory holds FerretDB data';
   if (!ferretOnly) {
     try {
       const db = await startMongod(mongodPath, database);
-      logger.info({ event: 'db.embedded', server: db.server, dataPath: db.dataPath }, `embedded database: ${db.server}, data in ${db.dataPath}`);
+      logger.info(
+        { event: 'db.embedded', server: db.server, dataPath: db.dataPath },
+        `embedded database: ${db.server}, data in ${db.dataPath}`,
+      );
       return db;
     } catch (err) {
       mongodReason = oneLine(err);
     }
   }
   try {
-    const db = await startFerretDb(ferretPath, database, ferretDbBinaryPath(opts.ferretdbBin), logger);
-    logger.info({ event: 'db.embedded', server: db.server, dataPath: db.dataPath, mongod: mongodReason },
-      `embedded database: ${db.server}, data in ${db.dataPath}${ferretOnly ? '' : ' (no mongod could be had)'}`);
+    const db = await startFerretDb(
+      ferretPath,
+      database,
+      ferretDbBinaryPath(opts.ferretdbBin),
+      logger,
+    );
+    logger.info(
+      { event: 'db.embedded', server: db.server, dataPath: db.dataPath, mongod: mongodReason },
+      `embedded database: ${db.server}, data in ${db.dataPath}${ferretOnly ? '' : ' (no mongod could be had)'}`,
+    );
     return db;
   } catch (err) {
-    throw new EmbeddedDatabaseUnavailable(`  - mongod (mongodb-memory-server): ${mongodReason}\n  - FerretDB ${FERRETDB_VERSION}: ${oneLine(err)}`);
+    throw new EmbeddedDatabaseUnavailable(
+      `  - mongod (mongodb-memory-server): ${mongodReason}\n  - FerretDB ${FERRETDB_VERSION}: ${oneLine(err)}`,
+    );
   }
 }
 
@@ -78,7 +110,10 @@ async function startMongod(dbPath: string, database: string): Promise<EmbeddedDa
   // Finding (or downloading) the binary first keeps mongodb-memory-server from printing a stack trace when it cannot.
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no mongod binary within ${MONGOD_DOWNLOAD_TIMEOUT_MS / 1000} s`)), MONGOD_DOWNLOAD_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`no mongod binary within ${MONGOD_DOWNLOAD_TIMEOUT_MS / 1000} s`)),
+      MONGOD_DOWNLOAD_TIMEOUT_MS,
+    );
   });
   const lookup = MongoBinary.getPath();
   lookup.catch(() => undefined);
@@ -88,12 +123,16 @@ async function startMongod(dbPath: string, database: string): Promise<EmbeddedDa
     clearTimeout(timer);
   }
   mkdirSync(dbPath, { recursive: true });
-  const server = await MongoMemoryServer.create({ instance: { dbPath, storageEngine: 'wiredTiger', ip: '127.0.0.1' } });
+  const server = await MongoMemoryServer.create({
+    instance: { dbPath, storageEngine: 'wiredTiger', ip: '127.0.0.1' },
+  });
   return {
     server: 'mongod (mongodb-memory-server)',
     uri: server.getUri(database),
     dataPath: dbPath,
-    stop: async () => { await server.stop({ doCleanup: false }); },
+    stop: async () => {
+      await server.stop({ doCleanup: false });
+    },
   };
 }
 
@@ -115,16 +154,28 @@ export function ferretDbBinaryPath(named?: string): string {
 /** The FerretDB binary at `bin`, built there once by scripts/ferretdb.sh (Go, from the Go module proxy) when missing. */
 export async function ensureFerretDbBinary(bin: string, logger: Logger): Promise<string> {
   if (isExecutable(bin)) return bin;
-  logger.info({ event: 'db.ferretdb_build', bin }, `no FerretDB at ${bin}: building ${FERRETDB_VERSION} with Go (once; about two minutes)`);
-  const build = spawn('bash', [FERRETDB_SCRIPT, 'build', bin], { stdio: ['ignore', 'pipe', 'pipe'] });
+  logger.info(
+    { event: 'db.ferretdb_build', bin },
+    `no FerretDB at ${bin}: building ${FERRETDB_VERSION} with Go (once; about two minutes)`,
+  );
+  const build = spawn('bash', [FERRETDB_SCRIPT, 'build', bin], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  const keep = (b: Buffer) => { output = (output + b.toString()).slice(-4000); };
+  const keep = (b: Buffer) => {
+    output = (output + b.toString()).slice(-4000);
+  };
   build.stdout!.on('data', keep);
   build.stderr!.on('data', keep);
-  const code = await new Promise<number | null>((r) => { build.on('close', r); build.on('error', () => r(-1)); });
+  const code = await new Promise<number | null>((r) => {
+    build.on('close', r);
+    build.on('error', () => r(-1));
+  });
   if (code !== 0 || !isExecutable(bin)) {
     const last = output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit code ${code}`;
-    throw new Error(`no binary at ${bin}, and building it failed: ${last.replace(/^ferretdb\.sh: /, '')}`);
+    throw new Error(
+      `no binary at ${bin}, and building it failed: ${last.replace(/^ferretdb\.sh: /, '')}`,
+    );
   }
   return bin;
 }
@@ -142,21 +193,35 @@ export async function freePort(): Promise<number> {
 export function portOpen(port: number): Promise<boolean> {
   return new Promise((done) => {
     const socket = connect({ host: '127.0.0.1', port });
-    const end = (ok: boolean) => { socket.destroy(); done(ok); };
+    const end = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
     socket.setTimeout(500, () => end(false));
     socket.once('connect', () => end(true));
     socket.once('error', () => end(false));
   });
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** A FerretDB left running on this data directory by a Keyward that was killed: stopped, so it can be started again. */
 async function stopLeftover(pidFile: string, dataPath: string): Promise<void> {
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   let cmdline = '';
-  try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { /* gone, or not Linux */ }
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    /* gone, or not Linux */
+  }
   if (pid > 0 && cmdline.includes('ferretdb') && cmdline.includes(`--state-dir=${dataPath}`)) {
     process.kill(pid, 'SIGTERM');
     for (let i = 0; i < 100 && alive(pid); i++) await sleep(100);
@@ -165,7 +230,12 @@ async function stopLeftover(pidFile: string, dataPath: string): Promise<void> {
   rmSync(pidFile, { force: true });
 }
 
-async function startFerretDb(dataPath: string, database: string, binPath: string, logger: Logger): Promise<EmbeddedDatabase> {
+async function startFerretDb(
+  dataPath: string,
+  database: string,
+  binPath: string,
+  logger: Logger,
+): Promise<EmbeddedDatabase> {
   const bin = await ensureFerretDbBinary(binPath, logger);
   mkdirSync(dataPath, { recursive: true });
   const pidFile = join(dataPath, 'ferretdb.pid');
@@ -176,18 +246,38 @@ async function startFerretDb(dataPath: string, database: string, binPath: string
   let child: ChildProcess;
   try {
     // Its own process group: Ctrl-C in a terminal reaches Keyward, which stops FerretDB after its last request.
-    child = spawn(bin, [
-      '--handler=sqlite', `--sqlite-url=file:${dataPath}/`, `--state-dir=${dataPath}`,
-      `--listen-addr=127.0.0.1:${port}`, '--debug-addr=-', '--telemetry=disable', '--log-level=warn',
-    ], { stdio: ['ignore', log, log], detached: true });
+    child = spawn(
+      bin,
+      [
+        '--handler=sqlite',
+        `--sqlite-url=file:${dataPath}/`,
+        `--state-dir=${dataPath}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        '--debug-addr=-',
+        '--telemetry=disable',
+        '--log-level=warn',
+      ],
+      { stdio: ['ignore', log, log], detached: true },
+    );
   } finally {
     closeSync(log);
   }
   let exited = false;
-  const exit = new Promise<void>((r) => { child.once('exit', () => { exited = true; r(); }); child.once('error', () => { exited = true; r(); }); });
+  const exit = new Promise<void>((r) => {
+    child.once('exit', () => {
+      exited = true;
+      r();
+    });
+    child.once('error', () => {
+      exited = true;
+      r();
+    });
+  });
   writeFileSync(pidFile, `${child.pid}\n`);
   // A safety net if the process ends without close(): a FerretDB must not outlive the Keyward that started it.
-  const onExit = () => { if (!exited) child.kill('SIGTERM'); };
+  const onExit = () => {
+    if (!exited) child.kill('SIGTERM');
+  };
   process.once('exit', onExit);
 
   const stop = async () => {
@@ -210,5 +300,10 @@ async function startFerretDb(dataPath: string, database: string, binPath: string
     }
     await sleep(100);
   }
-  return { server: `FerretDB ${FERRETDB_VERSION} (SQLite)`, uri: `mongodb://127.0.0.1:${port}/${database}`, dataPath, stop };
+  return {
+    server: `FerretDB ${FERRETDB_VERSION} (SQLite)`,
+    uri: `mongodb://127.0.0.1:${port}/${database}`,
+    dataPath,
+    stop,
+  };
 }

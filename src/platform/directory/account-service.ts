@@ -18,7 +18,10 @@ const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Who is signing in from where: the IP, and the browser's device cookie if it has a valid one. */
-export interface SignInClient { ip: string; device?: { accountId: string; deviceId: string } }
+export interface SignInClient {
+  ip: string;
+  device?: { accountId: string; deviceId: string };
+}
 
 export const INVALID_CREDENTIALS = 'Invalid username or password.';
 
@@ -32,8 +35,12 @@ export class AccountService {
   readonly #revocations: { announce(): Promise<void> };
 
   constructor(deps: {
-    repo: AccountRepository; hasher: PasswordHasher; policy: PasswordPolicy; throttle: ThrottleService;
-    rules: { account: ThrottleRule; ip: ThrottleRule }; dummyHash: string;
+    repo: AccountRepository;
+    hasher: PasswordHasher;
+    policy: PasswordPolicy;
+    throttle: ThrottleService;
+    rules: { account: ThrottleRule; ip: ThrottleRule };
+    dummyHash: string;
     /** Told when an account is disabled, so cached credential verifications are dropped everywhere. */
     revocations: { announce(): Promise<void> };
   }) {
@@ -48,9 +55,13 @@ export class AccountService {
 
   async register(input: NewUser): Promise<Account> {
     if (!USERNAME.test(input.username)) {
-      throw new AppError('validation_failed', 'Username must be 1–63 letters, digits, dots, dashes or underscores, starting with a letter or digit.');
+      throw new AppError(
+        'validation_failed',
+        'Username must be 1–63 letters, digits, dots, dashes or underscores, starting with a letter or digit.',
+      );
     }
-    if (!EMAIL.test(input.email)) throw new AppError('validation_failed', 'Email must be a valid email address.');
+    if (!EMAIL.test(input.email))
+      throw new AppError('validation_failed', 'Email must be a valid email address.');
     this.#policy.check(input.password, input);
     return this.#repo.create({
       username: input.username,
@@ -71,21 +82,37 @@ export class AccountService {
    */
   async authenticate(login: string, password: string, client: SignInClient): Promise<Account> {
     const account = await this.#repo.findByLogin(login);
-    const subject = account ? account.id : `unknown:${createHash('sha256').update(login.trim().toLowerCase()).digest('hex')}`;
-    const known = account && client.device?.accountId === account.id ? client.device.deviceId : undefined;
+    const subject = account
+      ? account.id
+      : `unknown:${createHash('sha256').update(login.trim().toLowerCase()).digest('hex')}`;
+    const known =
+      account && client.device?.accountId === account.id ? client.device.deviceId : undefined;
     const subjects = known
-      ? [{ key: `login:device:${subject}:${known}`, rule: this.#rules.account, resetOnSuccess: true }]
-      : [{ key: `login:acct:${subject}`, rule: this.#rules.account, resetOnSuccess: true }, { key: `login:ip:${client.ip}`, rule: this.#rules.ip }];
+      ? [
+          {
+            key: `login:device:${subject}:${known}`,
+            rule: this.#rules.account,
+            resetOnSuccess: true,
+          },
+        ]
+      : [
+          { key: `login:acct:${subject}`, rule: this.#rules.account, resetOnSuccess: true },
+          { key: `login:ip:${client.ip}`, rule: this.#rules.ip },
+        ];
     const { wait, result } = await this.#throttle.attempt(subjects, async () => {
       const ok = await this.#hasher.verify(password, account?.passwordHash ?? this.#dummyHash);
       return ok && account ? account : undefined;
     });
     if (wait > 0) {
-      throw new AppError('rate_limited', `Too many failed sign-in attempts. Try again in ${formatWait(wait)}.`,
-        { headers: { 'Retry-After': String(wait) }, params: { retryAfter: wait } });
+      throw new AppError(
+        'rate_limited',
+        `Too many failed sign-in attempts. Try again in ${formatWait(wait)}.`,
+        { headers: { 'Retry-After': String(wait) }, params: { retryAfter: wait } },
+      );
     }
     if (!result) throw new AppError('unauthenticated', INVALID_CREDENTIALS);
-    if (result.disabled) throw new AppError('forbidden', 'This account is disabled. Contact your administrator.');
+    if (result.disabled)
+      throw new AppError('forbidden', 'This account is disabled. Contact your administrator.');
     if (this.#hasher.needsRehash(result.passwordHash)) {
       await this.#repo.setPasswordHash(result.id, await this.#hasher.hash(password));
     }
@@ -124,7 +151,8 @@ export class AccountService {
   }
 
   async setProfile(accountId: string, profile: AccountProfile): Promise<Account> {
-    if (!(await this.#repo.setProfile(accountId, profile))) throw new AppError('not_found', 'This account no longer exists.');
+    if (!(await this.#repo.setProfile(accountId, profile)))
+      throw new AppError('not_found', 'This account no longer exists.');
     const account = await this.#repo.findById(accountId);
     if (!account) throw new AppError('not_found', 'This account no longer exists.');
     return account;

@@ -17,27 +17,33 @@ export interface AuditEvent {
   details: Record<string, string | number | boolean>;
 }
 
-interface AuditDoc extends Omit<AuditEvent, 'id'> { _id: string }
+interface AuditDoc extends Omit<AuditEvent, 'id'> {
+  _id: string;
+}
 
-const schema = new Schema<AuditDoc>({
-  _id: { type: String, required: true },
-  type: { type: String, required: true },
-  outcome: { type: String, required: true },
-  at: { type: Date, required: true },
-  accountId: String,
-  actorId: String,
-  organizationIds: { type: [String], default: [] },
-  ip: String,
-  userAgent: String,
-  details: { type: Schema.Types.Mixed, default: {} },
-}, { collection: 'audit_events', versionKey: false, minimize: false });
+const schema = new Schema<AuditDoc>(
+  {
+    _id: { type: String, required: true },
+    type: { type: String, required: true },
+    outcome: { type: String, required: true },
+    at: { type: Date, required: true },
+    accountId: String,
+    actorId: String,
+    organizationIds: { type: [String], default: [] },
+    ip: String,
+    userAgent: String,
+    details: { type: Schema.Types.Mixed, default: {} },
+  },
+  { collection: 'audit_events', versionKey: false, minimize: false },
+);
 
 const toEvent = ({ _id, ...rest }: AuditDoc): AuditEvent => ({ id: _id, ...rest });
 
 export class AuditRepository {
   readonly #model: Model<AuditDoc>;
   constructor(conn: Connection) {
-    this.#model = conn.models.AuditEvent as Model<AuditDoc> ?? conn.model<AuditDoc>('AuditEvent', schema);
+    this.#model =
+      (conn.models.AuditEvent as Model<AuditDoc>) ?? conn.model<AuditDoc>('AuditEvent', schema);
   }
 
   async ensureIndexes(): Promise<void> {
@@ -51,7 +57,11 @@ export class AuditRepository {
     return toEvent(doc);
   }
 
-  async list(filter: { accountId?: string; organizationId?: string; types?: string[] }, limit: number, before?: Date): Promise<AuditEvent[]> {
+  async list(
+    filter: { accountId?: string; organizationId?: string; types?: string[] },
+    limit: number,
+    before?: Date,
+  ): Promise<AuditEvent[]> {
     const q: Record<string, unknown> = {};
     if (filter.accountId) q.accountId = filter.accountId;
     if (filter.organizationId) q.organizationIds = filter.organizationId;

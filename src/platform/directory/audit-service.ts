@@ -3,7 +3,10 @@ import type { AuditEvent, AuditRepository } from './audit-repository.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { OrganizationService } from './organization-service.ts';
 
-export interface RequestInfo { ip?: string; userAgent?: string }
+export interface RequestInfo {
+  ip?: string;
+  userAgent?: string;
+}
 
 export interface AuditInput {
   type: string;
@@ -20,7 +23,12 @@ export class AuditService {
   readonly #logger: Logger;
   readonly #now: () => number;
 
-  constructor(deps: { repo: AuditRepository; organizations: OrganizationService; logger: Logger; now: () => number }) {
+  constructor(deps: {
+    repo: AuditRepository;
+    organizations: OrganizationService;
+    logger: Logger;
+    now: () => number;
+  }) {
     this.#repo = deps.repo;
     this.#orgs = deps.organizations;
     this.#logger = deps.logger;
@@ -28,13 +36,30 @@ export class AuditService {
   }
 
   async record(input: AuditInput): Promise<AuditEvent> {
-    const organizationIds = input.accountId ? (await this.#orgs.membershipsOf(input.accountId)).map((m) => m.organization.id) : [];
+    const organizationIds = input.accountId
+      ? (await this.#orgs.membershipsOf(input.accountId)).map((m) => m.organization.id)
+      : [];
     const event = await this.#repo.insert({
-      type: input.type, outcome: input.outcome ?? 'success', at: new Date(this.#now()),
-      accountId: input.accountId, actorId: input.actorId, organizationIds,
-      ip: input.request?.ip, userAgent: input.request?.userAgent?.slice(0, 300), details: input.details ?? {},
+      type: input.type,
+      outcome: input.outcome ?? 'success',
+      at: new Date(this.#now()),
+      accountId: input.accountId,
+      actorId: input.actorId,
+      organizationIds,
+      ip: input.request?.ip,
+      userAgent: input.request?.userAgent?.slice(0, 300),
+      details: input.details ?? {},
     });
-    this.#logger.info({ event: 'audit', type: event.type, outcome: event.outcome, accountId: event.accountId, actorId: event.actorId }, 'audit event');
+    this.#logger.info(
+      {
+        event: 'audit',
+        type: event.type,
+        outcome: event.outcome,
+        accountId: event.accountId,
+        actorId: event.actorId,
+      },
+      'audit event',
+    );
     return event;
   }
 

@@ -11,14 +11,25 @@ export async function bootstrapInitialAdmin(
   deps: { accounts: AccountService; organizations: OrganizationService; logger: Logger },
 ): Promise<void> {
   if (await deps.accounts.findByLogin(admin.username)) return;
-  const org = (await deps.organizations.findByName(admin.organization)) ?? await deps.organizations.create(admin.organization);
-  const account = await deps.accounts.register({ username: admin.username, email: admin.email, password: admin.password, platformAdmin: true });
+  const org =
+    (await deps.organizations.findByName(admin.organization)) ??
+    (await deps.organizations.create(admin.organization));
+  const account = await deps.accounts.register({
+    username: admin.username,
+    email: admin.email,
+    password: admin.password,
+    platformAdmin: true,
+  });
   await deps.organizations.addMember(org.id, account.id, { admin: true });
-  deps.logger.info({ event: 'bootstrap.admin_created', username: admin.username, organization: org.name }, 'initial admin created');
+  deps.logger.info(
+    { event: 'bootstrap.admin_created', username: admin.username, organization: org.name },
+    'initial admin created',
+  );
 }
 
 /** Where the development admin's first password is written (and looked for on later starts). */
-export const initialAdminPasswordFile = (dataDir: string) => resolve(dataDir, 'initial-admin-password');
+export const initialAdminPasswordFile = (dataDir: string) =>
+  resolve(dataDir, 'initial-admin-password');
 
 /**
  * Development convenience: on a first start with no users (and no KEYWARD_INITIAL_ADMIN_*),
@@ -26,12 +37,16 @@ export const initialAdminPasswordFile = (dataDir: string) => resolve(dataDir, 'i
  * `<dataDir>/initial-admin-password` (mode 0600) — never to the logs. Answers the file path.
  */
 export async function createDevelopmentAdmin(
-  dataDir: string, deps: { accounts: AccountService; organizations: OrganizationService; logger: Logger },
+  dataDir: string,
+  deps: { accounts: AccountService; organizations: OrganizationService; logger: Logger },
 ): Promise<string | undefined> {
   if ((await deps.accounts.count()) > 0) return undefined;
   const password = randomBytes(18).toString('base64url');
   const file = initialAdminPasswordFile(dataDir);
-  await bootstrapInitialAdmin({ username: 'admin', email: 'admin@localhost.localdomain', password, organization: 'default' }, deps);
+  await bootstrapInitialAdmin(
+    { username: 'admin', email: 'admin@localhost.localdomain', password, organization: 'default' },
+    deps,
+  );
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${password}\n`, { mode: 0o600 });
   return file;

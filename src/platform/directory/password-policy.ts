@@ -15,13 +15,25 @@ export class PasswordPolicy {
   /** Throws a 400 saying what is wrong, or returns when the password is acceptable. */
   check(password: string, context: { username?: string; email?: string } = {}): void {
     const length = [...password.normalize('NFKC')].length;
-    if (length < this.#min) throw new AppError('validation_failed', `Password must be at least ${this.#min} characters long.`);
-    if (length > this.#max) throw new AppError('validation_failed', `Password must be at most ${this.#max} characters long.`);
+    if (length < this.#min)
+      throw new AppError(
+        'validation_failed',
+        `Password must be at least ${this.#min} characters long.`,
+      );
+    if (length > this.#max)
+      throw new AppError(
+        'validation_failed',
+        `Password must be at most ${this.#max} characters long.`,
+      );
     const lower = password.toLowerCase();
-    if (this.#common.has(lower)) throw new AppError('validation_failed', 'This password is too common; choose another.');
+    if (this.#common.has(lower))
+      throw new AppError('validation_failed', 'This password is too common; choose another.');
     for (const word of [context.username, context.email?.split('@')[0]]) {
       if (word && word.length >= 3 && lower.includes(word.toLowerCase())) {
-        throw new AppError('validation_failed', 'Password must not contain your username or email.');
+        throw new AppError(
+          'validation_failed',
+          'Password must not contain your username or email.',
+        );
       }
     }
   }

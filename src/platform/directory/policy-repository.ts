@@ -2,18 +2,34 @@ import { Schema, type Connection, type Model } from 'mongoose';
 import { NO_READ_CACHE, type ReadThrough } from '../store/read-through.ts';
 
 /** Policy values per scope: `platform` or `org:<organizationId>`. Absent row = Not set. */
-interface PolicyDoc { _id: string; scope: string; name: string; value: unknown; updatedAt: Date; updatedBy?: string }
+interface PolicyDoc {
+  _id: string;
+  scope: string;
+  name: string;
+  value: unknown;
+  updatedAt: Date;
+  updatedBy?: string;
+}
 
-const schema = new Schema<PolicyDoc>({
-  _id: { type: String, required: true },
-  scope: { type: String, required: true },
-  name: { type: String, required: true },
-  value: { type: Schema.Types.Mixed },
-  updatedAt: { type: Date, required: true },
-  updatedBy: String,
-}, { collection: 'policies', versionKey: false, minimize: false });
+const schema = new Schema<PolicyDoc>(
+  {
+    _id: { type: String, required: true },
+    scope: { type: String, required: true },
+    name: { type: String, required: true },
+    value: { type: Schema.Types.Mixed },
+    updatedAt: { type: Date, required: true },
+    updatedBy: String,
+  },
+  { collection: 'policies', versionKey: false, minimize: false },
+);
 
-export interface StoredPolicy { scope: string; name: string; value: unknown; updatedAt: Date; updatedBy?: string }
+export interface StoredPolicy {
+  scope: string;
+  name: string;
+  value: unknown;
+  updatedAt: Date;
+  updatedBy?: string;
+}
 
 export class PolicyRepository {
   readonly #model: Model<PolicyDoc>;
@@ -21,7 +37,8 @@ export class PolicyRepository {
   readonly #cache: ReadThrough;
 
   constructor(conn: Connection, now: () => number, cache: ReadThrough = NO_READ_CACHE) {
-    this.#model = conn.models.Policy as Model<PolicyDoc> ?? conn.model<PolicyDoc>('Policy', schema);
+    this.#model =
+      (conn.models.Policy as Model<PolicyDoc>) ?? conn.model<PolicyDoc>('Policy', schema);
     this.#now = now;
     this.#cache = cache;
   }
@@ -38,7 +55,11 @@ export class PolicyRepository {
   }
 
   async set(scope: string, name: string, value: unknown, updatedBy?: string): Promise<void> {
-    await this.#model.replaceOne({ _id: `${scope}:${name}` }, { scope, name, value, updatedAt: new Date(this.#now()), updatedBy }, { upsert: true });
+    await this.#model.replaceOne(
+      { _id: `${scope}:${name}` },
+      { scope, name, value, updatedAt: new Date(this.#now()), updatedBy },
+      { upsert: true },
+    );
     await this.#cache.changed();
   }
 

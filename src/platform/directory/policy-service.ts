@@ -18,7 +18,12 @@ export interface PolicyDefinition<T = unknown> {
 }
 
 export type PolicyLevel = 'platform' | 'organization' | 'default';
-export interface EffectivePolicy { name: string; level: PolicyLevel; value: unknown; updatedAt?: Date }
+export interface EffectivePolicy {
+  name: string;
+  level: PolicyLevel;
+  value: unknown;
+  updatedAt?: Date;
+}
 
 export const PLATFORM_SCOPE = 'platform';
 export const orgScope = (organizationId: string) => `org:${organizationId}`;
@@ -26,20 +31,31 @@ export const orgScope = (organizationId: string) => `org:${organizationId}`;
 export class PolicyService {
   readonly #repo: PolicyRepository;
   readonly #defs = new Map<string, PolicyDefinition>();
-  readonly #listeners: ((e: { scope: string; name: string; value: unknown }) => Promise<void>)[] = [];
+  readonly #listeners: ((e: { scope: string; name: string; value: unknown }) => Promise<void>)[] =
+    [];
 
-  constructor(repo: PolicyRepository) { this.#repo = repo; }
+  constructor(repo: PolicyRepository) {
+    this.#repo = repo;
+  }
 
-  register<T>(def: PolicyDefinition<T>): void { this.#defs.set(def.name, def as PolicyDefinition); }
+  register<T>(def: PolicyDefinition<T>): void {
+    this.#defs.set(def.name, def as PolicyDefinition);
+  }
 
   definition(name: string): PolicyDefinition {
     const def = this.#defs.get(name);
-    if (!def) throw new AppError('not_found', `Unknown policy "${name}". Known policies: ${[...this.#defs.keys()].sort().join(', ')}.`);
+    if (!def)
+      throw new AppError(
+        'not_found',
+        `Unknown policy "${name}". Known policies: ${[...this.#defs.keys()].sort().join(', ')}.`,
+      );
     return def;
   }
 
   /** Called after a policy is set or cleared (e.g. to re-check credentials). */
-  onChange(listener: (e: { scope: string; name: string; value: unknown }) => Promise<void>): void { this.#listeners.push(listener); }
+  onChange(listener: (e: { scope: string; name: string; value: unknown }) => Promise<void>): void {
+    this.#listeners.push(listener);
+  }
 
   /** Effective values of every registered policy for an organization (or the platform alone). */
   async effectiveAll(organizationId?: string): Promise<Record<string, EffectivePolicy>> {
@@ -48,10 +64,25 @@ export class PolicyService {
     const out: Record<string, EffectivePolicy> = {};
     for (const def of this.#defs.values()) {
       const platform = stored.find((p) => p.scope === PLATFORM_SCOPE && p.name === def.name);
-      const org = organizationId ? stored.find((p) => p.scope === orgScope(organizationId) && p.name === def.name) : undefined;
-      if (platform) out[def.name] = { name: def.name, level: 'platform', value: platform.value, updatedAt: platform.updatedAt };
-      else if (org) out[def.name] = { name: def.name, level: 'organization', value: org.value, updatedAt: org.updatedAt };
-      else if (def.defaultValue !== undefined) out[def.name] = { name: def.name, level: 'default', value: def.defaultValue };
+      const org = organizationId
+        ? stored.find((p) => p.scope === orgScope(organizationId) && p.name === def.name)
+        : undefined;
+      if (platform)
+        out[def.name] = {
+          name: def.name,
+          level: 'platform',
+          value: platform.value,
+          updatedAt: platform.updatedAt,
+        };
+      else if (org)
+        out[def.name] = {
+          name: def.name,
+          level: 'organization',
+          value: org.value,
+          updatedAt: org.updatedAt,
+        };
+      else if (def.defaultValue !== undefined)
+        out[def.name] = { name: def.name, level: 'default', value: def.defaultValue };
     }
     return out;
   }
@@ -70,7 +101,10 @@ export class PolicyService {
     const def = this.definition(name);
     const parsed = def.schema.safeParse(rawValue);
     if (!parsed.success) {
-      throw new AppError('validation_failed', `Invalid value for policy "${name}": ${parsed.error.issues[0].message}. ${def.description}`);
+      throw new AppError(
+        'validation_failed',
+        `Invalid value for policy "${name}": ${parsed.error.issues[0].message}. ${def.description}`,
+      );
     }
     await this.#repo.set(scope, name, parsed.data, actorId);
     for (const l of this.#listeners) await l({ scope, name, value: parsed.data });

@@ -39,9 +39,16 @@ export class AppError extends Error {
   readonly params: Record<string, unknown>;
   readonly headers: Record<string, string>;
 
-  constructor(code: ErrorCode, message: string, opts: {
-    fieldErrors?: FieldError[]; params?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown;
-  } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: {
+      fieldErrors?: FieldError[];
+      params?: Record<string, unknown>;
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.code = code;
     this.status = ErrorCodes[code];

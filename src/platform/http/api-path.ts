@@ -5,4 +5,5 @@
 export const isApiPath = (path: string): boolean => /^\/api(\/|$)/i.test(path);
 
 /** Methods that change nothing (RFC 9110 §9.2.1); everything else needs the API's request checks. */
-export const isSafeMethod = (method: string): boolean => method === 'GET' || method === 'HEAD' || method === 'OPTIONS';
+export const isSafeMethod = (method: string): boolean =>
+  method === 'GET' || method === 'HEAD' || method === 'OPTIONS';

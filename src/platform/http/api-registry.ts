@@ -29,7 +29,11 @@ export interface ApiRoute<P = unknown, Q = unknown, B = unknown> {
 }
 
 const errorEnvelope = z.object({
-  error: z.literal(true), message: z.string(), code: z.string(), errors: z.array(z.string()).nullable(), params: z.record(z.string(), z.unknown()),
+  error: z.literal(true),
+  message: z.string(),
+  code: z.string(),
+  errors: z.array(z.string()).nullable(),
+  params: z.record(z.string(), z.unknown()),
 });
 
 /**
@@ -40,17 +44,29 @@ const errorEnvelope = z.object({
 export const requiredString = (missing: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? missing : 'must be a string') });
 
-function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: 'path' | 'query' | 'body'): T {
+function parse<T>(
+  schema: z.ZodType<T> | undefined,
+  value: unknown,
+  where: 'path' | 'query' | 'body',
+): T {
   if (!schema) return undefined as T;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const fieldErrors: FieldError[] = result.error.issues.map((i) => ({
-    type: 'validation', code: i.code, detail: i.message,
-    ...(where === 'body' ? { pointer: `#/${i.path.join('/')}` } : { parameter: i.path.join('.'), in: where === 'path' ? 'path' : 'query' }),
+    type: 'validation',
+    code: i.code,
+    detail: i.message,
+    ...(where === 'body'
+      ? { pointer: `#/${i.path.join('/')}` }
+      : { parameter: i.path.join('.'), in: where === 'path' ? 'path' : 'query' }),
   }));
   const first = result.error.issues[0];
   const field = first.path.join('.') || where;
-  throw new AppError('validation_failed', `Invalid ${where === 'body' ? 'request body' : `${where} parameter`}: ${field}: ${first.message}`, { fieldErrors });
+  throw new AppError(
+    'validation_failed',
+    `Invalid ${where === 'body' ? 'request body' : `${where} parameter`}: ${field}: ${first.message}`,
+    { fieldErrors },
+  );
 }
 
 export class ApiRegistry {
@@ -71,8 +87,10 @@ export class ApiRegistry {
         const out = await route.handler(ctx, input);
         ctx.status = route.response.status;
         if (route.response.schema) ctx.body = route.response.schema.parse(out);
-        else if (route.response.contentType) { ctx.type = route.response.contentType; ctx.body = out as string; }
-        else ctx.body = null;
+        else if (route.response.contentType) {
+          ctx.type = route.response.contentType;
+          ctx.body = out as string;
+        } else ctx.body = null;
       });
     }
   }
@@ -80,26 +98,44 @@ export class ApiRegistry {
   openapi(info: { title: string; version: string; serverUrl: string }): Record<string, unknown> {
     const paths: Record<string, Record<string, unknown>> = {};
     // Dates leave as ISO 8601 strings (JSON.stringify), so that is what the document says.
-    const schema = (s: z.ZodType) => z.toJSONSchema(s, {
-      target: 'draft-2020-12', io: 'input', unrepresentable: 'any',
-      override: ({ zodSchema, jsonSchema }) => {
-        if (zodSchema._zod.def.type === 'date') Object.assign(jsonSchema, { type: 'string', format: 'date-time' });
-      },
-    });
+    const schema = (s: z.ZodType) =>
+      z.toJSONSchema(s, {
+        target: 'draft-2020-12',
+        io: 'input',
+        unrepresentable: 'any',
+        override: ({ zodSchema, jsonSchema }) => {
+          if (zodSchema._zod.def.type === 'date')
+            Object.assign(jsonSchema, { type: 'string', format: 'date-time' });
+        },
+      });
     for (const r of this.#routes) {
       const oaPath = r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
       const parameters: unknown[] = [];
-      for (const [where, s] of [['path', r.params], ['query', r.query]] as const) {
+      for (const [where, s] of [
+        ['path', r.params],
+        ['query', r.query],
+      ] as const) {
         if (!s) continue;
         const js = schema(s) as { properties?: Record<string, unknown>; required?: string[] };
         for (const [name, prop] of Object.entries(js.properties ?? {})) {
-          parameters.push({ name, in: where, required: where === 'path' || (js.required ?? []).includes(name), schema: prop });
+          parameters.push({
+            name,
+            in: where,
+            required: where === 'path' || (js.required ?? []).includes(name),
+            schema: prop,
+          });
         }
       }
       const ok = r.response.schema
-        ? { description: r.response.description ?? 'OK', content: { 'application/json': { schema: schema(r.response.schema) } } }
+        ? {
+            description: r.response.description ?? 'OK',
+            content: { 'application/json': { schema: schema(r.response.schema) } },
+          }
         : r.response.contentType
-          ? { description: r.response.description ?? 'OK', content: { [r.response.contentType]: { schema: { type: 'string' } } } }
+          ? {
+              description: r.response.description ?? 'OK',
+              content: { [r.response.contentType]: { schema: { type: 'string' } } },
+            }
           : { description: r.response.description ?? 'No content' };
       (paths[oaPath] ??= {})[r.method] = {
         summary: r.summary,
@@ -108,10 +144,23 @@ export class ApiRegistry {
         operationId: `${r.method}${oaPath.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
         ...(r.security ? { security: r.security.map((s) => ({ [s]: [] })) } : {}),
         ...(parameters.length ? { parameters } : {}),
-        ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(r.body) } } } } : {}),
+        ...(r.body
+          ? {
+              requestBody: {
+                required: true,
+                content: { 'application/json': { schema: schema(r.body) } },
+              },
+            }
+          : {}),
         responses: {
           [String(r.response.status)]: ok,
-          default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } }, 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } },
+          default: {
+            description: 'Error',
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/Error' } },
+              'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } },
+            },
+          },
         },
       };
     }
@@ -123,14 +172,34 @@ export class ApiRegistry {
       components: {
         schemas: {
           Error: schema(errorEnvelope),
-          Problem: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, instance: { type: 'string' }, code: { type: 'string' }, params: { type: 'object' }, errors: { type: 'array', items: { type: 'object' } } } },
+          Problem: {
+            type: 'object',
+            required: ['type'],
+            properties: {
+              type: { type: 'string' },
+              title: { type: 'string' },
+              status: { type: 'integer' },
+              detail: { type: 'string' },
+              instance: { type: 'string' },
+              code: { type: 'string' },
+              params: { type: 'object' },
+              errors: { type: 'array', items: { type: 'object' } },
+            },
+          },
         },
         securitySchemes: {
-          basic: { type: 'http', scheme: 'basic', description: 'API key as username, empty password.' },
+          basic: {
+            type: 'http',
+            scheme: 'basic',
+            description: 'API key as username, empty password.',
+          },
           bearer: { type: 'http', scheme: 'bearer' },
           cookie: {
-            type: 'apiKey', in: 'cookie', name: SESSION_COOKIE,
-            description: "Browser session. Its state-changing requests must come from Keyward's own pages (Sec-Fetch-Site or Origin) and carry JSON.",
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description:
+              "Browser session. Its state-changing requests must come from Keyward's own pages (Sec-Fetch-Site or Origin) and carry JSON.",
           },
         },
       },

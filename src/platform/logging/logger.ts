@@ -12,17 +12,42 @@ export type { Logger };
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   if (!destination && level !== 'silent') {
     const stdout = pino.destination({ dest: 1, sync: false });
-    process.once('exit', () => { try { stdout.flushSync(); } catch { /* nothing buffered, or stdout already gone */ } });
+    process.once('exit', () => {
+      try {
+        stdout.flushSync();
+      } catch {
+        /* nothing buffered, or stdout already gone */
+      }
+    });
     destination = stdout;
   }
-  return pino({
-    level,
-    base: { service: 'keyward' },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: {
-      paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret', 'authorization', '*.authorization',
-        'cookie', '*.cookie', 'headers', '*.headers', 'client_secret', '*.client_secret', 'key', '*.key'],
-      censor: '[redacted]',
+  return pino(
+    {
+      level,
+      base: { service: 'keyward' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: {
+        paths: [
+          'password',
+          '*.password',
+          'token',
+          '*.token',
+          'secret',
+          '*.secret',
+          'authorization',
+          '*.authorization',
+          'cookie',
+          '*.cookie',
+          'headers',
+          '*.headers',
+          'client_secret',
+          '*.client_secret',
+          'key',
+          '*.key',
+        ],
+        censor: '[redacted]',
+      },
     },
-  }, destination);
+    destination,
+  );
 }

@@ -52,14 +52,19 @@ export function createAdapterClass(deps: AdapterDeps): new (name: string) => Ada
 
   return class MongoAdapter implements Adapter {
     readonly name: string;
-    constructor(name: string) { this.name = name; }
+    constructor(name: string) {
+      this.name = name;
+    }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       await repo.upsert(this.name, id, payload as Record<string, unknown>, expiresIn);
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      if (deps.tokens) return deps.tokens.find(this.name, id, () => repo.find(this.name, id)) as Promise<AdapterPayload | undefined>;
+      if (deps.tokens)
+        return deps.tokens.find(this.name, id, () => repo.find(this.name, id)) as Promise<
+          AdapterPayload | undefined
+        >;
       return repo.find(this.name, id) as Promise<AdapterPayload | undefined>;
     }
 
@@ -75,7 +80,8 @@ export function createAdapterClass(deps: AdapterDeps): new (name: string) => Ada
       const expiresAt = new Date(deps.now() + deps.consumedTtlSeconds * 1000);
       if (await once.claim(`consumed:${this.name}:${id}`, expiresAt)) return;
       const grantId = (await repo.findRaw(this.name, id))?.grantId;
-      if (typeof grantId === 'string') await revokeIssued(grantId, GRANT_CHECKED_FIRST.has(this.name));
+      if (typeof grantId === 'string')
+        await revokeIssued(grantId, GRANT_CHECKED_FIRST.has(this.name));
       throw new errors.InvalidGrant(`${this.name} already used; its grant is revoked`);
     }
 

@@ -22,7 +22,10 @@ export function resourceIndicators(resources: ApiResourceConfig[]): ResourceIndi
     },
     getResourceServerInfo(_ctx, identifier) {
       const r = byIdentifier.get(identifier);
-      if (!r) throw new errors.InvalidTarget(`unknown resource "${identifier}": Keyward issues tokens for the APIs in its apiResources configuration`);
+      if (!r)
+        throw new errors.InvalidTarget(
+          `unknown resource "${identifier}": Keyward issues tokens for the APIs in its apiResources configuration`,
+        );
       return {
         scope: r.scope,
         audience: r.identifier,

@@ -12,7 +12,10 @@ const metadataOf = new WeakMap<object, Record<string, unknown>>();
  * new snake_case copy of every property on each call (a sixth of an introspection's CPU time when
  * called per request); a client instance's metadata never changes, so it is built once per instance.
  */
-export function clientProperty(client: { metadata(): Record<string, unknown> }, key: string): unknown {
+export function clientProperty(
+  client: { metadata(): Record<string, unknown> },
+  key: string,
+): unknown {
   let metadata = metadataOf.get(client);
   if (!metadata) {
     metadata = client.metadata();
@@ -23,14 +26,21 @@ export function clientProperty(client: { metadata(): Record<string, unknown> }, 
 
 /** Maps clients declared in configuration to oidc-provider client metadata. */
 export function toClientMetadata(clients: ClientConfig[]): ClientMetadata[] {
-  return clients.map(({ firstParty, resourceServer, defaultResource, ...c }) => ({
-    ...c,
-    response_types: c.response_types ?? (c.grant_types?.includes('authorization_code') === false ? [] : ['code']),
-    ...(c.token_endpoint_auth_method ? {} : { token_endpoint_auth_method: 'client_secret_basic' }),
-    [FIRST_PARTY]: firstParty,
-    [RESOURCE_SERVER]: resourceServer,
-    ...(defaultResource ? { [DEFAULT_RESOURCE]: defaultResource } : {}),
-  }) as ClientMetadata);
+  return clients.map(
+    ({ firstParty, resourceServer, defaultResource, ...c }) =>
+      ({
+        ...c,
+        response_types:
+          c.response_types ??
+          (c.grant_types?.includes('authorization_code') === false ? [] : ['code']),
+        ...(c.token_endpoint_auth_method
+          ? {}
+          : { token_endpoint_auth_method: 'client_secret_basic' }),
+        [FIRST_PARTY]: firstParty,
+        [RESOURCE_SERVER]: resourceServer,
+        ...(defaultResource ? { [DEFAULT_RESOURCE]: defaultResource } : {}),
+      }) as ClientMetadata,
+  );
 }
 
 /** Keyward's own home page signs in as this built-in public client. */
@@ -48,4 +58,3 @@ export function consoleClient(baseUrl: string): ClientMetadata {
     [FIRST_PARTY]: true,
   };
 }
-

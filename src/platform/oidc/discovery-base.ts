@@ -20,7 +20,8 @@ export function discoveryFromIssuer(issuer: string): Middleware {
     const requestBase = new URL(mountPath, ctx.href).href;
     if (requestBase === issuer) return;
     for (const [key, value] of Object.entries(body)) {
-      if (typeof value === 'string' && value.startsWith(`${requestBase}/`)) body[key] = issuer + value.slice(requestBase.length);
+      if (typeof value === 'string' && value.startsWith(`${requestBase}/`))
+        body[key] = issuer + value.slice(requestBase.length);
     }
   };
 }

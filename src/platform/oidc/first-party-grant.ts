@@ -1,8 +1,9 @@
 import type { KoaContextWithOIDC, Grant } from 'oidc-provider';
 import { FIRST_PARTY, clientProperty } from './clients.ts';
 
-export const isFirstParty = (client: { metadata(): Record<string, unknown> } | undefined): boolean =>
-  client !== undefined && clientProperty(client, FIRST_PARTY) === true;
+export const isFirstParty = (
+  client: { metadata(): Record<string, unknown> } | undefined,
+): boolean => client !== undefined && clientProperty(client, FIRST_PARTY) === true;
 
 /**
  * oidc-provider's `loadExistingGrant`: the session's grant for the client if there is one; for a
@@ -19,7 +20,10 @@ export async function autoGrantFirstParty(ctx: KoaContextWithOIDC): Promise<Gran
     if (existing) return extendGrant(ctx, existing);
   }
   if (!isFirstParty(client)) return undefined;
-  const grant = new oidc.provider.Grant({ clientId: client.clientId, accountId: oidc.session!.accountId! });
+  const grant = new oidc.provider.Grant({
+    clientId: client.clientId,
+    accountId: oidc.session!.accountId!,
+  });
   return extendGrant(ctx, grant);
 }
 

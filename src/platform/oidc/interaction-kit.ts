@@ -8,14 +8,20 @@ import { isDatabaseUnavailable } from '../db/connect.ts';
 export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** The interaction of this browser named by `:uid`, or a clear 410 page when it expired. */
-export async function loadInteraction(provider: Provider, ctx: Context): Promise<InteractionDetails> {
+export async function loadInteraction(
+  provider: Provider,
+  ctx: Context,
+): Promise<InteractionDetails> {
   try {
     const d = await provider.interactionDetails(ctx.req, ctx.res);
     if (d.uid !== ctx.params.uid) throw new Error('uid mismatch');
     return d;
   } catch (err) {
     if (isDatabaseUnavailable(err)) throw err;
-    throw new AppError('interaction_expired', 'This sign-in page has expired. Go back to the application and sign in again.');
+    throw new AppError(
+      'interaction_expired',
+      'This sign-in page has expired. Go back to the application and sign in again.',
+    );
   }
 }
 
@@ -24,7 +30,11 @@ export async function loadInteraction(provider: Provider, ctx: Context): Promise
  * request already loaded is saved with its result (what `provider.interactionResult` does after
  * loading it a second time), so a step reads its interaction once.
  */
-export async function finishInteraction(ctx: Context, d: InteractionDetails, result: InteractionResults): Promise<string> {
+export async function finishInteraction(
+  ctx: Context,
+  d: InteractionDetails,
+  result: InteractionResults,
+): Promise<string> {
   d.result = result;
   await d.save(d.exp - Math.floor(Date.now() / 1000));
   ctx.status = 303;

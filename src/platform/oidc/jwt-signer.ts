@@ -11,7 +11,9 @@ export interface JwtSigner {
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 
 export function createJwtSigner(jwks: { keys: Record<string, unknown>[] }): JwtSigner {
-  const jwk = jwks.keys.find((k) => k.alg === 'RS256' && k.kty === 'RSA' && typeof k.d === 'string');
+  const jwk = jwks.keys.find(
+    (k) => k.alg === 'RS256' && k.kty === 'RSA' && typeof k.d === 'string',
+  );
   if (!jwk) throw new Error('no RS256 private signing key in the server JWKS');
   const key: KeyObject = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
   return {

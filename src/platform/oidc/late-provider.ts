@@ -12,7 +12,8 @@ export function lateProvider(): { provider: Provider; set(provider: Provider): v
       if (!actual) throw new Error(`the provider was used (${String(prop)}) before it was built`);
       const value = Reflect.get(actual, prop, actual) as unknown;
       // Methods run on the provider itself; its model classes (Client, Session, …) are passed as they are.
-      const isMethod = typeof value === 'function' && !Object.prototype.hasOwnProperty.call(value, 'prototype');
+      const isMethod =
+        typeof value === 'function' && !Object.prototype.hasOwnProperty.call(value, 'prototype');
       return isMethod ? (value as (...a: unknown[]) => unknown).bind(actual) : value;
     },
     set(_target, prop, value) {
@@ -20,5 +21,10 @@ export function lateProvider(): { provider: Provider; set(provider: Provider): v
       return Reflect.set(actual, prop, value, actual);
     },
   });
-  return { provider, set(p) { actual = p; } };
+  return {
+    provider,
+    set(p) {
+      actual = p;
+    },
+  };
 }

@@ -22,24 +22,46 @@ const LEGACY_COLLECTION = 'oidc_payloads';
 const LOOKUP_COLLECTION = 'oidc_lookup';
 /** The fields the provider finds documents by, besides their id. */
 const LOOKUP_FIELDS = ['uid', 'userCode'] as const;
-type LookupField = typeof LOOKUP_FIELDS[number];
+type LookupField = (typeof LOOKUP_FIELDS)[number];
 const SWEEP_BATCH = 500;
 /**
  * oidc-provider's models that Keyward's configuration stores (indexed and swept); any other the
  * provider asks for (e.g. a dynamic Client lookup) still gets its collection on first use.
  */
 const MODELS = [
-  'Session', 'Interaction', 'Grant', 'AuthorizationCode', 'AccessToken', 'RefreshToken', 'ClientCredentials', 'DeviceCode',
-  'ReplayDetection', 'PushedAuthorizationRequest', 'BackchannelAuthenticationRequest',
+  'Session',
+  'Interaction',
+  'Grant',
+  'AuthorizationCode',
+  'AccessToken',
+  'RefreshToken',
+  'ClientCredentials',
+  'DeviceCode',
+  'ReplayDetection',
+  'PushedAuthorizationRequest',
+  'BackchannelAuthenticationRequest',
 ];
 /**
  * Models whose documents the provider writes once, when issued: they are inserted, which a
  * server checks against its `_id` index (FerretDB 1.x too), instead of upserted, which FerretDB
  * runs as a scan of the whole collection. A re-save (rare) falls back to the upsert.
  */
-const WRITE_ONCE = new Set(['AccessToken', 'ClientCredentials', 'AuthorizationCode', 'RefreshToken', 'ReplayDetection', 'PushedAuthorizationRequest']);
+const WRITE_ONCE = new Set([
+  'AccessToken',
+  'ClientCredentials',
+  'AuthorizationCode',
+  'RefreshToken',
+  'ReplayDetection',
+  'PushedAuthorizationRequest',
+]);
 /** The models whose documents belong to a grant (revoking a grant removes them). */
-const GRANT_MODELS = ['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest'];
+const GRANT_MODELS = [
+  'AccessToken',
+  'AuthorizationCode',
+  'RefreshToken',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+];
 
 interface PayloadDoc {
   _id: string;
@@ -51,26 +73,38 @@ interface PayloadDoc {
   payload: string;
 }
 
-interface LookupDoc { _id: string; id: string; expiresAt?: Date }
+interface LookupDoc {
+  _id: string;
+  id: string;
+  expiresAt?: Date;
+}
 
-const payloadSchema = (collection: string) => new Schema<PayloadDoc>({
-  _id: { type: String, required: true },
-  grantId: String,
-  uid: String,
-  userCode: String,
-  accountId: String,
-  expiresAt: Date,
-  payload: { type: String, required: true },
-}, { collection, versionKey: false });
+const payloadSchema = (collection: string) =>
+  new Schema<PayloadDoc>(
+    {
+      _id: { type: String, required: true },
+      grantId: String,
+      uid: String,
+      userCode: String,
+      accountId: String,
+      expiresAt: Date,
+      payload: { type: String, required: true },
+    },
+    { collection, versionKey: false },
+  );
 
-const lookupSchema = new Schema<LookupDoc>({
-  _id: { type: String, required: true },
-  id: { type: String, required: true },
-  expiresAt: Date,
-}, { collection: LOOKUP_COLLECTION, versionKey: false });
+const lookupSchema = new Schema<LookupDoc>(
+  {
+    _id: { type: String, required: true },
+    id: { type: String, required: true },
+    expiresAt: Date,
+  },
+  { collection: LOOKUP_COLLECTION, versionKey: false },
+);
 
 /** `AccessToken` → `oidc_access_token`. */
-export const collectionOf = (model: string): string => `oidc_${model.replace(/(?<=[a-z0-9])([A-Z])/g, '_$1').toLowerCase()}`;
+export const collectionOf = (model: string): string =>
+  `oidc_${model.replace(/(?<=[a-z0-9])([A-Z])/g, '_$1').toLowerCase()}`;
 
 export type StoredPayload = Record<string, unknown>;
 
@@ -86,14 +120,18 @@ export class OidcPayloadRepository {
   constructor(conn: Connection, now: () => number) {
     this.#conn = conn;
     this.#now = now;
-    this.#lookup = conn.models.OidcLookup as Model<LookupDoc> ?? conn.model<LookupDoc>('OidcLookup', lookupSchema);
+    this.#lookup =
+      (conn.models.OidcLookup as Model<LookupDoc>) ??
+      conn.model<LookupDoc>('OidcLookup', lookupSchema);
   }
 
   #model(name: string): Model<PayloadDoc> {
     let model = this.#models.get(name);
     if (!model) {
       const modelName = `Oidc${name}`;
-      model = this.#conn.models[modelName] as Model<PayloadDoc> ?? this.#conn.model<PayloadDoc>(modelName, payloadSchema(collectionOf(name)));
+      model =
+        (this.#conn.models[modelName] as Model<PayloadDoc>) ??
+        this.#conn.model<PayloadDoc>(modelName, payloadSchema(collectionOf(name)));
       this.#models.set(name, model);
     }
     return model;
@@ -104,7 +142,13 @@ export class OidcPayloadRepository {
     // A TTL index where the server has them (MongoDB), else a plain one for the sweep (FerretDB 1.x).
     let ttl: boolean | undefined;
     const expiry = async (collection: string) => {
-      if (ttl !== false) ttl = await createIndexBestEffort(this.#conn, collection, { expiresAt: 1 }, { expireAfterSeconds: 0, name: 'expiresAt_ttl' });
+      if (ttl !== false)
+        ttl = await createIndexBestEffort(
+          this.#conn,
+          collection,
+          { expiresAt: 1 },
+          { expireAfterSeconds: 0, name: 'expiresAt_ttl' },
+        );
       if (!ttl) await this.#conn.collection(collection).createIndex({ expiresAt: 1 });
     };
     for (const name of MODELS) {
@@ -122,19 +166,31 @@ export class OidcPayloadRepository {
   async #migrateLegacy(): Promise<void> {
     const legacy = this.#conn.collection(LEGACY_COLLECTION);
     for (;;) {
-      const batch = await legacy.find({}).limit(SWEEP_BATCH).toArray() as unknown as ({ _id: string; model: string } & Omit<PayloadDoc, '_id'>)[];
+      const batch = (await legacy.find({}).limit(SWEEP_BATCH).toArray()) as unknown as ({
+        _id: string;
+        model: string;
+      } & Omit<PayloadDoc, '_id'>)[];
       if (!batch.length) return;
       for (const { _id, model, ...doc } of batch) {
         const id = _id.slice(model.length + 1);
         const { grantId, uid, userCode, accountId, expiresAt, payload } = doc;
-        await this.#model(model).replaceOne({ _id: id }, { grantId, uid, userCode, accountId, expiresAt, payload }, { upsert: true });
+        await this.#model(model).replaceOne(
+          { _id: id },
+          { grantId, uid, userCode, accountId, expiresAt, payload },
+          { upsert: true },
+        );
         await this.#point(model, id, JSON.parse(doc.payload) as StoredPayload, doc.expiresAt);
       }
       await legacy.deleteMany({ _id: { $in: batch.map((d) => d._id) as never[] } });
     }
   }
 
-  async #point(model: string, id: string, payload: StoredPayload, expiresAt: Date | undefined): Promise<void> {
+  async #point(
+    model: string,
+    id: string,
+    payload: StoredPayload,
+    expiresAt: Date | undefined,
+  ): Promise<void> {
     for (const field of LOOKUP_FIELDS) {
       const value = payload[field];
       if (typeof value !== 'string') continue;
@@ -142,14 +198,25 @@ export class OidcPayloadRepository {
       const written = this.#pointed.get(`${key}>${id}`);
       const until = expiresAt?.getTime() ?? Infinity;
       if (written !== undefined && written >= until) continue;
-      await this.#lookup.replaceOne({ _id: key }, { id, ...(expiresAt ? { expiresAt } : {}) }, { upsert: true });
+      await this.#lookup.replaceOne(
+        { _id: key },
+        { id, ...(expiresAt ? { expiresAt } : {}) },
+        { upsert: true },
+      );
       if (this.#pointed.size > 10_000) this.#pointed.clear();
       this.#pointed.set(`${key}>${id}`, until);
     }
   }
 
-  async upsert(model: string, id: string, payload: StoredPayload, expiresInSeconds?: number): Promise<void> {
-    const expiresAt = expiresInSeconds ? new Date(this.#now() + expiresInSeconds * 1000) : undefined;
+  async upsert(
+    model: string,
+    id: string,
+    payload: StoredPayload,
+    expiresInSeconds?: number,
+  ): Promise<void> {
+    const expiresAt = expiresInSeconds
+      ? new Date(this.#now() + expiresInSeconds * 1000)
+      : undefined;
     const doc: Omit<PayloadDoc, '_id'> = {
       payload: JSON.stringify(payload),
       ...(typeof payload.grantId === 'string' ? { grantId: payload.grantId } : {}),
@@ -185,7 +252,11 @@ export class OidcPayloadRepository {
     return this.#live(await this.#model(model).findById(id).lean<PayloadDoc>());
   }
 
-  async #findBy(model: string, field: LookupField, value: string): Promise<StoredPayload | undefined> {
+  async #findBy(
+    model: string,
+    field: LookupField,
+    value: string,
+  ): Promise<StoredPayload | undefined> {
     const pointer = await this.#lookup.findById(`${model}:${field}:${value}`).lean<LookupDoc>();
     if (!pointer) return undefined;
     const payload = await this.find(model, pointer.id);
@@ -204,7 +275,7 @@ export class OidcPayloadRepository {
   /** The stored payload even when expired (to find the grant of a replayed code or token). */
   async findRaw(model: string, id: string): Promise<StoredPayload | undefined> {
     const doc = await this.#model(model).findById(id).lean<PayloadDoc>();
-    return doc ? JSON.parse(doc.payload) as StoredPayload : undefined;
+    return doc ? (JSON.parse(doc.payload) as StoredPayload) : undefined;
   }
 
   async destroy(model: string, id: string): Promise<void> {
@@ -225,7 +296,9 @@ export class OidcPayloadRepository {
    * runs joins it.
    */
   sweepExpired(): Promise<number> {
-    this.#sweep ??= this.#sweepExpired().finally(() => { this.#sweep = undefined; });
+    this.#sweep ??= this.#sweepExpired().finally(() => {
+      this.#sweep = undefined;
+    });
     return this.#sweep;
   }
 
@@ -233,13 +306,19 @@ export class OidcPayloadRepository {
     let removed = 0;
     const cutoff = new Date(this.#now());
     for (const { collection } of [...MODELS.map((m) => this.#model(m)), this.#lookup]) {
-      const cursor = collection.find({ expiresAt: { $lte: cutoff } }, { projection: { _id: 1 }, batchSize: SWEEP_BATCH });
+      const cursor = collection.find(
+        { expiresAt: { $lte: cutoff } },
+        { projection: { _id: 1 }, batchSize: SWEEP_BATCH },
+      );
       let ids: unknown[] = [];
       let started = performance.now();
       const deleteBatch = async () => {
-        removed += (await collection.deleteMany({ _id: { $in: ids as never[] } })).deletedCount ?? 0;
+        removed +=
+          (await collection.deleteMany({ _id: { $in: ids as never[] } })).deletedCount ?? 0;
         ids = [];
-        await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(1, performance.now() - started))));
+        await new Promise((r) =>
+          setTimeout(r, Math.min(1000, Math.max(1, performance.now() - started))),
+        );
         started = performance.now();
       };
       try {

@@ -7,7 +7,8 @@ const MESSAGES: Record<string, string> = {
   invalid_redirect_uri: 'The application asked to return to an address it has not registered.',
   unauthorized_client: 'The application is not allowed to do this.',
   access_denied: 'Access was denied.',
-  session_not_found: 'Your sign-in session has expired or was already used. Start again from the application.',
+  session_not_found:
+    'Your sign-in session has expired or was already used. Start again from the application.',
   server_error: 'Something went wrong on our side. Please try again.',
 };
 
@@ -18,7 +19,8 @@ export function createPages(views: Views) {
       ctx.type = 'html';
       ctx.body = views.render('error.njk', {
         title: ctx.status >= 500 ? 'Something went wrong' : 'Sign-in problem',
-        message: MESSAGES[out.error] ?? out.error_description ?? 'The request could not be completed.',
+        message:
+          MESSAGES[out.error] ?? out.error_description ?? 'The request could not be completed.',
         detail: out.error_description,
         code: out.error,
         requestId: ctx.state?.requestId,
@@ -33,7 +35,9 @@ export function createPages(views: Views) {
     },
     async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
       ctx.type = 'html';
-      ctx.body = views.render('sign-in/logged-out.njk', { clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId });
+      ctx.body = views.render('sign-in/logged-out.njk', {
+        clientName: ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId,
+      });
     },
   };
 }

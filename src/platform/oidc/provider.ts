@@ -1,5 +1,11 @@
 /** Builds the node-oidc-provider instance from configuration, through its public options only. */
-import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC, type UnknownObject } from 'oidc-provider';
+import Provider, {
+  errors,
+  interactionPolicy,
+  type Configuration,
+  type KoaContextWithOIDC,
+  type UnknownObject,
+} from 'oidc-provider';
 import { CLIENT_AUTH_METHODS, type Config } from '../config/schema.ts';
 import type { Logger } from '../logging/logger.ts';
 import type { AccountService } from '../directory/account-service.ts';
@@ -10,7 +16,14 @@ import type { Views } from '../http/views.ts';
 import { createAdapterClass } from './adapter.ts';
 import type { TokenPayloadCache } from './token-payload-cache.ts';
 import { isDatabaseUnavailable } from '../db/connect.ts';
-import { DEFAULT_RESOURCE, FIRST_PARTY, RESOURCE_SERVER, clientProperty, consoleClient, toClientMetadata } from './clients.ts';
+import {
+  DEFAULT_RESOURCE,
+  FIRST_PARTY,
+  RESOURCE_SERVER,
+  clientProperty,
+  consoleClient,
+  toClientMetadata,
+} from './clients.ts';
 import { autoGrantFirstParty } from './first-party-grant.ts';
 import { createPages } from './pages.ts';
 import { ACR_MFA, ACR_PWD } from '../auth/second-factor.ts';
@@ -30,9 +43,19 @@ export interface ProviderOptions {
    * Claims of a scope that the feature answers (in ID tokens and userinfo): `values` gets the
    * account and the code or token being used (its `authTime` names the sign-in behind it).
    */
-  claims?: { scope: string; names: string[]; values(accountId: string, token: { authTime?: number } | undefined): Promise<Record<string, unknown>> };
+  claims?: {
+    scope: string;
+    names: string[];
+    values(
+      accountId: string,
+      token: { authTime?: number } | undefined,
+    ): Promise<Record<string, unknown>>;
+  };
   /** Extra authorization parameters and their validators. */
-  extraParams?: Record<string, (ctx: KoaContextWithOIDC, value: string | undefined, client: unknown) => void | Promise<void>>;
+  extraParams?: Record<
+    string,
+    (ctx: KoaContextWithOIDC, value: string | undefined, client: unknown) => void | Promise<void>
+  >;
 }
 
 export interface ProviderDeps {
@@ -53,7 +76,19 @@ export interface ProviderDeps {
   tokens?: TokenPayloadCache;
 }
 
-export function createProvider({ config, keys, accounts, payloads, revocations, once, now, views, logger, options, tokens }: ProviderDeps): Provider {
+export function createProvider({
+  config,
+  keys,
+  accounts,
+  payloads,
+  revocations,
+  once,
+  now,
+  views,
+  logger,
+  options,
+  tokens,
+}: ProviderDeps): Provider {
   const policies = options.flatMap((o) => (o.interactionPolicy ? [o.interactionPolicy] : []));
   const claimSources = options.flatMap((o) => (o.claims ? [o.claims] : []));
   if (policies.length > 1) throw new Error('more than one feature brings an interaction policy');
@@ -61,14 +96,23 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
   const t = config.ttl;
   const configuration: Configuration = {
     adapter: createAdapterClass({
-      repo: payloads, revocations, once, now, tokens,
-      consumedTtlSeconds: Math.max(t.authorizationCodeSeconds, t.refreshTokenSeconds, t.deviceCodeSeconds),
+      repo: payloads,
+      revocations,
+      once,
+      now,
+      tokens,
+      consumedTtlSeconds: Math.max(
+        t.authorizationCodeSeconds,
+        t.refreshTokenSeconds,
+        t.deviceCodeSeconds,
+      ),
     }),
     clients: [...toClientMetadata(config.clients), consoleClient(config.baseUrl)],
     extraClientMetadata: {
       properties: [FIRST_PARTY, RESOURCE_SERVER, DEFAULT_RESOURCE],
       validator(_ctx, key, value, metadata) {
-        if ((key === FIRST_PARTY || key === RESOURCE_SERVER) && typeof value !== 'boolean') metadata[key] = false;
+        if ((key === FIRST_PARTY || key === RESOURCE_SERVER) && typeof value !== 'boolean')
+          metadata[key] = false;
       },
     },
     jwks: keys.jwks as Configuration['jwks'],
@@ -76,7 +120,9 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
     clientAuthMethods: [...CLIENT_AUTH_METHODS],
     discovery: {
       // Only confidential clients get answers from introspection (see allowedPolicy below); public clients may revoke their own tokens.
-      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter((m) => m !== 'none'),
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS.filter(
+        (m) => m !== 'none',
+      ),
       revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
     },
     // POST at /authorize and /end_session (OIDC Core §3.1.2.1); see session-cookie.ts for the cookie it needs.
@@ -84,15 +130,34 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
     enableHttpPostMethods: true,
     // The last three are for machine clients only (client_credentials; SSH keys, issue 6).
     // The configured APIs' scopes too, so their clients may be registered with them (api-resources.ts).
-    scopes: [...new Set([
-      'openid', 'offline_access', 'profile', 'email', 'ssh-authorized-keys', 'ssh-private-keys:sign', 'ssh-private-keys:read',
-      ...config.apiResources.flatMap((r) => r.scope.split(' ').filter(Boolean)),
-    ])],
-    claims: claimsByScope({
-      openid: ['sub', 'amr', 'acr', 'auth_time'],
-      profile: ['name', 'given_name', 'family_name', 'preferred_username', 'locale', 'zoneinfo', 'updated_at'],
-      email: ['email', 'email_verified'],
-    }, claimSources),
+    scopes: [
+      ...new Set([
+        'openid',
+        'offline_access',
+        'profile',
+        'email',
+        'ssh-authorized-keys',
+        'ssh-private-keys:sign',
+        'ssh-private-keys:read',
+        ...config.apiResources.flatMap((r) => r.scope.split(' ').filter(Boolean)),
+      ]),
+    ],
+    claims: claimsByScope(
+      {
+        openid: ['sub', 'amr', 'acr', 'auth_time'],
+        profile: [
+          'name',
+          'given_name',
+          'family_name',
+          'preferred_username',
+          'locale',
+          'zoneinfo',
+          'updated_at',
+        ],
+        email: ['email', 'email_verified'],
+      },
+      claimSources,
+    ),
     responseTypes: ['code'],
     // DPoP (on by default): the proof algorithms Keyward's own routes accept too (dpop-proof.ts).
     enabledJWA: { dPoPSigningAlgValues: [...DPOP_ALGORITHMS] },
@@ -119,19 +184,26 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
         // Only confidential clients, and of those only resource servers may ask about others' tokens.
         async allowedPolicy(_ctx, caller, token) {
           if (caller.clientAuthMethod === 'none') return false;
-          return clientProperty(caller, RESOURCE_SERVER) === true || token.clientId === caller.clientId;
+          return (
+            clientProperty(caller, RESOURCE_SERVER) === true || token.clientId === caller.clientId
+          );
         },
       },
       // RFC 7009 §2.1: a client may revoke only the tokens issued to it, and is told when it tries another's.
       revocation: {
         enabled: true,
         async allowedPolicy(_ctx, caller, token) {
-          if (token.clientId !== caller.clientId) throw new errors.UnauthorizedClient('this token was not issued to this client');
+          if (token.clientId !== caller.clientId)
+            throw new errors.UnauthorizedClient('this token was not issued to this client');
           return true;
         },
       },
       userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true, logoutSource: pages.logoutSource, postLogoutSuccessSource: pages.postLogoutSuccessSource },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: pages.logoutSource,
+        postLogoutSuccessSource: pages.postLogoutSuccessSource,
+      },
       ...Object.assign({}, ...options.map((o) => o.features ?? {})),
     },
     extraParams: Object.assign({}, ...options.map((o) => o.extraParams ?? {})),
@@ -144,10 +216,14 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? t.accessTokenSeconds,
       IdToken: t.idTokenSeconds,
       RefreshToken: t.refreshTokenSeconds,
-      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? t.clientCredentialsSeconds,
+      ClientCredentials: (_ctx, token) =>
+        token.resourceServer?.accessTokenTTL ?? t.clientCredentialsSeconds,
       DeviceCode: t.deviceCodeSeconds,
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: policies[0] ?? interactionPolicy.base() },
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      policy: policies[0] ?? interactionPolicy.base(),
+    },
     acrValues: [ACR_PWD, ACR_MFA],
     loadExistingGrant: autoGrantFirstParty,
     renderError: pages.renderError,
@@ -157,7 +233,9 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
       return {
         accountId: id,
         async claims(): Promise<UnknownObject & { sub: string }> {
-          const contributed = await Promise.all(claimSources.map((c) => c.values(id, token as { authTime?: number } | undefined)));
+          const contributed = await Promise.all(
+            claimSources.map((c) => c.values(id, token as { authTime?: number } | undefined)),
+          );
           return {
             ...Object.assign({}, ...contributed),
             sub: id,
@@ -177,19 +255,44 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
   // The same proxy trust as the app: the client address is config.trustProxy entries from the right of X-Forwarded-For.
   provider.proxy = config.trustProxy > 0;
   provider.maxIpsCount = config.trustProxy;
-  for (const event of ['server_error', 'grant.error', 'introspection.error', 'revocation.error', 'userinfo.error', 'end_session.error', 'authorization.error']) {
-    provider.on(event as 'server_error', (ctx: KoaContextWithOIDC, err: Error & { status?: number; error_description?: string }) => {
-      if (isDatabaseUnavailable(err)) {
-        ctx.state.databaseUnavailable = true;
-        logger.warn({ event: 'oidc.database_unavailable', requestId: ctx.state?.requestId }, 'database unavailable during an OIDC request');
-        return;
-      }
-      const level = event === 'server_error' || (err.status ?? 500) >= 500 ? 'error' : 'info';
-      logger[level]({ event: `oidc.${event}`, requestId: ctx.state?.requestId, error: err.message, description: err.error_description }, 'oidc error');
-    });
+  for (const event of [
+    'server_error',
+    'grant.error',
+    'introspection.error',
+    'revocation.error',
+    'userinfo.error',
+    'end_session.error',
+    'authorization.error',
+  ]) {
+    provider.on(
+      event as 'server_error',
+      (ctx: KoaContextWithOIDC, err: Error & { status?: number; error_description?: string }) => {
+        if (isDatabaseUnavailable(err)) {
+          ctx.state.databaseUnavailable = true;
+          logger.warn(
+            { event: 'oidc.database_unavailable', requestId: ctx.state?.requestId },
+            'database unavailable during an OIDC request',
+          );
+          return;
+        }
+        const level = event === 'server_error' || (err.status ?? 500) >= 500 ? 'error' : 'info';
+        logger[level](
+          {
+            event: `oidc.${event}`,
+            requestId: ctx.state?.requestId,
+            error: err.message,
+            description: err.error_description,
+          },
+          'oidc error',
+        );
+      },
+    );
   }
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
-    logger.info({ event: 'oidc.grant.revoked', requestId: ctx.state?.requestId, grantId }, 'grant revoked');
+    logger.info(
+      { event: 'oidc.grant.revoked', requestId: ctx.state?.requestId, grantId },
+      'grant revoked',
+    );
   });
   provider.use(laxWithoutSecure());
   provider.use(discoveryFromIssuer(config.issuer));
@@ -197,7 +300,10 @@ export function createProvider({ config, keys, accounts, payloads, revocations, 
 }
 
 /** Keyward's claims per scope, with the features' claims added to their scopes. */
-function claimsByScope(own: Record<string, string[]>, sources: NonNullable<ProviderOptions['claims']>[]): Record<string, string[]> {
+function claimsByScope(
+  own: Record<string, string[]>,
+  sources: NonNullable<ProviderOptions['claims']>[],
+): Record<string, string[]> {
   const all = { ...own };
   for (const c of sources) all[c.scope] = [...new Set([...(all[c.scope] ?? []), ...c.names])];
   return all;

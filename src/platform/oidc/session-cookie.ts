@@ -51,5 +51,8 @@ function downgrade(ctx: Context): void {
   const header = ctx.response.get('set-cookie') as string | string[] | undefined;
   const lines = Array.isArray(header) ? header : header ? [header] : [];
   if (!lines.some(withoutSecure)) return;
-  ctx.set('Set-Cookie', lines.map((l) => (withoutSecure(l) ? l.replace(SAME_SITE_NONE, '; samesite=lax') : l)));
+  ctx.set(
+    'Set-Cookie',
+    lines.map((l) => (withoutSecure(l) ? l.replace(SAME_SITE_NONE, '; samesite=lax') : l)),
+  );
 }

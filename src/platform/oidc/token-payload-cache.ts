@@ -30,7 +30,10 @@ export const REMEMBERED_MODELS: ReadonlySet<string> = new Set(['AccessToken', 'C
 /** The models that share one space of random token ids (the provider's introspection and revocation look in all). */
 const TOKEN_MODELS: ReadonlySet<string> = new Set([...REMEMBERED_MODELS, 'RefreshToken']);
 
-interface Remembered { json: string; expiresAt?: number }
+interface Remembered {
+  json: string;
+  expiresAt?: number;
+}
 
 export interface TokenPayloadCacheOptions {
   signal: ChangeSignal;
@@ -45,16 +48,24 @@ export class TokenPayloadCache {
 
   constructor(o: TokenPayloadCacheOptions) {
     this.#cache = new RevocableCache<Remembered>({
-      ttlMs: o.ttlMs, now: o.now, signal: o.signal, max: o.max ?? 50_000,
+      ttlMs: o.ttlMs,
+      now: o.now,
+      signal: o.signal,
+      max: o.max ?? 50_000,
       isHit: (result): result is Remembered => result !== undefined,
       expiresAt: (value) => value.expiresAt,
     });
   }
 
   /** The payload of `model` `id`: from memory, proved absent by memory, or `load()`'s (remembered when found). */
-  async find(model: string, id: string, load: () => Promise<TokenPayload | undefined>): Promise<TokenPayload | undefined> {
+  async find(
+    model: string,
+    id: string,
+    load: () => Promise<TokenPayload | undefined>,
+  ): Promise<TokenPayload | undefined> {
     if (TOKEN_MODELS.has(model)) {
-      for (const other of REMEMBERED_MODELS) if (other !== model && this.#cache.peek(`${other}:${id}`)) return undefined;
+      for (const other of REMEMBERED_MODELS)
+        if (other !== model && this.#cache.peek(`${other}:${id}`)) return undefined;
     }
     if (!REMEMBERED_MODELS.has(model)) return load();
     let loaded: TokenPayload | undefined;
@@ -64,10 +75,13 @@ export class TokenPayloadCache {
     });
     if (!found) return undefined;
     // The caller whose load ran gets its own fresh object; the others a copy of what is kept.
-    return loaded ?? JSON.parse(found.json) as TokenPayload;
+    return loaded ?? (JSON.parse(found.json) as TokenPayload);
   }
 }
 
 function remembered(payload: TokenPayload): Remembered {
-  return { json: JSON.stringify(payload), expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined };
+  return {
+    json: JSON.stringify(payload),
+    expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+  };
 }

@@ -16,7 +16,11 @@ import type { Principal } from '../auth/principal.ts';
 import type { AccountPageKit } from './account-page-kit.ts';
 
 /** What the page shows when a form fails: the message, the field it concerns and what was typed. */
-export interface FormFailure { error: string; field?: string; form: Record<string, string> }
+export interface FormFailure {
+  error: string;
+  field?: string;
+  form: Record<string, string>;
+}
 
 /** After a change: where to go (303), and a secret to show once there. */
 export type FormDone = string | { to: string; secret?: Record<string, unknown> };
@@ -37,22 +41,33 @@ export interface AccountFormSpec<T> {
   secretFields?: string[];
 }
 
-const strings = (body: Record<string, unknown>, hide: string[]) => Object.fromEntries(Object.entries(body)
-  .filter(([k, v]) => k !== '_csrf' && typeof v === 'string' && !hide.includes(k)).map(([k, v]) => [k, v as string]));
+const strings = (body: Record<string, unknown>, hide: string[]) =>
+  Object.fromEntries(
+    Object.entries(body)
+      .filter(([k, v]) => k !== '_csrf' && typeof v === 'string' && !hide.includes(k))
+      .map(([k, v]) => [k, v as string]),
+  );
 
 /** Sends the browser to "Confirm it's you", returning to `back` afterwards. */
 export function toVerify(ctx: Context, verifyUrl: unknown, back: string): void {
-  ctx.redirect(`${typeof verifyUrl === 'string' ? verifyUrl : '/account/verify'}?next=${encodeURIComponent(back)}`);
+  ctx.redirect(
+    `${typeof verifyUrl === 'string' ? verifyUrl : '/account/verify'}?next=${encodeURIComponent(back)}`,
+  );
 }
 
 /** A koa route handler for an account form. */
-export function accountForm<T>(kit: AccountPageKit, spec: AccountFormSpec<T>): (ctx: Context) => Promise<void> {
+export function accountForm<T>(
+  kit: AccountPageKit,
+  spec: AccountFormSpec<T>,
+): (ctx: Context) => Promise<void> {
   return async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
     const body = kit.form(ctx, p);
     const echo = strings(body, spec.secretFields ?? []);
-    const back = spec.back?.(ctx) ?? ctx.path.replace(/\/(?:[^/]+\/)?(?:delete|sign-out|disconnect|tokens)$/, '');
+    const back =
+      spec.back?.(ctx) ??
+      ctx.path.replace(/\/(?:[^/]+\/)?(?:delete|sign-out|disconnect|tokens)$/, '');
     const fail = async (status: number, error: string, field?: string) => {
       ctx.status = status;
       await spec.rerender(ctx, p, { error, field, form: echo });
@@ -63,7 +78,11 @@ export function accountForm<T>(kit: AccountPageKit, spec: AccountFormSpec<T>): (
       const parsed = spec.schema.safeParse(body);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        return await fail(400, issue.message, issue.path[0] === undefined ? undefined : String(issue.path[0]));
+        return await fail(
+          400,
+          issue.message,
+          issue.path[0] === undefined ? undefined : String(issue.path[0]),
+        );
       }
       const done = await spec.change(ctx, p, parsed.data);
       const to = typeof done === 'string' ? done : done.to;
@@ -71,7 +90,8 @@ export function accountForm<T>(kit: AccountPageKit, spec: AccountFormSpec<T>): (
       ctx.status = 303;
       ctx.redirect(to);
     } catch (err) {
-      if (isAppError(err) && err.code === 'sudo_required') return toVerify(ctx, err.params.verifyUrl, back);
+      if (isAppError(err) && err.code === 'sudo_required')
+        return toVerify(ctx, err.params.verifyUrl, back);
       if (!isAppError(err) || err.status >= 500) throw err;
       const pointer = err.fieldErrors[0]?.pointer?.replace(/^#\//, '');
       await fail(err.status, err.message, spec.fieldOf ? spec.fieldOf(err) : pointer);
@@ -82,4 +102,8 @@ export function accountForm<T>(kit: AccountPageKit, spec: AccountFormSpec<T>): (
 /** A form with no fields but its CSRF token (deletes, sign-outs). */
 export const noFields = z.object({}).loose();
 /** An optional text field as posted (absent → ""). */
-export const field = () => z.string().optional().transform((v) => v ?? '');
+export const field = () =>
+  z
+    .string()
+    .optional()
+    .transform((v) => v ?? '');

@@ -20,8 +20,15 @@ export interface NavItem {
   status?: (p: Principal) => Promise<{ text: string; on: boolean }>;
 }
 
-export interface NavEntry { href: string; label: string; children?: NavEntry[] }
-export interface NavGroup { group: string; items: NavEntry[] }
+export interface NavEntry {
+  href: string;
+  label: string;
+  children?: NavEntry[];
+}
+export interface NavGroup {
+  group: string;
+  items: NavEntry[];
+}
 
 /** The Authentication overview page: its items are the Authentication group, shown as its tabs. */
 export const AUTHENTICATION_PAGE = '/account/authentication';
@@ -29,7 +36,9 @@ const ORDER: NavItem['group'][] = ['Account', 'Authentication', 'Security', 'Adm
 
 export class AccountNav {
   readonly items: NavItem[] = [];
-  add(item: NavItem): void { this.items.push(item); }
+  add(item: NavItem): void {
+    this.items.push(item);
+  }
 
   /** The items `p` may see (their `visible` checks run once per page). */
   async visibleTo(p: Principal): Promise<NavItem[]> {
@@ -39,24 +48,31 @@ export class AccountNav {
 
   /** The sidebar: Authentication's tabs nest under its overview link inside the Account group. */
   grouped(items: NavItem[] = this.items): NavGroup[] {
-    const sorted = (g: NavItem['group']) => items.map((item, n) => ({ item, n }))
-      .filter(({ item }) => item.group === g)
-      .sort((a, b) => (a.item.order ?? 1000 + a.n) - (b.item.order ?? 1000 + b.n))
-      .map(({ item }) => ({ href: item.href, label: item.label }));
+    const sorted = (g: NavItem['group']) =>
+      items
+        .map((item, n) => ({ item, n }))
+        .filter(({ item }) => item.group === g)
+        .sort((a, b) => (a.item.order ?? 1000 + a.n) - (b.item.order ?? 1000 + b.n))
+        .map(({ item }) => ({ href: item.href, label: item.label }));
     const tabs = sorted('Authentication');
-    return ORDER.filter((g) => g !== 'Authentication').map((group) => {
-      const entries: NavEntry[] = sorted(group);
-      if (group === 'Account' && tabs.length) {
-        const at = entries.findIndex((e) => e.href === AUTHENTICATION_PAGE);
-        if (at >= 0) entries[at] = { ...entries[at], children: tabs };
-      }
-      return { group, items: entries };
-    }).filter((g) => g.items.length);
+    return ORDER.filter((g) => g !== 'Authentication')
+      .map((group) => {
+        const entries: NavEntry[] = sorted(group);
+        if (group === 'Account' && tabs.length) {
+          const at = entries.findIndex((e) => e.href === AUTHENTICATION_PAGE);
+          if (at >= 0) entries[at] = { ...entries[at], children: tabs };
+        }
+        return { group, items: entries };
+      })
+      .filter((g) => g.items.length);
   }
 
   /** The Authentication tabs, in order. */
   tabs(items: NavItem[] = this.items): NavItem[] {
-    return items.map((item, n) => ({ item, n })).filter(({ item }) => item.group === 'Authentication')
-      .sort((a, b) => (a.item.order ?? 1000 + a.n) - (b.item.order ?? 1000 + b.n)).map(({ item }) => item);
+    return items
+      .map((item, n) => ({ item, n }))
+      .filter(({ item }) => item.group === 'Authentication')
+      .sort((a, b) => (a.item.order ?? 1000 + a.n) - (b.item.order ?? 1000 + b.n))
+      .map(({ item }) => item);
   }
 }

@@ -15,7 +15,12 @@ export interface AccountPageKit {
   /** The signed-in browser user, or a redirect to sign-in (answers undefined then). */
   signedIn(ctx: Context): Promise<Principal | undefined>;
   /** Renders `template` inside the account frame, with nav, CSRF token and the user. */
-  render(ctx: Context, principal: Principal, template: string, context: Record<string, unknown>): void;
+  render(
+    ctx: Context,
+    principal: Principal,
+    template: string,
+    context: Record<string, unknown>,
+  ): void;
   /** The posted form, once its CSRF token (issued by `render` for this session) checks out. */
   form(ctx: Context, principal: Principal): Record<string, unknown>;
   /** Sudo mode for changes that add a way in or weaken sign-in. */
@@ -29,7 +34,11 @@ export interface AccountPageKit {
 }
 
 /** A line on the profile page. */
-export interface ProfileFact { label: string; value: string; href?: string }
+export interface ProfileFact {
+  label: string;
+  value: string;
+  href?: string;
+}
 
 const csrfPurpose = (principal: Principal) => `account:${principal.sessionUid}`;
 
@@ -40,7 +49,11 @@ declare module 'koa' {
   }
 }
 
-export function createAccountPageKit(views: Views, nav: AccountNav, deps: { sudo: SudoGuard; secrets: OneTimeSecrets }): AccountPageKit {
+export function createAccountPageKit(
+  views: Views,
+  nav: AccountNav,
+  deps: { sudo: SudoGuard; secrets: OneTimeSecrets },
+): AccountPageKit {
   return {
     profileFacts: [],
     sudo: deps.sudo,
@@ -62,8 +75,13 @@ export function createAccountPageKit(views: Views, nav: AccountNav, deps: { sudo
       ctx.set('Cache-Control', 'no-store');
       ctx.type = 'html';
       ctx.body = views.render(template, {
-        ...context, account: principal.account, viewer: principal.account, nav: nav.grouped(items), active,
-        tabs: tabs.some((t) => t.href === active) ? tabs : undefined, authenticationPage: AUTHENTICATION_PAGE,
+        ...context,
+        account: principal.account,
+        viewer: principal.account,
+        nav: nav.grouped(items),
+        active,
+        tabs: tabs.some((t) => t.href === active) ? tabs : undefined,
+        authenticationPage: AUTHENTICATION_PAGE,
         isAdmin: items.some((i) => i.group === 'Administration'),
         csrf: issueCsrfToken(ctx, csrfPurpose(principal)),
       });

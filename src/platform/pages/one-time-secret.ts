@@ -27,14 +27,24 @@ function keyOf(ctx: Context): Buffer {
 }
 
 export function oneTimeSecrets(once: OnceClaims, now: () => number = Date.now): OneTimeSecrets {
-  const cookie = (ctx: Context, value: string | null) => ctx.cookies.set(COOKIE, value, {
-    httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/account', overwrite: true, maxAge: value ? LIFETIME_MS : undefined,
-  });
+  const cookie = (ctx: Context, value: string | null) =>
+    ctx.cookies.set(COOKIE, value, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: ctx.secure,
+      path: '/account',
+      overwrite: true,
+      maxAge: value ? LIFETIME_MS : undefined,
+    });
   return {
     put(ctx, sessionUid, data) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', keyOf(ctx), iv).setAAD(Buffer.from(sessionUid));
-      const plain = JSON.stringify({ id: randomBytes(16).toString('base64url'), exp: now() + LIFETIME_MS, data });
+      const plain = JSON.stringify({
+        id: randomBytes(16).toString('base64url'),
+        exp: now() + LIFETIME_MS,
+        data,
+      });
       const sealed = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
       cookie(ctx, Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url'));
     },
@@ -45,14 +55,20 @@ export function oneTimeSecrets(once: OnceClaims, now: () => number = Date.now): 
       let opened: { id: string; exp: number; data: Record<string, unknown> };
       try {
         const buf = Buffer.from(raw, 'base64url');
-        const decipher = createDecipheriv('aes-256-gcm', keyOf(ctx), buf.subarray(0, 12)).setAAD(Buffer.from(sessionUid));
+        const decipher = createDecipheriv('aes-256-gcm', keyOf(ctx), buf.subarray(0, 12)).setAAD(
+          Buffer.from(sessionUid),
+        );
         decipher.setAuthTag(buf.subarray(12, 28));
-        opened = JSON.parse(Buffer.concat([decipher.update(buf.subarray(28)), decipher.final()]).toString('utf8'));
+        opened = JSON.parse(
+          Buffer.concat([decipher.update(buf.subarray(28)), decipher.final()]).toString('utf8'),
+        );
       } catch {
         return undefined; // another session's, tampered with, or from before a key rotation
       }
       if (!(opened.exp > now())) return undefined;
-      return (await once.claim(`page-secret:${opened.id}`, new Date(opened.exp))) ? opened.data : undefined;
+      return (await once.claim(`page-secret:${opened.id}`, new Date(opened.exp)))
+        ? opened.data
+        : undefined;
     },
   };
 }

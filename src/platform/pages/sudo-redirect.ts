@@ -10,7 +10,13 @@ import type { SudoGuard } from '../auth/sudo-service.ts';
 import { toVerify } from './account-form.ts';
 
 /** Answers true when the change may go ahead; otherwise redirects to verification and answers false. */
-export async function sudoOrVerify(ctx: Context, sudo: SudoGuard, p: Principal, action: string, page: string): Promise<boolean> {
+export async function sudoOrVerify(
+  ctx: Context,
+  sudo: SudoGuard,
+  p: Principal,
+  action: string,
+  page: string,
+): Promise<boolean> {
   try {
     await sudo.require(p, action);
     return true;

@@ -12,9 +12,13 @@ export class WireError extends Error {
 export class WireReader {
   readonly #buf: Buffer;
   #pos = 0;
-  constructor(buf: Buffer) { this.#buf = buf; }
+  constructor(buf: Buffer) {
+    this.#buf = buf;
+  }
 
-  get done(): boolean { return this.#pos === this.#buf.length; }
+  get done(): boolean {
+    return this.#pos === this.#buf.length;
+  }
 
   uint32(): number {
     if (this.#pos + 4 > this.#buf.length) throw new WireError('truncated');
@@ -25,7 +29,8 @@ export class WireReader {
 
   bytes(max = 1 << 20): Buffer {
     const len = this.uint32();
-    if (len > max || this.#pos + len > this.#buf.length) throw new WireError('truncated or oversized field');
+    if (len > max || this.#pos + len > this.#buf.length)
+      throw new WireError('truncated or oversized field');
     const out = this.#buf.subarray(this.#pos, this.#pos + len);
     this.#pos += len;
     return out;
@@ -39,7 +44,11 @@ export class WireReader {
   }
 }
 
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; };
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
 
 /** An SSH `string`: uint32 length, then the bytes. */
 export function wireString(value: Buffer | string): Buffer {

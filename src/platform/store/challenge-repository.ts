@@ -7,13 +7,20 @@ import { createHash } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { OnceClaims } from './once-marker-repository.ts';
 
-interface ChallengeDoc { _id: string; value: string; expiresAt: Date }
+interface ChallengeDoc {
+  _id: string;
+  value: string;
+  expiresAt: Date;
+}
 
-const schema = new Schema<ChallengeDoc>({
-  _id: { type: String, required: true },
-  value: { type: String, required: true },
-  expiresAt: { type: Date, required: true },
-}, { collection: 'challenges', versionKey: false });
+const schema = new Schema<ChallengeDoc>(
+  {
+    _id: { type: String, required: true },
+    value: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { collection: 'challenges', versionKey: false },
+);
 
 export class ChallengeRepository {
   readonly #model: Model<ChallengeDoc>;
@@ -21,13 +28,19 @@ export class ChallengeRepository {
   readonly #once: OnceClaims;
 
   constructor(conn: Connection, now: () => number, once: OnceClaims) {
-    this.#model = conn.models.Challenge as Model<ChallengeDoc> ?? conn.model<ChallengeDoc>('Challenge', schema);
+    this.#model =
+      (conn.models.Challenge as Model<ChallengeDoc>) ??
+      conn.model<ChallengeDoc>('Challenge', schema);
     this.#now = now;
     this.#once = once;
   }
 
   async put(key: string, value: string, ttlSeconds: number): Promise<void> {
-    await this.#model.replaceOne({ _id: key }, { value, expiresAt: new Date(this.#now() + ttlSeconds * 1000) }, { upsert: true });
+    await this.#model.replaceOne(
+      { _id: key },
+      { value, expiresAt: new Date(this.#now() + ttlSeconds * 1000) },
+      { upsert: true },
+    );
   }
 
   /** Takes the value (single use); undefined when absent or expired. */

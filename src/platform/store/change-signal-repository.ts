@@ -6,19 +6,28 @@ import { upsertRetryingRace } from './duplicate-key.ts';
  * signal covers changes. Readers compare tokens, so a plain replace is enough: no counter, no
  * atomic increment (which FerretDB 1.x does not make atomic anyway).
  */
-interface SignalDoc { _id: string; token: string; changedAt: Date }
+interface SignalDoc {
+  _id: string;
+  token: string;
+  changedAt: Date;
+}
 
-const schema = new Schema<SignalDoc>({
-  _id: { type: String, required: true },
-  token: { type: String, required: true },
-  changedAt: { type: Date, required: true },
-}, { collection: 'change_signals', versionKey: false });
+const schema = new Schema<SignalDoc>(
+  {
+    _id: { type: String, required: true },
+    token: { type: String, required: true },
+    changedAt: { type: Date, required: true },
+  },
+  { collection: 'change_signals', versionKey: false },
+);
 
 export class ChangeSignalRepository {
   readonly #model: Model<SignalDoc>;
 
   constructor(conn: Connection) {
-    this.#model = conn.models.ChangeSignal as Model<SignalDoc> ?? conn.model<SignalDoc>('ChangeSignal', schema);
+    this.#model =
+      (conn.models.ChangeSignal as Model<SignalDoc>) ??
+      conn.model<SignalDoc>('ChangeSignal', schema);
   }
 
   /** The current token of `name` ('' when it never changed). One primary-key read. */
@@ -29,6 +38,8 @@ export class ChangeSignalRepository {
 
   /** Stores a new token (two first writers may race to create the row: see upsertRetryingRace). */
   async write(name: string, token: string, changedAt: Date): Promise<void> {
-    await upsertRetryingRace(() => this.#model.replaceOne({ _id: name }, { token, changedAt }, { upsert: true }));
+    await upsertRetryingRace(() =>
+      this.#model.replaceOne({ _id: name }, { token, changedAt }, { upsert: true }),
+    );
   }
 }

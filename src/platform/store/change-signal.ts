@@ -48,9 +48,13 @@ export class ChangeSignal {
   }
 
   /** Changes whenever a revocation is announced here or seen from elsewhere. */
-  get generation(): number { return this.#generation; }
+  get generation(): number {
+    return this.#generation;
+  }
 
-  get fresh(): boolean { return this.#running && this.#monotonic() - this.#lastOkAt <= this.#d.staleAfterMs; }
+  get fresh(): boolean {
+    return this.#running && this.#monotonic() - this.#lastOkAt <= this.#d.staleAfterMs;
+  }
 
   /**
    * Never fails the revocation that called it (that is already stored): this process's caches
@@ -65,20 +69,32 @@ export class ChangeSignal {
     try {
       await this.#d.repo.write(this.#d.name, token, new Date(this.#d.now()));
     } catch (err) {
-      this.#d.logger.error({ event: 'change_signal.announce_failed', signal: this.#d.name, error: String(err) }, 'could not store a revocation announcement; retrying');
+      this.#d.logger.error(
+        { event: 'change_signal.announce_failed', signal: this.#d.name, error: String(err) },
+        'could not store a revocation announcement; retrying',
+      );
       this.#retryAnnounce(1);
     }
   }
 
   #retryAnnounce(attempt: number): void {
-    const timer = setTimeout(() => {
-      const token = randomUUID();
-      this.#token = token;
-      this.#d.repo.write(this.#d.name, token, new Date(this.#d.now())).then(
-        () => this.#d.logger.info({ event: 'change_signal.announced_late', signal: this.#d.name, attempt }, 'revocation announcement stored'),
-        () => { if (attempt < 60) this.#retryAnnounce(attempt + 1); },
-      );
-    }, Math.min(5000, 100 * 2 ** attempt));
+    const timer = setTimeout(
+      () => {
+        const token = randomUUID();
+        this.#token = token;
+        this.#d.repo.write(this.#d.name, token, new Date(this.#d.now())).then(
+          () =>
+            this.#d.logger.info(
+              { event: 'change_signal.announced_late', signal: this.#d.name, attempt },
+              'revocation announcement stored',
+            ),
+          () => {
+            if (attempt < 60) this.#retryAnnounce(attempt + 1);
+          },
+        );
+      },
+      Math.min(5000, 100 * 2 ** attempt),
+    );
     timer.unref();
   }
 
@@ -102,14 +118,24 @@ export class ChangeSignal {
         this.#generation++;
       }
       this.#lastOkAt = startedAt;
-      if (this.#failing) this.#d.logger.info({ event: 'change_signal.recovered', signal: this.#d.name }, 'change signal readable again');
+      if (this.#failing)
+        this.#d.logger.info(
+          { event: 'change_signal.recovered', signal: this.#d.name },
+          'change signal readable again',
+        );
       this.#failing = false;
     } catch (err) {
-      if (!this.#failing) this.#d.logger.warn({ event: 'change_signal.poll_failed', signal: this.#d.name, error: String(err) }, 'change signal unreadable; caches bypassed');
+      if (!this.#failing)
+        this.#d.logger.warn(
+          { event: 'change_signal.poll_failed', signal: this.#d.name, error: String(err) },
+          'change signal unreadable; caches bypassed',
+        );
       this.#failing = true;
     }
     if (!this.#running) return;
-    this.#timer = setTimeout(() => { void this.#poll(); }, this.#d.pollMs);
+    this.#timer = setTimeout(() => {
+      void this.#poll();
+    }, this.#d.pollMs);
     this.#timer.unref();
   }
 }

@@ -13,11 +13,20 @@ import type { ReadThrough } from './read-through.ts';
 import type { ChangeSignal } from './change-signal.ts';
 import { RevocableCache } from './revocable-cache.ts';
 
-interface Boxed { value: unknown }
+interface Boxed {
+  value: unknown;
+}
 
-export function directoryCache(deps: { signal: ChangeSignal; ttlMs: number; now: () => number }): ReadThrough {
+export function directoryCache(deps: {
+  signal: ChangeSignal;
+  ttlMs: number;
+  now: () => number;
+}): ReadThrough {
   const cache = new RevocableCache<Boxed>({
-    ttlMs: deps.ttlMs, now: deps.now, signal: deps.signal, max: 20_000,
+    ttlMs: deps.ttlMs,
+    now: deps.now,
+    signal: deps.signal,
+    max: 20_000,
     // Every answer is worth remembering, "none" included: a write announces a change anyway.
     isHit: (_result): _result is Boxed => true,
     expiresAt: () => undefined,

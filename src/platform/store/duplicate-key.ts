@@ -1,7 +1,8 @@
 import { AppError } from '../errors/app-error.ts';
 
 /** Whether a write failed on a unique index (MongoDB and FerretDB both answer code 11000). */
-export const isDuplicateKey = (err: unknown): boolean => (err as { code?: number } | null)?.code === 11000;
+export const isDuplicateKey = (err: unknown): boolean =>
+  (err as { code?: number } | null)?.code === 11000;
 
 /**
  * Runs an upsert by `_id`, again when it loses a race: two first writers may both find no row and

@@ -10,12 +10,18 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { isDuplicateKey } from './duplicate-key.ts';
 
-interface MarkerDoc { _id: string; expiresAt: Date }
+interface MarkerDoc {
+  _id: string;
+  expiresAt: Date;
+}
 
-const schema = new Schema<MarkerDoc>({
-  _id: { type: String, required: true },
-  expiresAt: { type: Date, required: true },
-}, { collection: 'once_markers', versionKey: false });
+const schema = new Schema<MarkerDoc>(
+  {
+    _id: { type: String, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { collection: 'once_markers', versionKey: false },
+);
 
 /** What services depend on: claim a key once; the first caller gets true, every later one false. */
 export interface OnceClaims {
@@ -27,7 +33,8 @@ export class OnceMarkerRepository implements OnceClaims {
   readonly #now: () => number;
 
   constructor(conn: Connection, now: () => number) {
-    this.#model = conn.models.OnceMarker as Model<MarkerDoc> ?? conn.model<MarkerDoc>('OnceMarker', schema);
+    this.#model =
+      (conn.models.OnceMarker as Model<MarkerDoc>) ?? conn.model<MarkerDoc>('OnceMarker', schema);
     this.#now = now;
   }
 
@@ -48,6 +55,9 @@ export class OnceMarkerRepository implements OnceClaims {
   }
 
   async sweepExpired(): Promise<number> {
-    return (await this.#model.deleteMany({ expiresAt: { $lte: new Date(this.#now()) } })).deletedCount ?? 0;
+    return (
+      (await this.#model.deleteMany({ expiresAt: { $lte: new Date(this.#now()) } })).deletedCount ??
+      0
+    );
   }
 }

@@ -10,4 +10,7 @@ export interface ReadThrough {
   changed(): Promise<void>;
 }
 
-export const NO_READ_CACHE: ReadThrough = { read: (_key, load) => load(), changed: async () => undefined };
+export const NO_READ_CACHE: ReadThrough = {
+  read: (_key, load) => load(),
+  changed: async () => undefined,
+};

@@ -33,7 +33,11 @@ export interface RevocableCacheOptions<V> {
   max?: number;
 }
 
-interface Entry<V> { value: V; until: number; expiresAt?: number }
+interface Entry<V> {
+  value: V;
+  until: number;
+  expiresAt?: number;
+}
 
 export class RevocableCache<V> {
   readonly #o: RevocableCacheOptions<V>;
@@ -62,10 +66,12 @@ export class RevocableCache<V> {
     const flightKey = `${ticket}:${key}`;
     let flight = this.#inFlight.get(flightKey) as Promise<V | Miss> | undefined;
     if (!flight) {
-      flight = load().then((result) => {
-        if (this.#o.isHit(result)) this.#set(key, result, ticket);
-        return result;
-      }).finally(() => this.#inFlight.delete(flightKey));
+      flight = load()
+        .then((result) => {
+          if (this.#o.isHit(result)) this.#set(key, result, ticket);
+          return result;
+        })
+        .finally(() => this.#inFlight.delete(flightKey));
       this.#inFlight.set(flightKey, flight);
     }
     return flight;
@@ -93,6 +99,10 @@ export class RevocableCache<V> {
     if (!this.#usable || ticket !== this.#generation) return;
     const max = this.#o.max ?? 10_000;
     if (this.#entries.size >= max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { value, until: this.#o.now() + this.#o.ttlMs, expiresAt: this.#o.expiresAt(value) });
+    this.#entries.set(key, {
+      value,
+      until: this.#o.now() + this.#o.ttlMs,
+      expiresAt: this.#o.expiresAt(value),
+    });
   }
 }

@@ -2,7 +2,12 @@
  * The delay rule, without a database: free attempts, doubling delays up to a cap, the lock, and
  * the reset window. The reservations against the repository are covered by test/platform/throttle.test.ts.
  */
-import { ThrottleService, countedFailures, waitSeconds, type ThrottleRule } from './throttle-service.ts';
+import {
+  ThrottleService,
+  countedFailures,
+  waitSeconds,
+  type ThrottleRule,
+} from './throttle-service.ts';
 
 const rule: ThrottleRule = {
   freeAttempts: 3,
@@ -16,7 +21,9 @@ const NOW = Date.UTC(2026, 0, 1);
 
 describe('delaySeconds', () => {
   it('costs nothing for the free attempts, then doubles up to the cap, then locks for a period', () => {
-    const delays = Array.from({ length: 12 }, (_, failures) => ThrottleService.delaySeconds(rule, failures));
+    const delays = Array.from({ length: 12 }, (_, failures) =>
+      ThrottleService.delaySeconds(rule, failures),
+    );
     expect(delays).toEqual([0, 0, 0, 2, 4, 8, 16, 30, 30, 30, 900, 900]);
   });
 

@@ -38,13 +38,20 @@ export interface Attempt {
   cancel(): Promise<void>;
 }
 
-interface Held { subject: ThrottleSubject; slot: number; earlier: boolean; wait?: undefined }
+interface Held {
+  subject: ThrottleSubject;
+  slot: number;
+  earlier: boolean;
+  wait?: undefined;
+}
 
 export type Reservation = { wait: number; attempt?: undefined } | { wait: 0; attempt: Attempt };
 
 /** The failures that count (those in the last `resetAfterSeconds`) and when the latest was (0: none). */
 export function countedFailures(
-  rule: ThrottleRule, failureTimesMs: number[], nowMs: number,
+  rule: ThrottleRule,
+  failureTimesMs: number[],
+  nowMs: number,
 ): { failures: number; lastAt: number } {
   const since = nowMs - rule.resetAfterSeconds * 1000;
   const counted = failureTimesMs.filter((t) => t > since);
@@ -52,7 +59,12 @@ export function countedFailures(
 }
 
 /** Seconds to wait before attempt number `failures` (0-based) when the previous one was at `lastAt`. */
-export function waitSeconds(rule: ThrottleRule, failures: number, lastAt: number, nowMs: number): number {
+export function waitSeconds(
+  rule: ThrottleRule,
+  failures: number,
+  lastAt: number,
+  nowMs: number,
+): number {
   const delay = ThrottleService.delaySeconds(rule, failures);
   return delay === 0 ? 0 : Math.max(0, Math.ceil((lastAt + delay * 1000 - nowMs) / 1000));
 }
@@ -72,7 +84,10 @@ export class ThrottleService {
   static delaySeconds(rule: ThrottleRule, failures: number): number {
     if (failures >= rule.maxConsecutiveFailures) return rule.lockSeconds;
     if (failures < rule.freeAttempts) return 0;
-    return Math.min(rule.baseDelaySeconds * 2 ** (failures - rule.freeAttempts), rule.maxDelaySeconds);
+    return Math.min(
+      rule.baseDelaySeconds * 2 ** (failures - rule.freeAttempts),
+      rule.maxDelaySeconds,
+    );
   }
 
   /** Where the subject stands: the next free slot, the failures that count, and the latest one. */
@@ -80,7 +95,11 @@ export class ThrottleService {
     const { slots } = await this.#repo.attempts(subject.key);
     return {
       next: slots.length ? slots[slots.length - 1].slot + 1 : 0,
-      ...countedFailures(subject.rule, slots.map((s) => s.at.getTime()), this.#now()),
+      ...countedFailures(
+        subject.rule,
+        slots.map((s) => s.at.getTime()),
+        this.#now(),
+      ),
     };
   }
 
@@ -102,7 +121,8 @@ export class ThrottleService {
   async reserve(subjects: ThrottleSubject[]): Promise<Reservation> {
     const claims = await Promise.all(subjects.map((subject) => this.#claim(subject)));
     const held = claims.filter((c): c is Held => c.slot !== undefined);
-    const giveBack = () => Promise.all(held.map((h) => this.#repo.release(h.subject.key, h.slot))).then(() => undefined);
+    const giveBack = () =>
+      Promise.all(held.map((h) => this.#repo.release(h.subject.key, h.slot))).then(() => undefined);
     const wait = Math.max(0, ...claims.map((c) => c.wait ?? 0));
     if (held.length < subjects.length) {
       await giveBack();
@@ -112,7 +132,14 @@ export class ThrottleService {
       wait: 0,
       attempt: {
         // A subject with earlier failures is reset; otherwise only this attempt's slot goes.
-        succeeded: () => Promise.all(held.map((h) => (h.subject.resetOnSuccess && h.earlier ? this.#repo.reset(h.subject.key) : this.#repo.release(h.subject.key, h.slot)))).then(() => undefined),
+        succeeded: () =>
+          Promise.all(
+            held.map((h) =>
+              h.subject.resetOnSuccess && h.earlier
+                ? this.#repo.reset(h.subject.key)
+                : this.#repo.release(h.subject.key, h.slot),
+            ),
+          ).then(() => undefined),
         failed: async () => undefined,
         cancel: giveBack,
       },
@@ -127,7 +154,8 @@ export class ThrottleService {
       const wait = this.#wait(subject.rule, failures, lastAt);
       if (wait > 0) return { wait };
       const at = this.#now();
-      if (await this.#repo.claim(subject.key, next, new Date(at))) return { subject, slot: next, earlier };
+      if (await this.#repo.claim(subject.key, next, new Date(at)))
+        return { subject, slot: next, earlier };
       // Another attempt took this slot just now: it is one more failure, made now.
       [next, failures, lastAt] = [next + 1, failures + 1, at];
     }
@@ -138,7 +166,10 @@ export class ThrottleService {
    * Runs `check` as one throttled attempt: answers its result, or the wait when the subjects are
    * throttled (the check then never runs).
    */
-  async attempt<T>(subjects: ThrottleSubject[], check: () => Promise<T | undefined>): Promise<{ wait: number; result?: T }> {
+  async attempt<T>(
+    subjects: ThrottleSubject[],
+    check: () => Promise<T | undefined>,
+  ): Promise<{ wait: number; result?: T }> {
     const r = await this.reserve(subjects);
     if (!r.attempt) return { wait: r.wait };
     let result: T | undefined;

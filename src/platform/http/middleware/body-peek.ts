@@ -51,7 +51,8 @@ function readAndRestore(req: IncomingMessage, length: number): Promise<Buffer | 
 export async function peekForm(ctx: Context): Promise<URLSearchParams | undefined> {
   if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
   const length = Number(ctx.get('content-length'));
-  if (!Number.isInteger(length) || length <= 0 || length > MAX_BYTES || !ctx.req.readable) return undefined;
+  if (!Number.isInteger(length) || length <= 0 || length > MAX_BYTES || !ctx.req.readable)
+    return undefined;
   const body = await readAndRestore(ctx.req, length);
   return body ? new URLSearchParams(body.toString('utf8')) : undefined;
 }
@@ -62,7 +63,9 @@ export async function peekForm(ctx: Context): Promise<URLSearchParams | undefine
  */
 export function replaceForm(ctx: Context, params: URLSearchParams): void {
   const req = ctx.req;
-  while (req.read() !== null) { /* drop the original bytes */ }
+  while (req.read() !== null) {
+    /* drop the original bytes */
+  }
   const body = Buffer.from(params.toString(), 'utf8');
   req.unshift(body);
   req.headers['content-length'] = String(body.length);

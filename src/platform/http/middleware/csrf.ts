@@ -16,7 +16,13 @@ export function issueCsrfToken(ctx: Context, scope: string): string {
   let secret = ctx.cookies.get(COOKIE, { signed: true });
   if (!secret) {
     secret = randomBytes(32).toString('base64url');
-    ctx.cookies.set(COOKIE, secret, { signed: true, httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: '/' });
+    ctx.cookies.set(COOKIE, secret, {
+      signed: true,
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: ctx.secure,
+      path: '/',
+    });
   }
   return mac(secret, scope);
 }
@@ -25,7 +31,15 @@ export function verifyCsrfToken(ctx: Context, scope: string, token: unknown): vo
   const secret = ctx.cookies.get(COOKIE, { signed: true });
   const expected = secret ? Buffer.from(mac(secret, scope)) : undefined;
   const given = typeof token === 'string' ? Buffer.from(token) : undefined;
-  if (!expected || !given || expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    throw new AppError('csrf_failed', 'This form has expired or did not come from this site. Reload the page and try again.');
+  if (
+    !expected ||
+    !given ||
+    expected.length !== given.length ||
+    !timingSafeEqual(expected, given)
+  ) {
+    throw new AppError(
+      'csrf_failed',
+      'This form has expired or did not come from this site. Reload the page and try again.',
+    );
   }
 }

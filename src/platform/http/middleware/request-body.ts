@@ -18,7 +18,8 @@ import { isApiPath, isSafeMethod } from '../api-path.ts';
 const PARSED_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** The media type without parameters, lower case ('' when there is no Content-Type). */
-const mediaType = (ctx: Context) => (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
+const mediaType = (ctx: Context) =>
+  (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
 
 function hasBody(ctx: Context): boolean {
   return ctx.get('transfer-encoding') !== '' || Number(ctx.get('content-length') || 0) > 0;
@@ -27,9 +28,12 @@ function hasBody(ctx: Context): boolean {
 function requireJson(ctx: Context): void {
   const type = mediaType(ctx);
   if (type === 'application/json' || (!type && !hasBody(ctx))) return;
-  throw new AppError('unsupported_media_type', type
-    ? `This API takes JSON: send the body with Content-Type: application/json (got ${type}).`
-    : 'This API takes JSON: the body has no Content-Type; send it with Content-Type: application/json.');
+  throw new AppError(
+    'unsupported_media_type',
+    type
+      ? `This API takes JSON: send the body with Content-Type: application/json (got ${type}).`
+      : 'This API takes JSON: the body has no Content-Type; send it with Content-Type: application/json.',
+  );
 }
 
 /** What went wrong reading the body, as the client should hear it. */
@@ -38,27 +42,46 @@ function bodyError(err: unknown, ctx: Context, limitBytes: number): Error {
   const encoding = ctx.get('content-encoding').trim();
   switch (e?.type) {
     case 'entity.too.large':
-      return new AppError('payload_too_large', `The request body is too large: the limit is ${limitBytes} bytes${encoding ? ' (after decompression)' : ''}.`);
+      return new AppError(
+        'payload_too_large',
+        `The request body is too large: the limit is ${limitBytes} bytes${encoding ? ' (after decompression)' : ''}.`,
+      );
     case 'entity.parse.failed':
       return new AppError('invalid_json', 'The request body is not valid JSON.');
     case 'request.size.invalid':
-      return new AppError('invalid_request', 'The request body is shorter or longer than its Content-Length says.');
+      return new AppError(
+        'invalid_request',
+        'The request body is shorter or longer than its Content-Length says.',
+      );
   }
   if (e?.status === 415 && encoding) {
-    return new AppError('unsupported_media_type', `Content-Encoding "${encoding}" is not supported: send the body uncompressed, or as gzip, deflate or br.`);
+    return new AppError(
+      'unsupported_media_type',
+      `Content-Encoding "${encoding}" is not supported: send the body uncompressed, or as gzip, deflate or br.`,
+    );
   }
   if (typeof e?.status === 'number') return err as Error;
   // zlib's errors carry no HTTP status: the bytes are not what Content-Encoding says they are.
-  return new AppError('invalid_request', encoding
-    ? `The request body could not be decoded: it is not valid ${encoding} data (Content-Encoding: ${encoding}).`
-    : 'The request body could not be read.', { cause: err });
+  return new AppError(
+    'invalid_request',
+    encoding
+      ? `The request body could not be decoded: it is not valid ${encoding} data (Content-Encoding: ${encoding}).`
+      : 'The request body could not be read.',
+    { cause: err },
+  );
 }
 
 export function requestBody(opts: { limitBytes: number }): Middleware {
   const parse = bodyParser({
-    enableTypes: ['json', 'form'], parsedMethods: PARSED_METHODS, jsonStrict: false, encoding: 'utf-8',
-    jsonLimit: opts.limitBytes, formLimit: opts.limitBytes,
-    onError: (err, ctx) => { throw bodyError(err, ctx, opts.limitBytes); },
+    enableTypes: ['json', 'form'],
+    parsedMethods: PARSED_METHODS,
+    jsonStrict: false,
+    encoding: 'utf-8',
+    jsonLimit: opts.limitBytes,
+    formLimit: opts.limitBytes,
+    onError: (err, ctx) => {
+      throw bodyError(err, ctx, opts.limitBytes);
+    },
   });
   return async (ctx, next) => {
     if (isApiPath(ctx.path) && !isSafeMethod(ctx.method)) requireJson(ctx);

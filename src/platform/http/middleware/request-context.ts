@@ -27,7 +27,18 @@ export function requestContext(logger: Logger, accessLog: AccessLog = 'all'): Mi
     function logAccess(): void {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       // Path only: query strings and bodies can carry codes and tokens.
-      access.info({ event: 'http.request', requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip }, 'request');
+      access.info(
+        {
+          event: 'http.request',
+          requestId,
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Math.round(ms * 10) / 10,
+          ip: ctx.ip,
+        },
+        'request',
+      );
     }
   };
 }

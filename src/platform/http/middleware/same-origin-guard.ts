@@ -26,8 +26,9 @@ export interface SameOriginGuardOptions {
   sessionCookie: string;
 }
 
-const REFUSED = 'Cross-site request refused: a request authenticated by the browser session cookie must come from '
-  + "Keyward's own pages (same origin). API clients: send an API key or token in the Authorization header instead of a cookie.";
+const REFUSED =
+  'Cross-site request refused: a request authenticated by the browser session cookie must come from ' +
+  "Keyward's own pages (same origin). API clients: send an API key or token in the Authorization header instead of a cookie.";
 
 function provesSameOrigin(ctx: Context, publicOrigin: string): boolean {
   const site = ctx.get('sec-fetch-site').trim().toLowerCase();
@@ -40,8 +41,14 @@ function provesSameOrigin(ctx: Context, publicOrigin: string): boolean {
 
 export function sameOriginGuard(opts: SameOriginGuardOptions): Middleware {
   return async (ctx, next) => {
-    const cookieCaller = !ctx.get('authorization') && ctx.cookies.get(opts.sessionCookie) !== undefined;
-    if (cookieCaller && isApiPath(ctx.path) && !isSafeMethod(ctx.method) && !provesSameOrigin(ctx, opts.publicOrigin)) {
+    const cookieCaller =
+      !ctx.get('authorization') && ctx.cookies.get(opts.sessionCookie) !== undefined;
+    if (
+      cookieCaller &&
+      isApiPath(ctx.path) &&
+      !isSafeMethod(ctx.method) &&
+      !provesSameOrigin(ctx, opts.publicOrigin)
+    ) {
       throw new AppError('csrf_failed', REFUSED);
     }
     await next();

@@ -3,14 +3,7 @@
  * with any registered key, counters that must move forward when the key keeps one. The relying
  * party id and origin come from the public URL. FIPS level accepts only configured AAGUIDs.
  */
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import { generateAuthenticationOptions, generateRegistrationOptions } from '@simplewebauthn/server';
 import { AppError } from '../../platform/errors/app-error.ts';
 import type { Account } from '../../platform/directory/account-repository.ts';
 import type { ChallengeRepository } from '../../platform/store/challenge-repository.ts';
@@ -18,6 +11,12 @@ import type { MfaFactor, MfaFactorRepository } from './mfa-factor-repository.ts'
 import type { AuditService, RequestInfo } from '../../platform/directory/audit-service.ts';
 import type { OnceClaims } from '../../platform/store/once-marker-repository.ts';
 import { acceptCounter } from './webauthn-counter.ts';
+import {
+  relyingParty,
+  verifyAssertion,
+  verifyNewCredential,
+  type RelyingParty,
+} from './webauthn-ceremony.ts';
 
 export interface WebAuthnDeps {
   factors: MfaFactorRepository;
@@ -35,14 +34,11 @@ const CHALLENGE_TTL = 300;
 
 export class WebAuthnService {
   readonly #d: WebAuthnDeps;
-  readonly #rpID: string;
-  readonly #origin: string;
+  readonly #rp: RelyingParty;
 
   constructor(deps: WebAuthnDeps) {
     this.#d = deps;
-    const url = new URL(deps.baseUrl);
-    this.#rpID = url.hostname;
-    this.#origin = url.origin;
+    this.#rp = relyingParty(deps.baseUrl);
   }
 
   isFips(factor: MfaFactor): boolean {
@@ -57,7 +53,7 @@ export class WebAuthnService {
     const existing = await this.keys(account.id);
     const options = await generateRegistrationOptions({
       rpName: this.#d.rpName,
-      rpID: this.#rpID,
+      rpID: this.#rp.rpID,
       userName: account.username,
       userDisplayName: account.displayName,
       userID: new TextEncoder().encode(account.id),
@@ -82,40 +78,19 @@ export class WebAuthnService {
     const challenge = await this.#d.challenges.take(`webauthn-reg:${account.id}`);
     if (!challenge)
       throw new AppError('invalid_request', 'The security key registration expired. Start again.');
-    let verification;
-    try {
-      verification = await verifyRegistrationResponse({
-        response: response as RegistrationResponseJSON,
-        expectedChallenge: challenge,
-        expectedOrigin: this.#origin,
-        expectedRPID: this.#rpID,
-        requireUserPresence: true,
-        requireUserVerification: false,
-      });
-    } catch (err) {
-      throw new AppError(
-        'validation_failed',
-        `The security key response is not valid: ${(err as Error).message}`,
-      );
-    }
-    if (!verification.verified)
-      throw new AppError('validation_failed', 'The security key response could not be verified.');
-    const info = verification.registrationInfo;
+    const webauthn = await verifyNewCredential(
+      this.#rp,
+      'security key',
+      challenge,
+      response,
+      false,
+    );
     const factor = await this.#d.factors.create({
       accountId: account.id,
       type: 'webauthn',
       name: name.trim().slice(0, 64) || 'Security key',
       enabled: true,
-      webauthn: {
-        credentialId: info.credential.id,
-        publicKey: Buffer.from(info.credential.publicKey).toString('base64'),
-        counter: info.credential.counter,
-        transports: info.credential.transports ?? [],
-        aaguid: info.aaguid.toLowerCase(),
-        deviceType: info.credentialDeviceType,
-        backedUp: info.credentialBackedUp,
-        attestationFormat: info.fmt,
-      },
+      webauthn,
     });
     await this.#d.audit.record({
       type: 'mfa.factor_added',
@@ -136,7 +111,7 @@ export class WebAuthnService {
     if (keys.length === 0)
       throw new AppError('invalid_request', 'No security key is registered for this account.');
     const options = await generateAuthenticationOptions({
-      rpID: this.#rpID,
+      rpID: this.#rp.rpID,
       userVerification: 'discouraged',
       timeout: CHALLENGE_TTL * 1000,
       allowCredentials: keys.map((f) => ({
@@ -173,27 +148,9 @@ export class WebAuthnService {
         'Your organization requires a FIPS-certified security key; this one is not on the list.',
       );
     const w = factor.webauthn;
-    let result;
-    try {
-      result = await verifyAuthenticationResponse({
-        response: response as AuthenticationResponseJSON,
-        expectedChallenge: challenge,
-        expectedOrigin: this.#origin,
-        expectedRPID: this.#rpID,
-        // Counter 0 here: the counter rule is acceptCounter's (race-free), not the library's read-then-compare.
-        credential: {
-          id: w.credentialId,
-          publicKey: new Uint8Array(Buffer.from(w.publicKey, 'base64')),
-          counter: 0,
-          transports: w.transports as never,
-        },
-        requireUserVerification: false,
-      });
-    } catch (err) {
-      throw await fail(`The security key response is not valid: ${(err as Error).message}`);
-    }
-    if (!result.verified) throw await fail('The security key could not be verified.');
-    if (!(await acceptCounter(this.#d, factor, result.authenticationInfo.newCounter))) {
+    const checked = await verifyAssertion(this.#rp, 'security key', w, challenge, response, false);
+    if ('refusal' in checked) throw await fail(checked.refusal);
+    if (!(await acceptCounter(this.#d, factor, checked.newCounter))) {
       throw await fail(
         'This security key reported a used counter value (possible clone); it was refused.',
       );

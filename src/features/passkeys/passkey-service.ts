@@ -7,14 +7,7 @@
  * (WebAuthn §6.1.1) — race-free through a once-marker per (credential, counter).
  */
 import { createHash } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import { generateAuthenticationOptions, generateRegistrationOptions } from '@simplewebauthn/server';
 import { AppError } from '../../platform/errors/app-error.ts';
 import type { Account } from '../../platform/directory/account-repository.ts';
 import type { ChallengeRepository } from '../../platform/store/challenge-repository.ts';
@@ -25,6 +18,12 @@ import type { ThrottleRule, ThrottleService } from '../../platform/throttle/thro
 import type { MfaRequirement } from '../mfa/mfa-policy.ts';
 import { authenticatorName } from './aaguid-names.ts';
 import { acceptCounter } from '../mfa/webauthn-counter.ts';
+import {
+  relyingParty,
+  verifyAssertion,
+  verifyNewCredential,
+  type RelyingParty,
+} from '../mfa/webauthn-ceremony.ts';
 
 export interface PasskeyDeps {
   factors: MfaFactorRepository;
@@ -66,14 +65,11 @@ export const isPasskey = (f: MfaFactor): boolean =>
 
 export class PasskeyService {
   readonly #d: PasskeyDeps;
-  readonly #rpID: string;
-  readonly #origin: string;
+  readonly #rp: RelyingParty;
 
   constructor(deps: PasskeyDeps) {
     this.#d = deps;
-    const url = new URL(deps.baseUrl);
-    this.#rpID = url.hostname;
-    this.#origin = url.origin;
+    this.#rp = relyingParty(deps.baseUrl);
   }
 
   async list(accountId: string): Promise<MfaFactor[]> {
@@ -100,7 +96,7 @@ export class PasskeyService {
     );
     const options = await generateRegistrationOptions({
       rpName: this.#d.rpName,
-      rpID: this.#rpID,
+      rpID: this.#rp.rpID,
       userName: account.username,
       userDisplayName: account.displayName,
       userID: new TextEncoder().encode(account.id),
@@ -130,24 +126,7 @@ export class PasskeyService {
     const challenge = await this.#d.challenges.take(`passkey-reg:${account.id}`);
     if (!challenge)
       throw new AppError('invalid_request', 'The passkey registration expired. Start again.');
-    let verification;
-    try {
-      verification = await verifyRegistrationResponse({
-        response: response as RegistrationResponseJSON,
-        expectedChallenge: challenge,
-        expectedOrigin: this.#origin,
-        expectedRPID: this.#rpID,
-        requireUserPresence: true,
-        requireUserVerification: true,
-      });
-    } catch (err) {
-      throw new AppError(
-        'validation_failed',
-        `The passkey response is not valid: ${(err as Error).message}`,
-      );
-    }
-    if (!verification.verified)
-      throw new AppError('validation_failed', 'The passkey response could not be verified.');
+    const webauthn = await verifyNewCredential(this.#rp, 'passkey', challenge, response, true);
     const ext = (response as { clientExtensionResults?: { credProps?: { rk?: unknown } } })
       .clientExtensionResults;
     if (ext?.credProps?.rk === false) {
@@ -156,23 +135,12 @@ export class PasskeyService {
         'This authenticator did not create a passkey (a discoverable credential); add it as a security key instead.',
       );
     }
-    const info = verification.registrationInfo;
     const factor = await this.#d.factors.create({
       accountId: account.id,
       type: 'webauthn',
       name: name.trim().slice(0, 64) || 'Passkey',
       enabled: true,
-      webauthn: {
-        credentialId: info.credential.id,
-        publicKey: Buffer.from(info.credential.publicKey).toString('base64'),
-        counter: info.credential.counter,
-        transports: info.credential.transports ?? [],
-        aaguid: info.aaguid.toLowerCase(),
-        deviceType: info.credentialDeviceType,
-        backedUp: info.credentialBackedUp,
-        attestationFormat: info.fmt,
-        passkey: true,
-      },
+      webauthn: { ...webauthn, passkey: true },
     });
     await this.#d.audit.record({
       type: 'passkey.registered',
@@ -181,7 +149,7 @@ export class PasskeyService {
       details: {
         name: factor.name,
         authenticator: this.view(factor).authenticator,
-        synced: info.credentialDeviceType === 'multiDevice',
+        synced: webauthn.deviceType === 'multiDevice',
       },
     });
     return factor;
@@ -202,7 +170,7 @@ export class PasskeyService {
   /** Options for signing in with any passkey (no allowCredentials: the authenticator offers its own). */
   async signInOptions(key: string): Promise<Record<string, unknown>> {
     const options = await generateAuthenticationOptions({
-      rpID: this.#rpID,
+      rpID: this.#rp.rpID,
       userVerification: 'required',
       timeout: CHALLENGE_TTL * 1000,
     });
@@ -315,26 +283,8 @@ export class PasskeyService {
     response: unknown,
   ): Promise<MfaFactor | string> {
     const w = factor.webauthn!;
-    let verified;
-    try {
-      verified = await verifyAuthenticationResponse({
-        response: response as AuthenticationResponseJSON,
-        expectedChallenge: challenge,
-        expectedOrigin: this.#origin,
-        expectedRPID: this.#rpID,
-        // Counter 0 here: the counter rule is acceptCounter's (race-free), not the library's read-then-compare.
-        credential: {
-          id: w.credentialId,
-          publicKey: new Uint8Array(Buffer.from(w.publicKey, 'base64')),
-          counter: 0,
-          transports: w.transports as never,
-        },
-        requireUserVerification: true,
-      });
-    } catch (err) {
-      return `The passkey response is not valid: ${(err as Error).message}`;
-    }
-    if (!verified.verified) return 'This passkey could not be verified.';
+    const checked = await verifyAssertion(this.#rp, 'passkey', w, challenge, response, true);
+    if ('refusal' in checked) return checked.refusal;
     const handle = (response as { response?: { userHandle?: unknown } }).response?.userHandle;
     if (
       typeof handle === 'string' &&
@@ -343,7 +293,7 @@ export class PasskeyService {
     ) {
       return 'This passkey answered for another account.';
     }
-    const next = verified.authenticationInfo.newCounter;
+    const next = checked.newCounter;
     if (
       !(await acceptCounter(
         { factors: this.#d.factors, once: this.#d.once, now: this.#d.now },

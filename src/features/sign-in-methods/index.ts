@@ -57,9 +57,11 @@ export async function compose(
           scope: 'openid',
           names: ['upstream_acr'],
           async values(accountId, token) {
-            const found = token?.authTime
-              ? await repo.findUpstream(accountId, token.authTime)
-              : undefined;
+            // Only a federated sign-in has an upstream record: other sign-ins read nothing.
+            const found =
+              token?.authTime && token.amr?.includes('fed')
+                ? await repo.findUpstream(accountId, token.authTime)
+                : undefined;
             return found?.acr ? { upstream_acr: found.acr } : {};
           },
         },

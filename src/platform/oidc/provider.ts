@@ -33,6 +33,12 @@ import { discoveryFromIssuer } from './discovery-base.ts';
 import { profileClaims } from './profile-claims.ts';
 import { resourceIndicators } from './api-resources.ts';
 
+/** The sign-in behind a code or token, as the provider records it on them. */
+export interface SignInOfToken {
+  authTime?: number;
+  amr?: string[];
+}
+
 /** What a feature adds to the provider's configuration (Feature.providerOptions). */
 export interface ProviderOptions {
   /** The interaction policy (prompts and checks); one feature at most brings one. */
@@ -41,15 +47,12 @@ export interface ProviderOptions {
   features?: Configuration['features'];
   /**
    * Claims of a scope that the feature answers (in ID tokens and userinfo): `values` gets the
-   * account and the code or token being used (its `authTime` names the sign-in behind it).
+   * account and the code or token being used (its `authTime` and `amr` describe the sign-in behind it).
    */
   claims?: {
     scope: string;
     names: string[];
-    values(
-      accountId: string,
-      token: { authTime?: number } | undefined,
-    ): Promise<Record<string, unknown>>;
+    values(accountId: string, token: SignInOfToken | undefined): Promise<Record<string, unknown>>;
   };
   /** Extra authorization parameters and their validators. */
   extraParams?: Record<
@@ -234,7 +237,7 @@ export function createProvider({
         accountId: id,
         async claims(): Promise<UnknownObject & { sub: string }> {
           const contributed = await Promise.all(
-            claimSources.map((c) => c.values(id, token as { authTime?: number } | undefined)),
+            claimSources.map((c) => c.values(id, token as SignInOfToken | undefined)),
           );
           return {
             ...Object.assign({}, ...contributed),

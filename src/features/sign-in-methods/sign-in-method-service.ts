@@ -206,14 +206,7 @@ export class SignInMethodService {
     actor: Actor,
     request?: RequestInfo,
   ): Promise<StoredMethod> {
-    const m = await this.require(org, name, 'oidc');
-    if (patch.name !== undefined && patch.name !== m.name)
-      throw new AppError('validation_failed', 'A method cannot be renamed; create a new one.');
-    this.#checkPrivateAddress(
-      patch.allowPrivateAddress,
-      m.settings.allowPrivateAddress as boolean | undefined,
-      actor,
-    );
+    const m = await this.#patchable(org, name, 'oidc', patch, actor);
     const { clientSecret, privateKeyPEM, name: _n, displayName, ...rest } = patch;
     const settings = { ...m.settings, ...rest } as unknown as OidcSettings;
     const sealed = {
@@ -268,14 +261,7 @@ export class SignInMethodService {
     actor: Actor,
     request?: RequestInfo,
   ): Promise<StoredMethod> {
-    const m = await this.require(org, name, 'ldap');
-    if (patch.name !== undefined && patch.name !== m.name)
-      throw new AppError('validation_failed', 'A method cannot be renamed; create a new one.');
-    this.#checkPrivateAddress(
-      patch.allowPrivateAddress,
-      m.settings.allowPrivateAddress as boolean | undefined,
-      actor,
-    );
+    const m = await this.#patchable(org, name, 'ldap', patch, actor);
     const { bindPassword, name: _n, displayName, ...rest } = patch;
     const settings = { ...m.settings, ...rest } as unknown as LdapSettings;
     const sealed = { ...m.sealed, ...this.#seal(m, { bindPassword: bindPassword || undefined }) };
@@ -324,12 +310,7 @@ export class SignInMethodService {
     patch: Partial<LdapInput>,
     actor: Actor,
   ): Promise<void> {
-    const m = await this.require(org, name, 'ldap');
-    this.#checkPrivateAddress(
-      patch.allowPrivateAddress,
-      m.settings.allowPrivateAddress as boolean | undefined,
-      actor,
-    );
+    const m = await this.#patchable(org, name, 'ldap', patch, actor);
     const { bindPassword, name: _n, displayName: _d, ...rest } = patch;
     await testConnection(
       { ...m.settings, ...rest } as unknown as LdapSettings,
@@ -383,6 +364,25 @@ export class SignInMethodService {
     this.#configs.delete(m.id);
     await this.#audited('sign_in_method.updated', org, m, actor, request);
     return (await this.#d.repo.findById(m.id))!;
+  }
+
+  /** The stored method a patch applies to, once the patch is allowed (no renaming; private addresses for platform admins only). */
+  async #patchable(
+    org: Organization,
+    name: string,
+    type: MethodType,
+    patch: { name?: string; allowPrivateAddress?: boolean },
+    actor: Actor,
+  ): Promise<StoredMethod> {
+    const m = await this.require(org, name, type);
+    if (patch.name !== undefined && patch.name !== m.name)
+      throw new AppError('validation_failed', 'A method cannot be renamed; create a new one.');
+    this.#checkPrivateAddress(
+      patch.allowPrivateAddress,
+      m.settings.allowPrivateAddress as boolean | undefined,
+      actor,
+    );
+    return m;
   }
 
   #checkPrivateAddress(wanted: boolean | undefined, current: boolean | undefined, actor: Actor) {

@@ -230,6 +230,20 @@ test('N sign-ins at once with the same counter value (a clone racing the origina
   expect(stored?.webauthn.counter).toBe(7);
 });
 
+test('one passkey answer sent 8 times at once to its sign-in: the challenge is taken once', async () => {
+  await createUser(k, 'una');
+  const { auth } = await userWithPasskey(k, 'una');
+  const page = await openSignIn((await codeFlow()).url, atRp);
+  const assertion = auth.get((await signInOptions(page)).challenge!);
+  const results = await atOnce(8, () =>
+    postJson(page, `/interaction/${page.uid}/passkey`, { response: assertion }),
+  );
+  expect(wins(results, (r) => r.status === 200)).toBe(1);
+  expect(
+    results.filter((r) => r.status !== 200).every((r) => r.status === 401 || r.status === 429),
+  ).toBe(true);
+});
+
 test('a removed passkey no longer signs in; removal is audited', async () => {
   const tao = await createUser(k, 'tao');
   const { browser, auth, done } = await userWithPasskey(k, 'tao');

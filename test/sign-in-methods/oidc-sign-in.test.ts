@@ -579,6 +579,21 @@ test('a callback is single-use and bound to the browser that started the sign-in
   expect((await s.browser.fetch(hop.url)).status).toBe(400);
 });
 
+test('one callback arriving 8 times at once from its browser: exactly one continues the sign-in', async () => {
+  const s = await openSignIn();
+  const hop = await signInUpstream(
+    s.browser,
+    s.page,
+    'acme',
+    'acme-sso',
+    { username: 'alice', password: 'alice-pw' },
+    (u) => u.includes('/api/auth/sso/oidc/callback'),
+  );
+  const results = await atOnce(8, () => s.browser.fetch(hop.url));
+  const statuses = results.map((r) => r.status).sort();
+  expect(statuses).toEqual([303, 400, 400, 400, 400, 400, 400, 400]);
+});
+
 test('contract routes: redirect/{authID} answers 204 with Location into the sign-in, and the sector identifier lists the callback', async () => {
   const list = (await (await json(orgAdmin, 'GET', '/api/organizations/acme/auth')).json()) as {
     id: string;

@@ -7,6 +7,7 @@ import { requirePrincipal, type Principal } from '../../platform/auth/principal.
 import type { RequestInfo } from '../../platform/directory/audit-service.ts';
 import { requestInfo } from '../../platform/http/request-info.ts';
 import type { MfaFeatureDeps } from './mfa-parts.ts';
+import { enrolKey } from './key-enrolment.ts';
 import { signInClient } from '../sign-in/device-cookie.ts';
 
 const setting = z.object({
@@ -161,17 +162,12 @@ export function registerMfaApiRoutes(api: ApiRegistry, deps: MfaFeatureDeps): vo
     },
     handler: async (ctx, { body }) => {
       const p = await sudoBrowser(ctx, 'add a security key');
-      const account = p.account;
-      const first = !(await mfa.hasMfa(account.id));
-      const factor = await webauthn.register(account, body.name, body.response, requestInfo(ctx));
-      await deps.mfa.sessions.keep(p.sessionUid!);
-      return {
-        message: 'Security key registered',
-        id: factor.id,
-        ...(first
-          ? { recoveryCodes: await mfa.regenerateRecoveryCodes(account, requestInfo(ctx)) }
-          : {}),
-      };
+      const request = requestInfo(ctx);
+      const added = await enrolKey(deps.mfa, p, request, () =>
+        webauthn.register(p.account, body.name, body.response, request),
+      );
+      ctx.set('Cache-Control', 'no-store');
+      return { message: 'Security key registered', ...added };
     },
   });
 

@@ -6,12 +6,14 @@
  * webauthn-counter.ts (race-free), so the library is given counter 0.
  */
 import {
+  generateRegistrationOptions,
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
   type AuthenticationResponseJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { AppError } from '../../platform/errors/app-error.ts';
+import type { Account } from '../../platform/directory/account-repository.ts';
 import type { MfaFactor } from './mfa-factor-repository.ts';
 
 /** Where keys answer: the relying-party id (host name) and the origin of Keyward's public URL. */
@@ -26,6 +28,38 @@ export function relyingParty(baseUrl: string): RelyingParty {
 }
 
 type StoredCredential = NonNullable<MfaFactor['webauthn']>;
+
+/** How long a registration or sign-in challenge stays valid. */
+export const CHALLENGE_TTL = 300;
+
+/**
+ * Options for registering a new key of `account`, excluding the keys it already has; `passkey`
+ * asks for a discoverable credential with user verification (and its credProps answer).
+ */
+export async function registrationOptions(
+  rp: RelyingParty & { rpName: string },
+  account: Account,
+  existing: MfaFactor[],
+  passkey: boolean,
+): Promise<{ challenge: string } & Record<string, unknown>> {
+  const options = await generateRegistrationOptions({
+    rpName: rp.rpName,
+    rpID: rp.rpID,
+    userName: account.username,
+    userDisplayName: account.displayName,
+    userID: new TextEncoder().encode(account.id),
+    attestationType: 'direct',
+    timeout: CHALLENGE_TTL * 1000,
+    excludeCredentials: existing
+      .filter((f) => f.webauthn)
+      .map((f) => ({ id: f.webauthn!.credentialId, transports: f.webauthn!.transports as never })),
+    authenticatorSelection: passkey
+      ? { residentKey: 'required', requireResidentKey: true, userVerification: 'required' }
+      : { residentKey: 'discouraged', userVerification: 'discouraged' },
+    ...(passkey ? { extensions: { credProps: true } as never } : {}),
+  });
+  return options as unknown as { challenge: string } & Record<string, unknown>;
+}
 
 /**
  * Verifies a registration response against its challenge; answers what is stored of the new

@@ -3,7 +3,7 @@
  * with any registered key, counters that must move forward when the key keeps one. The relying
  * party id and origin come from the public URL. FIPS level accepts only configured AAGUIDs.
  */
-import { generateAuthenticationOptions, generateRegistrationOptions } from '@simplewebauthn/server';
+import { generateAuthenticationOptions } from '@simplewebauthn/server';
 import { AppError } from '../../platform/errors/app-error.ts';
 import type { Account } from '../../platform/directory/account-repository.ts';
 import type { ChallengeRepository } from '../../platform/store/challenge-repository.ts';
@@ -12,6 +12,8 @@ import type { AuditService, RequestInfo } from '../../platform/directory/audit-s
 import type { OnceClaims } from '../../platform/store/once-marker-repository.ts';
 import { acceptCounter } from './webauthn-counter.ts';
 import {
+  CHALLENGE_TTL,
+  registrationOptions,
   relyingParty,
   verifyAssertion,
   verifyNewCredential,
@@ -29,8 +31,6 @@ export interface WebAuthnDeps {
   rpName: string;
   fipsAaguids: string[];
 }
-
-const CHALLENGE_TTL = 300;
 
 export class WebAuthnService {
   readonly #d: WebAuthnDeps;
@@ -51,22 +51,14 @@ export class WebAuthnService {
 
   async registrationOptions(account: Account): Promise<Record<string, unknown>> {
     const existing = await this.keys(account.id);
-    const options = await generateRegistrationOptions({
-      rpName: this.#d.rpName,
-      rpID: this.#rp.rpID,
-      userName: account.username,
-      userDisplayName: account.displayName,
-      userID: new TextEncoder().encode(account.id),
-      attestationType: 'direct',
-      timeout: CHALLENGE_TTL * 1000,
-      excludeCredentials: existing.map((f) => ({
-        id: f.webauthn!.credentialId,
-        transports: f.webauthn!.transports,
-      })),
-      authenticatorSelection: { residentKey: 'discouraged', userVerification: 'discouraged' },
-    });
+    const options = await registrationOptions(
+      { ...this.#rp, rpName: this.#d.rpName },
+      account,
+      existing,
+      false,
+    );
     await this.#d.challenges.put(`webauthn-reg:${account.id}`, options.challenge, CHALLENGE_TTL);
-    return options as unknown as Record<string, unknown>;
+    return options;
   }
 
   async register(

@@ -9,6 +9,7 @@ import type { ApiRegistry } from '../../platform/http/api-registry.ts';
 import { requirePrincipal } from '../../platform/auth/principal.ts';
 import { requestInfo } from '../../platform/http/request-info.ts';
 import type { PasskeyFeatureDeps } from './passkey-parts.ts';
+import { enrolKey } from '../mfa/key-enrolment.ts';
 
 const tags = ['Authentication'];
 const passkey = z.object({
@@ -80,19 +81,12 @@ export function registerPasskeyApiRoutes(api: ApiRegistry, deps: PasskeyFeatureD
     },
     handler: async (ctx, { body }) => {
       const p = await sudoBrowser(ctx, 'add a passkey');
-      const first = !(await mfa.hasMfa(p.account.id));
-      const factor = await passkeys.register(p.account, body.name, body.response, requestInfo(ctx));
-      // Like a first security key: this session stays valid, and recovery codes are shown once.
-      await sessions.keep(p.sessionUid!);
+      const request = requestInfo(ctx);
+      const added = await enrolKey({ mfa, sessions }, p, request, () =>
+        passkeys.register(p.account, body.name, body.response, request),
+      );
       ctx.set('Cache-Control', 'no-store');
-      const recoveryCodes = first
-        ? await mfa.regenerateRecoveryCodes(p.account, requestInfo(ctx))
-        : undefined;
-      return {
-        message: 'Passkey registered',
-        id: factor.id,
-        ...(recoveryCodes ? { recoveryCodes } : {}),
-      };
+      return { message: 'Passkey registered', ...added };
     },
   });
 

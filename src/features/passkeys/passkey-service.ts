@@ -7,7 +7,7 @@
  * (WebAuthn §6.1.1) — race-free through a once-marker per (credential, counter).
  */
 import { createHash } from 'node:crypto';
-import { generateAuthenticationOptions, generateRegistrationOptions } from '@simplewebauthn/server';
+import { generateAuthenticationOptions } from '@simplewebauthn/server';
 import { AppError } from '../../platform/errors/app-error.ts';
 import type { Account } from '../../platform/directory/account-repository.ts';
 import type { ChallengeRepository } from '../../platform/store/challenge-repository.ts';
@@ -19,6 +19,8 @@ import type { MfaRequirement } from '../mfa/mfa-policy.ts';
 import { authenticatorName } from './aaguid-names.ts';
 import { acceptCounter } from '../mfa/webauthn-counter.ts';
 import {
+  CHALLENGE_TTL,
+  registrationOptions,
   relyingParty,
   verifyAssertion,
   verifyNewCredential,
@@ -58,8 +60,6 @@ export interface PasskeySignIn {
   factor: MfaFactor;
 }
 
-const CHALLENGE_TTL = 300;
-
 export const isPasskey = (f: MfaFactor): boolean =>
   f.type === 'webauthn' && f.enabled && !!f.webauthn?.passkey;
 
@@ -91,30 +91,15 @@ export class PasskeyService {
   }
 
   async registrationOptions(account: Account): Promise<Record<string, unknown>> {
-    const keys = (await this.#d.factors.listFor(account.id)).filter(
-      (f) => f.type === 'webauthn' && f.webauthn,
+    const existing = await this.#d.factors.listFor(account.id);
+    const options = await registrationOptions(
+      { ...this.#rp, rpName: this.#d.rpName },
+      account,
+      existing.filter((f) => f.type === 'webauthn'),
+      true,
     );
-    const options = await generateRegistrationOptions({
-      rpName: this.#d.rpName,
-      rpID: this.#rp.rpID,
-      userName: account.username,
-      userDisplayName: account.displayName,
-      userID: new TextEncoder().encode(account.id),
-      attestationType: 'direct',
-      timeout: CHALLENGE_TTL * 1000,
-      excludeCredentials: keys.map((f) => ({
-        id: f.webauthn!.credentialId,
-        transports: f.webauthn!.transports as never,
-      })),
-      authenticatorSelection: {
-        residentKey: 'required',
-        requireResidentKey: true,
-        userVerification: 'required',
-      },
-      extensions: { credProps: true } as never,
-    });
     await this.#d.challenges.put(`passkey-reg:${account.id}`, options.challenge, CHALLENGE_TTL);
-    return options as unknown as Record<string, unknown>;
+    return options;
   }
 
   async register(

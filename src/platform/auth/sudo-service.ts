@@ -21,15 +21,6 @@ export interface SudoGuard {
   requireOfSessions(principal: Principal, action: string): Promise<void>;
 }
 
-export const allowAllSudo: SudoGuard = {
-  async require() {
-    /* for scripts that opt out */
-  },
-  async requireOfSessions() {
-    /* likewise */
-  },
-};
-
 export class SessionSudo implements SudoGuard {
   readonly #challenges: ChallengeRepository;
   readonly #hasMfa: (accountId: string) => Promise<boolean>;

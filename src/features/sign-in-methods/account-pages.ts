@@ -12,6 +12,7 @@ import type { AccountService } from '../../platform/directory/account-service.ts
 import type { AuditService } from '../../platform/directory/audit-service.ts';
 import type { OrganizationService } from '../../platform/directory/organization-service.ts';
 import type { SignInMethodService } from './sign-in-method-service.ts';
+import type { IdentityLinks } from './identity-links.ts';
 import { registerMethodAdminPages } from './method-admin-pages.ts';
 
 const DONE: Record<string, string> = {
@@ -26,6 +27,7 @@ export function registerSignInMethodAccountPages(
   { router, nav, kit }: Pick<FeatureContext, 'router' | 'nav' | 'kit'>,
   deps: {
     service: SignInMethodService;
+    links: IdentityLinks;
     organizations: OrganizationService;
     accounts: AccountService;
     audit: AuditService;
@@ -33,14 +35,14 @@ export function registerSignInMethodAccountPages(
     callbackUrl: string;
   },
 ): void {
-  const { service, organizations, accounts } = deps;
+  const { service, links: identityLinks, organizations, accounts } = deps;
   // Shown only to people with a linked identity, and to administrators: the documented account structure stays as it is for everyone else.
   nav.add({
     href: '/account/identities',
     label: 'Linked identities',
     group: 'Account',
     order: 40,
-    visible: async (p) => (await service.linksOf(p.account.id)).length > 0,
+    visible: async (p) => (await identityLinks.linksOf(p.account.id)).length > 0,
   });
   nav.add({
     href: '/account/admin/sign-in-methods',
@@ -50,7 +52,7 @@ export function registerSignInMethodAccountPages(
       p.account.platformAdmin || (await organizations.administeredBy(p.account.id)).length > 0,
   });
   kit.profileFacts.push(async (accountId) =>
-    (await service.linksOf(accountId)).map(({ link, method }) => ({
+    (await identityLinks.linksOf(accountId)).map(({ link, method }) => ({
       label: `${method.displayName || method.name} identity`,
       value: link.externalId,
       href: '/account/identities',
@@ -60,7 +62,7 @@ export function registerSignInMethodAccountPages(
   router.get('/account/identities', async (ctx) => {
     const p = await kit.signedIn(ctx);
     if (!p) return;
-    const links = await service.linksOf(p.account.id);
+    const links = await identityLinks.linksOf(p.account.id);
     kit.render(ctx, p, 'sign-in-methods/identities.njk', {
       identities: links.map(({ link, method }) => ({
         method: method.displayName || method.name,
@@ -84,7 +86,7 @@ export function registerSignInMethodAccountPages(
       (await organizations.members(org.id)).map(async (m) => {
         const account = await accounts.findById(m.accountId);
         if (!account) return undefined;
-        const links = (await service.linksOf(account.id)).filter(
+        const links = (await identityLinks.linksOf(account.id)).filter(
           (x) => x.link.organizationId === org.id,
         );
         return {
@@ -130,7 +132,7 @@ export function registerSignInMethodAccountPages(
             'validation_failed',
             'Choose a member and a method, and enter the external id.',
           );
-        await service[action](
+        await identityLinks[action](
           org,
           field('username'),
           field('method'),

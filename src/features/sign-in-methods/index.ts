@@ -8,7 +8,10 @@ import type { Composed } from '../../platform/feature.ts';
 import type { Platform } from '../../platform/platform.ts';
 import type { SignInHooks } from '../sign-in/interaction-routes.ts';
 import { SignInMethodRepository } from './sign-in-method-repository.ts';
-import { DISABLE_PASSWORD_LOGIN, SignInMethodService } from './sign-in-method-service.ts';
+import { SignInMethodService } from './sign-in-method-service.ts';
+import { DISABLE_PASSWORD_LOGIN, FederatedSignIn } from './federated-sign-in.ts';
+import { IdentityLinks } from './identity-links.ts';
+import { MethodSecrets } from './method-secrets.ts';
 import { CALLBACK_PATH, signInPages } from './sign-in-pages.ts';
 import { registerSignInMethodRoutes } from './sign-in-method-routes.ts';
 import { registerSignInMethodAccountPages } from './account-pages.ts';
@@ -24,9 +27,11 @@ export async function compose(
   });
   const repo = new SignInMethodRepository(p.connection, p.now);
   await repo.ensureIndexes();
-  const service = new SignInMethodService({
+  const secrets = new MethodSecrets(p.keys.envelope);
+  const service = new SignInMethodService({ repo, secrets, audit: p.audit });
+  const signIn = new FederatedSignIn({
     repo,
-    envelope: p.keys.envelope,
+    secrets,
     now: p.now,
     accounts: p.accounts,
     organizations: p.organizations,
@@ -37,10 +42,17 @@ export async function compose(
     rules: p.config.throttle,
     once: p.once,
   });
+  const links = new IdentityLinks({
+    repo,
+    methods: service,
+    accounts: p.accounts,
+    organizations: p.organizations,
+    audit: p.audit,
+  });
   const pages = signInPages({
     provider: p.provider,
     views: p.views,
-    service,
+    signIn,
     repo,
     once: p.once,
     baseUrl: p.config.baseUrl,
@@ -69,11 +81,12 @@ export async function compose(
       beforeProvider: [pages.sectorIdentifier],
       register: ({ router, api, nav, kit }) => {
         pages.register(router);
-        registerSignInMethodRoutes(api, { service, organizations: p.organizations });
+        registerSignInMethodRoutes(api, { service, links, organizations: p.organizations });
         registerSignInMethodAccountPages(
           { router, nav, kit },
           {
             service,
+            links,
             organizations: p.organizations,
             accounts: p.accounts,
             audit: p.audit,

@@ -9,6 +9,7 @@ import { requirePrincipal } from '../../platform/auth/principal.ts';
 import { requestInfo } from '../../platform/http/request-info.ts';
 import type { OrganizationService } from '../../platform/directory/organization-service.ts';
 import type { SignInMethodService } from './sign-in-method-service.ts';
+import type { IdentityLinks } from './identity-links.ts';
 import type { LdapSettings } from './ldap-directory.ts';
 import {
   authMethodOut,
@@ -34,9 +35,9 @@ const memberLink = member.extend({
 
 export function registerSignInMethodRoutes(
   api: ApiRegistry,
-  deps: { service: SignInMethodService; organizations: OrganizationService },
+  deps: { service: SignInMethodService; links: IdentityLinks; organizations: OrganizationService },
 ): void {
-  const { service, organizations } = deps;
+  const { service, links, organizations } = deps;
   const tags = ['Auth methods'];
   const base = '/api/organizations/:organization';
   const admin = async (ctx: Parameters<typeof requirePrincipal>[0], name: string) => {
@@ -210,8 +211,8 @@ export function registerSignInMethodRoutes(
     response: { status: 200, schema: z.array(externalIdentityOut) },
     handler: async (ctx, { params }) => {
       const { org: o } = await admin(ctx, params.organization);
-      const account = await service.memberOf(o, params.username);
-      return (await service.linksOf(account.id))
+      const account = await links.memberOf(o, params.username);
+      return (await links.linksOf(account.id))
         .filter((x) => x.link.organizationId === o.id)
         .map(({ link, method }) => ({
           method: method.name,
@@ -232,14 +233,7 @@ export function registerSignInMethodRoutes(
     response: { status: 204 },
     handler: async (ctx, { params, body }) => {
       const { account, org: o } = await admin(ctx, params.organization);
-      await service.link(
-        o,
-        params.username,
-        body.method,
-        body.externalId,
-        account,
-        requestInfo(ctx),
-      );
+      await links.link(o, params.username, body.method, body.externalId, account, requestInfo(ctx));
     },
   });
 
@@ -252,7 +246,7 @@ export function registerSignInMethodRoutes(
     response: { status: 204 },
     handler: async (ctx, { params }) => {
       const { account, org: o } = await admin(ctx, params.organization);
-      await service.unlink(
+      await links.unlink(
         o,
         params.username,
         params.method,

@@ -27,7 +27,7 @@ import {
 import { ACR_MFA, ACR_PWD } from '../../platform/auth/second-factor.ts';
 import type { OnceClaims } from '../../platform/store/once-marker-repository.ts';
 import type { SignInMethodRepository, StoredMethod } from './sign-in-method-repository.ts';
-import type { SignInMethodService } from './sign-in-method-service.ts';
+import type { FederatedSignIn } from './federated-sign-in.ts';
 import type { SignInHooks } from '../sign-in/interaction-routes.ts';
 import { authorizationUrl, newNonce, newPkce, newState, redeem } from './oidc-relying-party.ts';
 
@@ -39,7 +39,7 @@ export const CALLBACK_PATH = '/api/auth/sso/oidc/callback';
 export interface SignInPagesDeps {
   provider: Provider;
   views: Views;
-  service: SignInMethodService;
+  signIn: FederatedSignIn;
   repo: SignInMethodRepository;
   once: OnceClaims;
   baseUrl: string;
@@ -61,7 +61,7 @@ export function federatedEvidence(
 }
 
 export function signInPages(deps: SignInPagesDeps) {
-  const { provider, views, service, repo, once, baseUrl, now, sessionSeconds } = deps;
+  const { provider, views, signIn, repo, once, baseUrl, now, sessionSeconds } = deps;
 
   function browserBinding(ctx: Context): string {
     const current = ctx.cookies.get(BROWSER_COOKIE, { signed: true });
@@ -90,7 +90,7 @@ export function signInPages(deps: SignInPagesDeps) {
     );
 
   async function render(ctx: Context, d: InteractionDetails, username: string, error?: string) {
-    const options = await service.optionsFor(username);
+    const options = await signIn.optionsFor(username);
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'html';
     ctx.body = views.render('sign-in-methods/choose.njk', {
@@ -114,9 +114,9 @@ export function signInPages(deps: SignInPagesDeps) {
     d: InteractionDetails,
     methodId: string,
   ): Promise<void> {
-    const m = await service.findById(methodId);
+    const m = await signIn.findById(methodId);
     if (!m || m.type !== 'oidc') throw new AppError('not_found', 'No such single sign-on method.');
-    const config = await service.relyingParty(m);
+    const config = await signIn.relyingParty(m);
     const [state, nonce, pkce] = [newState(), newNonce(), await newPkce()];
     await repo.saveTransaction({
       id: state,
@@ -150,7 +150,7 @@ export function signInPages(deps: SignInPagesDeps) {
       await render(ctx, d, username, error);
     },
     async passwordRefused(ctx, d, account) {
-      const org = await service.passwordDisabledFor(account);
+      const org = await signIn.passwordDisabledFor(account);
       if (!org) return false;
       ctx.status = 403;
       await render(
@@ -178,7 +178,7 @@ export function signInPages(deps: SignInPagesDeps) {
       // Another site may not pick the method for this browser's next sign-in (a login CSRF).
       if (ctx.get('sec-fetch-site') === 'cross-site')
         throw new AppError('forbidden', 'A sign-in can only be started from this site.');
-      const m = await service.findById(ctx.params.authID);
+      const m = await signIn.findById(ctx.params.authID);
       if (!m || m.type !== 'oidc')
         throw new AppError('not_found', `No OIDC sign-in method "${ctx.params.authID}".`);
       ctx.cookies.set(START_COOKIE, m.id, {
@@ -207,14 +207,14 @@ export function signInPages(deps: SignInPagesDeps) {
           'forbidden',
           `Your organization's identity provider did not sign you in: ${String(ctx.query.error_description ?? ctx.query.error).slice(0, 300)}`,
         );
-      const m = await service.findById(tx.methodId);
+      const m = await signIn.findById(tx.methodId);
       if (!m) throw new AppError('not_found', 'This sign-in method no longer exists.');
       const identity = await redeem(
-        await service.relyingParty(m),
+        await signIn.relyingParty(m),
         new URL(`${baseUrl}${CALLBACK_PATH}?${ctx.querystring}`),
         { state, nonce: tx.nonce, codeVerifier: tx.codeVerifier },
       );
-      const { account } = await service.resolveOidc(m, identity, requestInfo(ctx));
+      const { account } = await signIn.resolveOidc(m, identity, requestInfo(ctx));
       await repo.saveTransaction({
         ...tx,
         result: {
@@ -264,7 +264,7 @@ export function signInPages(deps: SignInPagesDeps) {
       verifyCsrfToken(ctx, d.uid, form._csrf);
       if (d.prompt.name !== 'login')
         throw new AppError('invalid_request', 'This sign-in step is already complete.');
-      const m = await service.findById(ctx.params.methodId);
+      const m = await signIn.findById(ctx.params.methodId);
       if (!m || m.type !== 'ldap')
         throw new AppError('not_found', 'No such directory sign-in method.');
       const username = typeof form.username === 'string' ? form.username.trim().slice(0, 320) : '';
@@ -272,7 +272,7 @@ export function signInPages(deps: SignInPagesDeps) {
       try {
         if (!username || !password)
           throw new AppError('validation_failed', 'Enter your directory password.');
-        const { account } = await service.ldapSignIn(
+        const { account } = await signIn.ldapSignIn(
           m,
           username,
           password,
@@ -307,7 +307,7 @@ export function signInPages(deps: SignInPagesDeps) {
     const match =
       ctx.method === 'GET' ? /^\/api\/oidc\/sso\/([^/]+)\/sector-identifier$/.exec(ctx.path) : null;
     if (!match) return next();
-    const m = await service.findById(decodeURIComponent(match[1]));
+    const m = await signIn.findById(decodeURIComponent(match[1]));
     if (!m || m.type !== 'oidc') throw new AppError('not_found', 'No such OIDC sign-in method.');
     const hosts = (m.settings.sectorIdentifierHostnames as string[] | undefined) ?? [];
     ctx.set('Cache-Control', 'public, max-age=300');

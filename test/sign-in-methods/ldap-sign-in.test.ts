@@ -9,13 +9,14 @@ import { Browser, formAction, formField, signedInBrowser } from '../helpers/brow
 import { createUser, PASSWORD, startKeyward, type Keyward } from '../helpers/keyward.ts';
 import { RP_CALLBACK, testClients, WEB_SECRET } from '../helpers/clients.ts';
 import { atOnce } from '../helpers/at-once.ts';
+import { clientIp } from '../helpers/client-ip.ts';
 import { BASE_DN, SERVICE_DN, SERVICE_PASSWORD, startSlapd, type Slapd } from './slapd.ts';
 
 let k: Keyward;
 let dir: Slapd;
 let root: Browser;
 let admin: Browser;
-const ip = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+const ip = clientIp;
 
 const json = (b: Browser, method: string, path: string, body?: unknown) =>
   b.fetch(`${k.baseUrl}${path}`, {

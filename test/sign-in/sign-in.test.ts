@@ -5,10 +5,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Browser, formAction, formField } from '../helpers/browserless.ts';
 import { createUser, PASSWORD, startKeyward, type Keyward } from '../helpers/keyward.ts';
+import { clientIp } from '../helpers/client-ip.ts';
 import { RP_CALLBACK, testClients } from '../helpers/clients.ts';
 
 let k: Keyward;
-const ip = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+const ip = clientIp;
 
 beforeAll(async () => {
   k = await startKeyward({
